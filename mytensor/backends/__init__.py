@@ -1,0 +1,1 @@
+"""Compute backends: the contract (`spec`) and the built-in plugins."""

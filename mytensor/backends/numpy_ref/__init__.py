@@ -1,0 +1,1 @@
+"""The numpy reference backend: clarity first; it defines what every op name means."""

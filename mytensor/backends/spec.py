@@ -1,0 +1,205 @@
+"""The backend contract: what a compute backend must provide, and how it plugs in.
+
+A backend owns memory and kernels, nothing else. Every kernel receives
+`Strided` descriptors — ``(buffer, shape, strides, offset, dtype)`` with strides
+and offset counted in elements — that the core has already broadcast (stride-0
+views), promoted (all inputs of a ``zip`` share the output's dtype, except
+comparisons, whose output is bool) and allocated. Autograd, broadcasting and
+dtype promotion never reach a backend.
+
+Plugging in is pluggy over the entry-point group ``mytensor.backends``: the
+entry point names a module (or object) carrying a ``mytensor_backends`` hook
+implementation that returns `BackendEntry` records. Nothing heavy runs then;
+the factory runs the first time someone uses the backend.
+
+Required primitives
+-------------------
+``allocate(size, dtype)``
+    A new uninitialised buffer of ``size`` elements.
+``from_host(array)``
+    A new buffer holding a 1-d C-contiguous numpy array (already the right dtype).
+``to_host(src)``
+    A numpy array of ``src.shape`` and ``src.dtype`` with the values of ``src``.
+``copy(out, src)``
+    Write ``src`` into the view ``out`` (same shape), casting as numpy's
+    ``astype`` does when the dtypes differ (float to int truncates toward zero,
+    anything to bool is ``!= 0``).
+``map(op, out, a)``
+    ``out = op(a)`` elementwise, ``op`` one of `MAP_OPS`.
+``zip(op, out, a, b)``
+    ``out = op(a, b)`` elementwise, ``op`` one of `ZIP_OPS`.
+``where(out, cond, a, b)``
+    ``out = cond ? a : b``; ``cond`` is bool.
+``reduce(op, out, a, dims)``
+    Reduce ``a`` over the axes ``dims`` (a sorted tuple) into ``out``, which has
+    ``a``'s rank with size 1 on the reduced axes. ``op`` is one of `REDUCE_OPS`;
+    for ``argmax``/``argmin`` ``dims`` has one axis and ``out`` is int64. A
+    reduction over zero elements gives the op's identity (sum 0, prod 1, any
+    False, all True); the core never asks for an empty max/min/argmax/argmin.
+    ``sum``/``prod`` accumulate in ``out.dtype`` (int64 for integer and bool
+    inputs); ``any``/``all`` read a bool input.
+
+Optional primitives (the core has a composite default for each)
+---------------------------------------------------------------
+``matmul(out, a, b)``
+    Batched ``out[..., i, j] = sum_k a[..., i, k] * b[..., k, j]``; the batch
+    dimensions of all three are equal (already broadcast by the core).
+``gather(out, a, index, dim)``
+    ``out[i][j] = a[i][index[i][j]]`` along ``dim`` (shown for ``dim=1``);
+    ``index`` is int64 with ``out``'s shape, already bounds-checked.
+``scatter_add(out, index, src, dim)``
+    ``out[i][index[i][j]] += src[i][j]`` along ``dim``, accumulating repeats.
+``random(out, distribution, seed)``
+    Fill ``out`` with ``"uniform"`` [0, 1) or ``"normal"`` (0, 1) samples from a
+    stream determined by ``seed`` alone.
+
+Aliasing and immutability
+-------------------------
+``out`` may be the very same view as an input (in-place elementwise ops), but
+never a different, overlapping view of it. A descriptor is never modified
+after it is created, which is what makes ``Strided.cache`` safe. Which dtypes
+each op receives is stated by the op records in ``mytensor.core.ops`` (e.g.
+arithmetic never sees bool; float-only functions only see floats).
+
+Semantics of the op names
+-------------------------
+The numpy reference backend (``mytensor.backends.numpy_ref``) is the executable
+definition of every name below, edge cases included: ``sqrt(-1)`` is NaN,
+``1/0`` is inf, ``max`` propagates NaN, ``neg(0.0)`` is ``-0.0``, integer ``//``
+and ``%`` floor like Python, integer division by zero is the backend's choice
+but must not crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import pluggy
+
+from mytensor.core.dtypes import DType
+
+__all__ = [
+    "MAP_OPS",
+    "OPTIONAL_PRIMITIVES",
+    "REDUCE_OPS",
+    "REQUIRED_PRIMITIVES",
+    "ZIP_OPS",
+    "Backend",
+    "BackendEntry",
+    "BackendHooks",
+    "Strided",
+    "hookimpl",
+    "hookspec",
+]
+
+PROJECT = "mytensor"
+ENTRY_POINT_GROUP = "mytensor.backends"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+MAP_OPS = (
+    "neg", "abs", "exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tanh",
+    "sigmoid", "relu", "sign", "floor", "ceil", "round", "reciprocal",
+    "logical_not", "isnan", "isinf", "isfinite",
+)  # fmt: skip
+ZIP_OPS = (
+    "add", "sub", "mul", "div", "floor_divide", "remainder", "pow",
+    "maximum", "minimum", "lt", "le", "eq", "ne", "gt", "ge",
+    "logical_and", "logical_or", "logical_xor",
+)  # fmt: skip
+REDUCE_OPS = ("sum", "prod", "max", "min", "argmax", "argmin", "any", "all")
+REQUIRED_PRIMITIVES = (
+    "allocate", "from_host", "to_host", "copy", "map", "zip", "where", "reduce",
+)  # fmt: skip
+OPTIONAL_PRIMITIVES = ("matmul", "gather", "scatter_add", "random")
+
+
+class Strided:
+    """A strided view of a backend buffer, as every kernel receives it.
+
+    ``strides`` and ``offset`` are in elements, not bytes; a stride may be 0
+    (broadcast) or negative (flipped). ``cache`` is a free slot a backend may
+    use to keep a native handle for this exact view (the core creates one
+    descriptor per tensor and reuses it).
+    """
+
+    __slots__ = ("buffer", "cache", "dtype", "offset", "shape", "strides")
+
+    def __init__(
+        self,
+        buffer: Any,
+        shape: tuple[int, ...],
+        strides: tuple[int, ...],
+        offset: int,
+        dtype: DType,
+    ) -> None:
+        self.buffer = buffer
+        self.shape = shape
+        self.strides = strides
+        self.offset = offset
+        self.dtype = dtype
+        self.cache = None
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+    def __repr__(self) -> str:
+        return (
+            f"Strided(shape={self.shape}, strides={self.strides}, "
+            f"offset={self.offset}, dtype={self.dtype.name})"
+        )
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """The object a backend factory returns; see the module docstring for semantics.
+
+    Besides the required methods it declares ``name``, ``device`` (e.g. "cpu",
+    "cuda") and ``dtypes`` (the dtype names it supports). Optional primitives
+    are methods of the names in `OPTIONAL_PRIMITIVES`; a backend that lacks one
+    simply does not define it, and the core uses its composite.
+    """
+
+    name: str
+    device: str
+    dtypes: frozenset[str]
+
+    def allocate(self, size: int, dtype: DType) -> Any: ...
+    def from_host(self, array: np.ndarray) -> Any: ...
+    def to_host(self, src: Strided) -> np.ndarray: ...
+    def copy(self, out: Strided, src: Strided) -> None: ...
+    def map(self, op: str, out: Strided, a: Strided) -> None: ...
+    def zip(self, op: str, out: Strided, a: Strided, b: Strided) -> None: ...
+    def where(self, out: Strided, cond: Strided, a: Strided, b: Strided) -> None: ...
+    def reduce(self, op: str, out: Strided, a: Strided, dims: tuple[int, ...]) -> None: ...
+
+
+@dataclass(frozen=True)
+class BackendEntry:
+    """What a plugin registers: a name and a zero-argument factory, nothing heavy.
+
+    ``priority`` orders backends when several are installed and none is chosen
+    (the highest working one is the default unless ``MYTENSOR_BACKEND`` says
+    otherwise; the reference backend has priority 0).
+    """
+
+    name: str
+    factory: Callable[[], Backend]
+    device: str = "cpu"
+    priority: int = 0
+    description: str = ""
+
+
+class BackendHooks:
+    """The hook specifications a backend plugin implements."""
+
+    @hookspec
+    def mytensor_backends(self) -> list[BackendEntry]:  # type: ignore[empty-body]
+        """Return the backends this plugin provides (cheap: no kernels compiled here)."""

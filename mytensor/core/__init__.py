@@ -1,0 +1,1 @@
+"""The core: everything that is the same on every backend."""

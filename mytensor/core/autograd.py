@@ -1,0 +1,313 @@
+"""Reverse-mode autograd: graph nodes, grad mode, and the backward engine.
+
+An op that needs gradients calls `record`, which gives its output a `Node`:
+the op's name, a backward closure written with mytensor ops, and one edge per
+input (the input's own node, a `Leaf` for a leaf that requires grad, or None).
+`run_backward` sorts the graph iteratively (no recursion, so a 100 000-op chain
+is fine), calls each closure once with the summed incoming gradient, and
+drops the closure afterwards unless the graph is retained, releasing every
+saved tensor with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mytensor.core.tensor import Tensor
+
+BackwardFn = Callable[["Tensor"], Sequence["Tensor | None"]]
+
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+GRAD_MODE = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    return GRAD_MODE.enabled
+
+
+@contextlib.contextmanager
+def _grad_mode(enabled: bool) -> Iterator[None]:
+    previous = GRAD_MODE.enabled
+    GRAD_MODE.enabled = enabled
+    try:
+        yield
+    finally:
+        GRAD_MODE.enabled = previous
+
+
+def no_grad() -> contextlib.AbstractContextManager[None]:
+    """Disable graph recording inside the block (also usable as a decorator).
+
+    >>> import mytensor as mt
+    >>> x = mt.ones(2, requires_grad=True)
+    >>> with mt.no_grad():
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    """
+    return _grad_mode(False)
+
+
+def enable_grad() -> contextlib.AbstractContextManager[None]:
+    """Re-enable graph recording inside a `no_grad` block."""
+    return _grad_mode(True)
+
+
+class Leaf:
+    """The graph edge of a leaf tensor that requires grad: gradients accumulate into it."""
+
+    __slots__ = ("tensor",)
+    name = "AccumulateGrad"
+
+    def __init__(self, tensor: Tensor) -> None:
+        self.tensor = tensor
+
+
+class Node:
+    """One recorded op: its name, backward closure, input edges and saved versions."""
+
+    __slots__ = ("backward", "edges", "name", "retained", "saved", "versions")
+
+    def __init__(self, name: str, backward: BackwardFn, edges: tuple, saved: tuple) -> None:
+        self.name = name
+        self.backward: BackwardFn | None = backward
+        self.edges = edges
+        self.saved = saved
+        self.versions = tuple(t._storage.version for t in saved)
+        self.retained: Tensor | None = None
+
+    def __repr__(self) -> str:
+        return f"<{self.name}Backward>"
+
+
+def edge_of(t: Tensor) -> Node | Leaf | None:
+    if t._node is not None:
+        return t._node
+    if t.requires_grad:
+        leaf = t._leaf
+        if leaf is None:
+            leaf = t._leaf = Leaf(t)
+        return leaf
+    return None
+
+
+def needs_grad(*tensors: Tensor) -> bool:
+    if not GRAD_MODE.enabled:
+        return False
+    return any(t.requires_grad for t in tensors)
+
+
+def record(
+    out: Tensor,
+    name: str,
+    inputs: tuple[Tensor, ...],
+    backward: BackwardFn,
+    saved: tuple[Tensor, ...] = (),
+) -> Tensor:
+    """Attach a graph node to `out`; call only when `needs_grad(*inputs)`.
+
+    `backward(grad)` returns one gradient (or None) per input, shaped like the
+    input. `saved` lists the tensors whose values the closure reads, so an
+    in-place change to any of them before backward is reported, not silently
+    differentiated wrong.
+    """
+    out._node = Node(name, backward, tuple(edge_of(t) for t in inputs), saved)
+    out.requires_grad = True
+    return out
+
+
+def _check_saved(node: Node) -> None:
+    for tensor, version in zip(node.saved, node.versions, strict=True):
+        if tensor._storage.version != version:
+            raise RuntimeError(
+                f"{node.name}(): a tensor of shape {tensor.shape} saved for backward was "
+                f"modified in place (its version is {tensor._storage.version}, it was "
+                f"{version} when saved); compute on a .clone() instead of modifying it in place"
+            )
+
+
+def _topological_counts(roots: list) -> dict:
+    """How many graph edges point at each node reachable from `roots`."""
+    counts: dict = {}
+    seen = set(map(id, roots))
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Leaf):
+            continue
+        for edge in node.edges:
+            if edge is None:
+                continue
+            counts[edge] = counts.get(edge, 0) + 1
+            if id(edge) not in seen:
+                seen.add(id(edge))
+                stack.append(edge)
+    return counts
+
+
+def run_backward(
+    roots: Sequence[Tensor],
+    grads: Sequence[Tensor],
+    retain_graph: bool,
+    create_graph: bool,
+    capture: dict | None = None,
+) -> None:
+    """Propagate `grads` from `roots` through the graph.
+
+    Without `capture`, gradients accumulate into the `.grad` of leaves. With it
+    (a dict keyed by edge), the gradient arriving at each captured edge is stored
+    there instead and no `.grad` is touched (that is `autograd.grad`).
+    """
+    pending: dict = {}
+    root_edges = []
+    for tensor, grad in zip(roots, grads, strict=True):
+        edge = edge_of(tensor)
+        if edge is None:
+            continue
+        pending[edge] = pending[edge] + grad if edge in pending else grad
+        if edge not in root_edges:
+            root_edges.append(edge)
+    counts = _topological_counts(root_edges)
+    ready = [e for e in root_edges if counts.get(e, 0) == 0]
+    with _grad_mode(create_graph):
+        while ready:
+            node = ready.pop()
+            grad = pending.pop(node, None)
+            if capture is not None and node in capture:
+                capture[node] = grad
+                if isinstance(node, Leaf):
+                    continue
+            if isinstance(node, Leaf):
+                if capture is None and grad is not None:
+                    _accumulate(node.tensor, grad, create_graph)
+                continue
+            if node.retained is not None and grad is not None:
+                node.retained.grad = grad if create_graph else grad.detach()
+            if grad is not None:
+                if node.backward is None:
+                    raise RuntimeError(
+                        f"backward through {node.name}() a second time: its saved tensors "
+                        "were freed after the first backward; pass retain_graph=True to the "
+                        "first backward() if you need to call it twice"
+                    )
+                _check_saved(node)
+                input_grads = node.backward(grad)
+                if not retain_graph:
+                    node.backward = None
+                    node.saved = ()
+            else:
+                input_grads = (None,) * len(node.edges)
+            for edge, input_grad in zip(node.edges, input_grads, strict=True):
+                if edge is None:
+                    continue
+                if input_grad is not None:
+                    pending[edge] = pending[edge] + input_grad if edge in pending else input_grad
+                counts[edge] -= 1
+                if counts[edge] == 0:
+                    ready.append(edge)
+
+
+def _accumulate(tensor: Tensor, grad: Tensor, create_graph: bool) -> None:
+    if not create_graph:
+        grad = grad.detach()
+    if grad.dtype is not tensor.dtype:
+        grad = grad.astype(tensor.dtype)
+    if tensor.grad is None:
+        # own the buffer: a later in-place accumulation must not write into a graph value
+        tensor.grad = grad if create_graph else grad.clone()
+    elif create_graph:
+        tensor.grad = tensor.grad + grad
+    else:
+        tensor.grad += grad
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Tensor | Sequence[Tensor | None] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """Gradients of `outputs` with respect to `inputs`, without touching any `.grad`.
+
+    >>> import mytensor as mt
+    >>> x = mt.tensor([1.0, 2.0], requires_grad=True)
+    >>> (g,) = mt.autograd.grad((x * x).sum(), x)
+    >>> g.tolist()
+    [2.0, 4.0]
+    """
+    from mytensor.core.tensor import Tensor
+
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    seeds = [_seed_gradient("grad", out, g) for out, g in zip(outputs, grad_outputs, strict=True)]
+    capture: dict = {}
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"autograd.grad(): input {i} (shape {t.shape}) does not require grad; "
+                "call .requires_grad_() on it before building the graph"
+            )
+        capture[edge_of(t)] = None
+    if retain_graph is None:
+        retain_graph = create_graph
+    run_backward(outputs, seeds, retain_graph, create_graph, capture=capture)
+    result = []
+    for i, t in enumerate(inputs):
+        g = capture[edge_of(t)]
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"autograd.grad(): input {i} (shape {t.shape}) is not used by the outputs' "
+                "graph; pass allow_unused=True to get None for it"
+            )
+        if g is not None and not create_graph:
+            g = g.detach()
+        result.append(g)
+    return tuple(result)
+
+
+def _seed_gradient(op: str, output: Tensor, gradient: Tensor | None) -> Tensor:
+    from mytensor.core.tensor import Tensor
+
+    if not output.requires_grad:
+        raise RuntimeError(
+            f"{op}(): the output (shape {output.shape}) does not require grad: none of the "
+            "tensors it was computed from had requires_grad=True (or it was computed under no_grad)"
+        )
+    if gradient is None:
+        if output.numel() != 1:
+            raise RuntimeError(
+                f"{op}(): the output has shape {output.shape}, so a gradient argument is "
+                "required; pass gradient=mt.ones_like(output), or reduce it first (.sum())"
+            )
+        return output._full_like(1)
+    if not isinstance(gradient, Tensor):
+        raise TypeError(f"{op}(): gradient must be a Tensor, got {type(gradient).__name__}")
+    if gradient.shape != output.shape:
+        raise ValueError(
+            f"{op}(): gradient has shape {gradient.shape} but the output has shape {output.shape}"
+        )
+    return gradient
+
+
+def backward(
+    tensor: Tensor,
+    gradient: Tensor | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> None:
+    seed = _seed_gradient("backward", tensor, gradient)
+    if retain_graph is None:
+        retain_graph = create_graph
+    run_backward([tensor], [seed], retain_graph, create_graph)

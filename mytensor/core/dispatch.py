@@ -1,0 +1,89 @@
+"""A loaded backend as the core calls it: required primitives bound directly,
+optional ones either native or a composite built from the required ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mytensor.backends.spec import OPTIONAL_PRIMITIVES, Strided
+from mytensor.core.dtypes import DType, to_dtype
+from mytensor.core.layout import contiguous_strides, numel
+
+
+def contiguous(backend: Any, shape: tuple[int, ...], dtype: DType) -> Strided:
+    """A fresh C-contiguous descriptor on `backend`."""
+    return Strided(backend.allocate(numel(shape), dtype), shape, contiguous_strides(shape), 0, dtype)
+
+
+def host_descriptor(backend: Any, array: np.ndarray, dtype: DType) -> Strided:
+    array = np.ascontiguousarray(array, dtype=dtype.numpy)
+    shape = tuple(array.shape)
+    return Strided(backend.from_host(array.reshape(-1)), shape, contiguous_strides(shape), 0, dtype)
+
+
+class Dispatch:
+    """Wraps a backend object; `native` names the optional primitives it implements."""
+
+    def __init__(self, backend: Any) -> None:
+        self.impl = backend
+        self.name: str = backend.name
+        self.device: str = backend.device
+        self.dtypes = frozenset(to_dtype(d) for d in backend.dtypes)
+        self.native = tuple(p for p in OPTIONAL_PRIMITIVES if callable(getattr(backend, p, None)))
+        # required primitives: bound methods, so a call costs what calling the backend costs
+        self.allocate = backend.allocate
+        self.from_host = backend.from_host
+        self.to_host = backend.to_host
+        self.copy = backend.copy
+        self.map = backend.map
+        self.zip = backend.zip
+        self.where = backend.where
+        self.reduce = backend.reduce
+        for name in OPTIONAL_PRIMITIVES:
+            if name in self.native:
+                setattr(self, name, getattr(backend, name))
+
+    def __repr__(self) -> str:
+        return f"<backend {self.name} ({self.device})>"
+
+    # -- composites, used when the backend has no native version ----------------------
+    def matmul(self, out: Strided, a: Strided, b: Strided) -> None:
+        """Broadcast-multiply into a (..., n, k, m) temporary, then sum over k."""
+        *batch, n, k = a.shape
+        m = b.shape[-1]
+        product_shape = (*batch, n, k, m)
+        a4 = Strided(a.buffer, product_shape, (*a.strides, 0), a.offset, a.dtype)
+        b_strides = (*b.strides[:-2], 0, *b.strides[-2:])
+        b4 = Strided(b.buffer, product_shape, b_strides, b.offset, b.dtype)
+        product = contiguous(self, product_shape, out.dtype)
+        self.zip("mul", product, a4, b4)
+        out4 = Strided(
+            out.buffer, (*batch, n, 1, m), (*out.strides[:-1], 0, out.strides[-1]),
+            out.offset, out.dtype,
+        )  # fmt: skip
+        self.reduce("sum", out4, product, (len(batch) + 1,))
+
+    def gather(self, out: Strided, a: Strided, index: Strided, dim: int) -> None:
+        """Through the host: exact, and slow on a device backend (implement it natively)."""
+        values = np.take_along_axis(self.to_host(a), self.to_host(index), axis=dim)
+        self.copy(out, host_descriptor(self, values, out.dtype))
+
+    def scatter_add(self, out: Strided, index: Strided, src: Strided, dim: int) -> None:
+        target = self.to_host(out)
+        idx = self.to_host(index)
+        where = list(np.indices(idx.shape, sparse=True))
+        where[dim] = idx
+        np.add.at(target, tuple(where), self.to_host(src))
+        self.copy(out, host_descriptor(self, target, out.dtype))
+
+    def random(self, out: Strided, distribution: str, seed: int) -> None:
+        """Host samples from a Philox stream: the same numbers on every backend."""
+        generator = np.random.Generator(np.random.Philox(seed))
+        dtype = out.dtype.numpy if out.dtype.kind == "float" else np.float64
+        if distribution == "uniform":
+            values = generator.random(out.shape, dtype=dtype)
+        else:
+            values = generator.standard_normal(out.shape, dtype=dtype)
+        self.copy(out, host_descriptor(self, values, out.dtype))

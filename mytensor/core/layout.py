@@ -1,0 +1,144 @@
+"""Pure shape/stride arithmetic: broadcasting, dims, views. No tensors, no backends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+Shape = tuple[int, ...]
+
+
+def numel(shape: Sequence[int]) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def contiguous_strides(shape: Sequence[int]) -> Shape:
+    strides = []
+    step = 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= max(size, 1)
+    return tuple(reversed(strides))
+
+
+def is_contiguous(shape: Shape, strides: Shape) -> bool:
+    step = 1
+    for size, stride in zip(reversed(shape), reversed(strides), strict=True):
+        if size != 1 and stride != step:
+            return False
+        step *= size
+    return True
+
+
+def broadcast_shapes(op: str, *shapes: Shape) -> Shape:
+    """numpy's broadcasting rule; the error names the op, the shapes and the clash."""
+    ndim = max((len(s) for s in shapes), default=0)
+    out = []
+    for axis in range(-ndim, 0):
+        size = 1
+        for shape in shapes:
+            if -axis > len(shape):
+                continue
+            s = shape[axis]
+            if s == size or s == 1:
+                continue
+            if size != 1:
+                listed = " and ".join(str(tuple(s)) for s in shapes)
+                raise ValueError(
+                    f"{op}(): shapes {listed} cannot be broadcast "
+                    f"(dimension {axis}: {size} vs {s})"
+                )
+            size = s
+        out.append(size)
+    return tuple(out)
+
+
+def broadcast_strides(shape: Shape, strides: Shape, target: Shape) -> Shape:
+    """Strides that view `shape`/`strides` as `target`, with 0 on broadcast axes."""
+    lead = len(target) - len(shape)
+    out = [0] * lead
+    for size, stride, want in zip(shape, strides, target[lead:], strict=True):
+        out.append(stride if size == want else 0)
+    return tuple(out)
+
+
+def normalize_dim(op: str, dim: int, ndim: int) -> int:
+    if not isinstance(dim, int) or isinstance(dim, bool):
+        raise TypeError(f"{op}(): dim must be an int, got {type(dim).__name__} {dim!r}")
+    bound = max(ndim, 1)
+    if not -bound <= dim < bound:
+        raise IndexError(
+            f"{op}(): dim {dim} is out of range for a tensor of rank {ndim} "
+            f"(expected a dim in [{-bound}, {bound - 1}])"
+        )
+    return dim % bound
+
+
+def normalize_dims(op: str, dim: int | Iterable[int] | None, ndim: int) -> tuple[int, ...]:
+    """Sorted, non-negative, unique dims; None means all of them."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    out = sorted(normalize_dim(op, d, ndim) for d in dims)
+    if ndim == 0:
+        return ()
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}(): dim {dim!r} names the same dimension twice")
+    return tuple(out)
+
+
+def view_strides(shape: Shape, strides: Shape, new_shape: Shape) -> Shape | None:
+    """Strides viewing `shape`/`strides` as `new_shape` without a copy, or None.
+
+    numpy's rule: walk both shapes, grouping old and new dimensions into runs of
+    equal size; a run of old dimensions may be re-split only if it is laid out
+    contiguously relative to itself.
+    """
+    if numel(shape) == 0:
+        return contiguous_strides(new_shape)
+    old = [(s, st) for s, st in zip(shape, strides, strict=True) if s != 1]
+    old_sizes = [s for s, _ in old]
+    old_strides = [st for _, st in old]
+    out = [1] * len(new_shape)
+    oi, oj, ni, nj = 0, 1, 0, 1
+    while ni < len(new_shape) and oi < len(old_sizes):
+        new_run, old_run = new_shape[ni], old_sizes[oi]
+        while new_run != old_run:
+            if new_run < old_run:
+                new_run *= new_shape[nj]
+                nj += 1
+            else:
+                old_run *= old_sizes[oj]
+                oj += 1
+        for k in range(oi, oj - 1):
+            if old_strides[k] != old_sizes[k + 1] * old_strides[k + 1]:
+                return None
+        out[nj - 1] = old_strides[oj - 1]
+        for k in range(nj - 1, ni, -1):
+            out[k - 1] = out[k] * new_shape[k]
+        ni, nj, oi, oj = nj, nj + 1, oj, oj + 1
+    for k in range(ni, len(new_shape)):  # trailing size-1 dims
+        out[k] = out[k - 1] if k else 1
+    return tuple(out)
+
+
+def infer_shape(op: str, shape: Sequence[int], total: int) -> Shape:
+    """Resolve one -1 in a requested shape against `total` elements."""
+    shape = tuple(int(s) for s in shape)
+    unknown = [i for i, s in enumerate(shape) if s == -1]
+    if len(unknown) > 1:
+        raise ValueError(f"{op}(): only one dimension can be -1, got shape {shape}")
+    if any(s < -1 for s in shape):
+        raise ValueError(f"{op}(): invalid shape {shape} (negative size)")
+    known = numel(s for s in shape if s != -1)
+    if unknown:
+        if known == 0 or total % known:
+            raise ValueError(
+                f"{op}(): shape {shape} is invalid for a tensor of {total} elements"
+            )
+        shape = shape[: unknown[0]] + (total // known,) + shape[unknown[0] + 1 :]
+    elif known != total:
+        raise ValueError(f"{op}(): shape {shape} is invalid for a tensor of {total} elements")
+    return shape

@@ -1,0 +1,109 @@
+"""Tensor methods and Python operators, each a thin alias of one op function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mytensor.core.ops import elementwise as ew
+from mytensor.core.ops import indexing, linalg, reductions, shape
+from mytensor.core.tensor import Tensor
+
+U, B = ew.UNARY_OPS, ew.BINARY_OPS
+
+
+def _reflected(op: Callable) -> Callable:
+    def method(self: Tensor, other: Any) -> Tensor:
+        return op(other, self)
+
+    return method
+
+
+def _inplace(op: Callable, name: str) -> Callable:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return indexing.assign(self, op(self, *args, **kwargs), name)
+
+    method.__name__ = name
+    return method
+
+
+def _forward(op: Callable) -> Callable:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return op(self, *args, **kwargs)
+
+    method.__name__ = op.__name__
+    method.__doc__ = op.__doc__
+    return method
+
+
+def _fill_(self: Tensor, value: float) -> Tensor:
+    from mytensor.core.autograd import no_grad
+
+    with no_grad():
+        self[...] = value
+    return self
+
+
+def _zero_(self: Tensor) -> Tensor:
+    return _fill_(self, 0)
+
+
+_OPERATORS = {
+    "add": ("__add__", "__radd__", "__iadd__"),
+    "sub": ("__sub__", "__rsub__", "__isub__"),
+    "mul": ("__mul__", "__rmul__", "__imul__"),
+    "div": ("__truediv__", "__rtruediv__", "__itruediv__"),
+    "floor_divide": ("__floordiv__", "__rfloordiv__", "__ifloordiv__"),
+    "remainder": ("__mod__", "__rmod__", "__imod__"),
+    "pow": ("__pow__", "__rpow__", "__ipow__"),
+    "logical_and": ("__and__", "__rand__", "__iand__"),
+    "logical_or": ("__or__", "__ror__", "__ior__"),
+    "logical_xor": ("__xor__", "__rxor__", "__ixor__"),
+}
+_COMPARISONS = {"lt": "__lt__", "le": "__le__", "eq": "__eq__", "ne": "__ne__",
+                "gt": "__gt__", "ge": "__ge__"}  # fmt: skip
+
+TENSOR_METHODS: dict[str, Callable] = {}
+for _name, (_op, _rop, _iop) in _OPERATORS.items():
+    TENSOR_METHODS[_op] = B[_name]
+    TENSOR_METHODS[_rop] = _reflected(B[_name])
+    TENSOR_METHODS[_iop] = _inplace(B[_name], _iop)
+    TENSOR_METHODS[_name + "_"] = _inplace(B[_name], _name + "_")
+for _name, _dunder in _COMPARISONS.items():
+    TENSOR_METHODS[_dunder] = B[_name]
+for _name, _fn in {**U, **B}.items():
+    TENSOR_METHODS.setdefault(_name, _forward(_fn))
+for _name in ("exp", "log", "sqrt", "sigmoid", "tanh", "relu", "neg", "abs", "clip"):
+    _fn = U.get(_name) or getattr(ew, _name)
+    TENSOR_METHODS[_name + "_"] = _inplace(_fn, _name + "_")
+TENSOR_METHODS.update(
+    {
+        "__neg__": U["neg"],
+        "__pos__": lambda self: self,
+        "__abs__": U["abs"],
+        "__invert__": U["logical_not"],
+        "__matmul__": linalg.matmul,
+        "__rmatmul__": _reflected(linalg.matmul),
+        "__getitem__": indexing.getitem,
+        "__setitem__": indexing.setitem,
+        "matmul": _forward(linalg.matmul),
+        "where": lambda self, condition, other: ew.where(condition, self, other),
+        "astype": _forward(ew.astype),
+        "clip": _forward(ew.clip),
+        "clamp": _forward(ew.clip),
+        "fill_": _fill_,
+        "zero_": _zero_,
+        "gather": _forward(indexing.gather),
+        "scatter_add": _forward(indexing.scatter_add),
+    }
+)
+for _module, _names in [
+    (reductions, ("sum", "prod", "max", "min", "argmax", "argmin", "any", "all", "mean",
+                  "var", "std", "logsumexp", "softmax", "log_softmax")),
+    (shape, ("reshape", "view", "permute", "transpose", "expand", "broadcast_to", "squeeze",
+             "unsqueeze", "flip", "contiguous", "clone", "split")),
+]:  # fmt: skip
+    for _name in _names:
+        TENSOR_METHODS[_name] = _forward(getattr(_module, _name))
+TENSOR_METHODS["amax"] = TENSOR_METHODS["max"]
+TENSOR_METHODS["amin"] = TENSOR_METHODS["min"]

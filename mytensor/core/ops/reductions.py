@@ -1,0 +1,381 @@
+"""Reductions (primitives over the backend's `reduce`) and the composites built on them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from mytensor.core import autograd
+from mytensor.core.dtypes import ALL_DTYPES, FLOAT_DTYPES, NUMERIC_DTYPES, bool_, int64
+from mytensor.core.layout import contiguous_strides, normalize_dim, normalize_dims
+from mytensor.core.ops._base import OpRecord, check_tensor, register, require_kind
+from mytensor.core.ops.elementwise import where
+from mytensor.core.tensor import Tensor
+
+Dim = int | Iterable[int] | None
+
+
+def _reduce(op: str, x: Tensor, dims: tuple[int, ...], out_dtype, keepdim: bool):
+    """Run the backend reduction; returns (result, keepdim-shaped raw result)."""
+    keep_shape = tuple(1 if i in dims else s for i, s in enumerate(x.shape))
+    backend = x._storage.backend
+    raw = Tensor._empty(backend, keep_shape, out_dtype)
+    if dims:
+        backend.reduce(op, raw._d, x._d, dims)
+    else:
+        backend.copy(raw._d, x._d)  # a 0-d input, or dim=(): nothing to reduce
+    if keepdim:
+        return raw, raw
+    shape = tuple(s for i, s in enumerate(x.shape) if i not in dims)
+    return raw._view(shape, contiguous_strides(shape), 0), raw
+
+
+def _check_nonempty(op: str, x: Tensor, dims: tuple[int, ...]) -> None:
+    for d in dims:
+        if x.shape[d] == 0:
+            raise ValueError(
+                f"{op}(): cannot reduce over dimension {d} of size 0 (input shape {x.shape}); "
+                "the operation has no identity"
+            )
+
+
+def _accumulator_dtype(x: Tensor):
+    return x.dtype if x.dtype.kind == "float" else int64
+
+
+def sum(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """Sum over `dim` (int, tuple, or None for all); ints and bools sum in int64.
+
+    >>> import mytensor as mt
+    >>> mt.sum(mt.tensor([[1.0, 2.0], [3.0, 4.0]]), dim=0).tolist()
+    [4.0, 6.0]
+    """
+    x = check_tensor("sum", x)
+    dims = normalize_dims("sum", dim, x.ndim)
+    out, _ = _reduce("sum", x, dims, _accumulator_dtype(x), keepdim)
+    if autograd.needs_grad(x):
+        keep = tuple(1 if i in dims else s for i, s in enumerate(x.shape))
+        autograd.record(out, "sum", (x,), lambda g: (g.reshape(keep).expand(x.shape),))
+    return out
+
+
+def prod(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """Product over `dim`; the gradient is exact when inputs contain zeros.
+
+    >>> import mytensor as mt
+    >>> mt.prod(mt.tensor([2.0, 3.0, 4.0])).item()
+    24.0
+    """
+    x = check_tensor("prod", x)
+    dims = normalize_dims("prod", dim, x.ndim)
+    out, _ = _reduce("prod", x, dims, _accumulator_dtype(x), keepdim)
+    if autograd.needs_grad(x):
+        keep = tuple(1 if i in dims else s for i, s in enumerate(x.shape))
+
+        def backward(g: Tensor) -> tuple:
+            # d prod / d x_i is the product of the others: out / x_i without zeros; with
+            # one zero only that position gets a gradient; with two or more, none does.
+            zeros = x == 0
+            zero_count = zeros.sum(dims, keepdim=True)
+            others = where(zeros, 1.0, x).prod(dims, keepdim=True) / where(zeros, 1.0, x)
+            local = where(zero_count == 0, others, where(zeros & (zero_count == 1), others, 0.0))
+            return (g.reshape(keep) * local,)
+
+        autograd.record(out, "prod", (x,), backward, (x,))
+    return out
+
+
+def _extremum(op: str, x: Tensor, dim: Dim, keepdim: bool) -> Tensor:
+    x = check_tensor(op, x)
+    dims = normalize_dims(op, dim, x.ndim)
+    _check_nonempty(op, x, dims)
+    out, raw = _reduce(op, x, dims, x.dtype, keepdim)
+    if autograd.needs_grad(x):
+        best = raw.detach()
+        keep = raw.shape
+
+        def backward(g: Tensor) -> tuple:
+            # ties share the gradient equally; a NaN result sends it to the NaNs
+            hit = (x == best) | (x.isnan() & best.isnan())
+            share = hit.astype(g.dtype)
+            return (g.reshape(keep) * share / share.sum(dims, keepdim=True),)
+
+        autograd.record(out, op, (x,), backward, (x,))
+    return out
+
+
+def max(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """Largest value over `dim` (NaN if any is NaN). Returns values only, like `amax`.
+
+    >>> import mytensor as mt
+    >>> mt.max(mt.tensor([[1.0, 5.0], [3.0, 2.0]]), dim=1).tolist()
+    [5.0, 3.0]
+    """
+    return _extremum("max", x, dim, keepdim)
+
+
+def min(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """Smallest value over `dim` (NaN if any is NaN). Returns values only, like `amin`.
+
+    >>> import mytensor as mt
+    >>> mt.min(mt.tensor([[1.0, 5.0], [3.0, 2.0]]), dim=0).tolist()
+    [1.0, 2.0]
+    """
+    return _extremum("min", x, dim, keepdim)
+
+
+def _arg_extremum(op: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
+    x = check_tensor(op, x)
+    if dim is None:
+        flat = x.reshape(-1)
+        if flat.shape[0] == 0:
+            raise ValueError(f"{op}(): the input (shape {x.shape}) is empty")
+        out, _ = _reduce(op, flat, (0,), int64, False)
+        return out.reshape((1,) * x.ndim) if keepdim else out
+    d = normalize_dim(op, dim, x.ndim)
+    if x.ndim == 0:
+        return _reduce(op, x.reshape(1), (0,), int64, False)[0]
+    _check_nonempty(op, x, (d,))
+    return _reduce(op, x, (d,), int64, keepdim)[0]
+
+
+def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index (int64) of the first largest value along `dim` (of the flattened input if None).
+
+    >>> import mytensor as mt
+    >>> mt.argmax(mt.tensor([[1.0, 5.0], [3.0, 2.0]]), dim=1).tolist()
+    [1, 0]
+    """
+    return _arg_extremum("argmax", x, dim, keepdim)
+
+
+def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index (int64) of the first smallest value along `dim` (of the flattened input if None).
+
+    >>> import mytensor as mt
+    >>> mt.argmin(mt.tensor([[1.0, 5.0], [3.0, 2.0]]), dim=1).tolist()
+    [0, 1]
+    """
+    return _arg_extremum("argmin", x, dim, keepdim)
+
+
+def _logical_reduce(op: str, x: Tensor, dim: Dim, keepdim: bool) -> Tensor:
+    x = check_tensor(op, x)
+    if x.dtype is not bool_:
+        x = x.astype(bool_)
+    return _reduce(op, x, normalize_dims(op, dim, x.ndim), bool_, keepdim)[0]
+
+
+def any(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """Whether any element along `dim` is true (non-zero).
+
+    >>> import mytensor as mt
+    >>> mt.any(mt.tensor([0, 0, 3])).item()
+    True
+    """
+    return _logical_reduce("any", x, dim, keepdim)
+
+
+def all(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """Whether every element along `dim` is true (non-zero).
+
+    >>> import mytensor as mt
+    >>> mt.all(mt.tensor([1, 0, 3])).item()
+    False
+    """
+    return _logical_reduce("all", x, dim, keepdim)
+
+
+# -- composites: differentiated for free through the primitives above -------------------
+def _count(op: str, x: Tensor, dim: Dim) -> int:
+    dims = normalize_dims(op, dim, x.ndim)
+    return math.prod(x.shape[d] for d in dims)
+
+
+def _require_float(op: str, x: Tensor) -> None:
+    check_tensor(op, x)
+    require_kind(op, x, ("float",), "; convert it first with .astype(mytensor.float32)")
+
+
+def mean(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """Arithmetic mean over `dim` (floating-point input; empty gives NaN).
+
+    >>> import mytensor as mt
+    >>> mt.mean(mt.tensor([1.0, 2.0, 6.0])).item()
+    3.0
+    """
+    _require_float("mean", x)
+    n = _count("mean", x, dim)
+    return sum(x, dim, keepdim) / (n if n else float("nan"))
+
+
+def var(x: Tensor, dim: Dim = None, correction: float = 1, keepdim: bool = False) -> Tensor:
+    """Variance over `dim`, dividing by ``N - correction`` (1 by default, like PyTorch).
+
+    >>> import mytensor as mt
+    >>> mt.var(mt.tensor([1.0, 2.0, 3.0, 4.0]), correction=0).item()
+    1.25
+    """
+    _require_float("var", x)
+    n = _count("var", x, dim)
+    centered = x - mean(x, dim, keepdim=True)
+    divisor = n - correction
+    squares = sum(centered * centered, dim, keepdim)
+    return squares / divisor if divisor > 0 else squares * float("nan")
+
+
+def std(x: Tensor, dim: Dim = None, correction: float = 1, keepdim: bool = False) -> Tensor:
+    """Standard deviation: ``sqrt(var(x, dim, correction))``.
+
+    >>> import mytensor as mt
+    >>> mt.std(mt.tensor([1.0, 3.0])).item()
+    1.4142135381698608
+    """
+    return var(x, dim, correction, keepdim).sqrt()
+
+
+def logsumexp(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """``log(sum(exp(x)))`` over `dim`, without overflow.
+
+    >>> import mytensor as mt
+    >>> round(mt.logsumexp(mt.tensor([1000.0, 1000.0])).item(), 4)
+    1000.6931
+    """
+    _require_float("logsumexp", x)
+    dims = normalize_dims("logsumexp", dim, x.ndim)
+    if x.numel() == 0 or not dims:
+        return (x.exp().sum(dims, keepdim=True)).log() if keepdim else x.exp().sum(dims).log()
+    shift = max(x, dims, keepdim=True).detach()
+    shift = where(shift.isfinite(), shift, 0.0)  # all -inf rows give -inf, not NaN
+    out = (x - shift).exp().sum(dims, keepdim=True).log() + shift
+    return out if keepdim else out.squeeze(dims)
+
+
+def softmax(x: Tensor, dim: int) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along `dim`, computed stably.
+
+    >>> import mytensor as mt
+    >>> mt.softmax(mt.tensor([0.0, 0.0]), dim=0).tolist()
+    [0.5, 0.5]
+    """
+    _require_float("softmax", x)
+    d = normalize_dim("softmax", dim, x.ndim)
+    if x.numel() == 0:
+        return x.clone()
+    shifted = x - max(x, d, keepdim=True).detach()
+    e = shifted.exp()
+    return e / e.sum(d, keepdim=True)
+
+
+def log_softmax(x: Tensor, dim: int) -> Tensor:
+    """``x - logsumexp(x)`` along `dim`: the log of `softmax`, without underflow.
+
+    >>> import mytensor as mt
+    >>> [round(v, 4) for v in mt.log_softmax(mt.tensor([0.0, 0.0]), dim=0).tolist()]
+    [-0.6931, -0.6931]
+    """
+    _require_float("log_softmax", x)
+    d = normalize_dim("log_softmax", dim, x.ndim)
+    if x.numel() == 0:
+        return x.clone()
+    return x - logsumexp(x, d, keepdim=True)
+
+
+# -- conformance records ------------------------------------------------------------------
+def _dim_variants(shapes: tuple[tuple[int, ...], ...]) -> list[dict]:
+    ndim = len(shapes[0])
+    out: list[dict] = [{}, {"keepdim": True}]
+    for d in range(-ndim, ndim):
+        out.append({"dim": d})
+        out.append({"dim": d, "keepdim": True})
+    if ndim >= 2:
+        out.append({"dim": (0, ndim - 1)})
+        out.append({"dim": (0, -1), "keepdim": True})
+    return out
+
+
+def _nonempty_dim_variants(shapes: tuple[tuple[int, ...], ...]) -> list[dict]:
+    shape = shapes[0]
+    return [
+        kw for kw in _dim_variants(shapes)
+        if all(shape[d] for d in normalize_dims("v", kw.get("dim"), len(shape)))
+        and (kw.get("dim") is not None or 0 not in shape)
+    ]  # fmt: skip
+
+
+def _single_dim_variants(shapes: tuple[tuple[int, ...], ...]) -> list[dict]:
+    shape = shapes[0]
+    out = [{"dim": d} for d in range(-len(shape), len(shape)) if shape[d]]
+    out += [{"dim": d, "keepdim": True} for d in range(len(shape)) if shape[d]]
+    if 0 not in shape:
+        out.append({})
+    return out
+
+
+def _softmax_variants(shapes: tuple[tuple[int, ...], ...]) -> list[dict]:
+    return [{"dim": d} for d in range(-len(shapes[0]), max(len(shapes[0]), 1))]
+
+
+def _np_axis(dim):
+    return tuple(dim) if isinstance(dim, tuple | list) else dim
+
+
+def _np_reduce(func, int_dtype=None):
+    def ref(x, dim=None, keepdim=False):
+        kw = {"dtype": np.int64} if int_dtype and x.dtype.kind in "biu" else {}
+        return func(x, axis=_np_axis(dim), keepdims=keepdim, **kw)
+
+    return ref
+
+
+def _np_var(x, dim=None, correction=1, keepdim=False):
+    return np.var(x, axis=_np_axis(dim), ddof=correction, keepdims=keepdim)
+
+
+def _np_arg(func):
+    def ref(x, dim=None, keepdim=False):
+        if x.ndim == 0:
+            return np.int64(0)
+        if dim is None:
+            out = func(x.reshape(-1))
+            return np.reshape(out, (1,) * x.ndim) if keepdim else out
+        return func(x, axis=dim, keepdims=keepdim)
+
+    return ref
+
+
+def _np_logsumexp(x, dim=None, keepdim=False):
+    m = np.max(x, axis=_np_axis(dim), keepdims=True) if x.size else 0.0
+    out = np.log(np.sum(np.exp(x - m), axis=_np_axis(dim), keepdims=True)) + m
+    return out if keepdim else np.squeeze(out, axis=_np_axis(dim) if dim is not None else None)
+
+
+def _np_softmax(x, dim):
+    e = np.exp(x - np.max(x, axis=dim, keepdims=True)) if x.size else x
+    return e / np.sum(e, axis=dim, keepdims=True) if x.size else x
+
+
+def _np_log_softmax(x, dim):
+    return x - _np_logsumexp(x, dim, keepdim=True) if x.size else x
+
+
+for _name, _func, _ref, _dtypes, _variants, _grad in [
+    ("sum", sum, _np_reduce(np.sum, True), ALL_DTYPES, _dim_variants, True),
+    ("prod", prod, _np_reduce(np.prod, True), ALL_DTYPES, _dim_variants, True),
+    ("max", max, _np_reduce(np.max), NUMERIC_DTYPES, _nonempty_dim_variants, True),
+    ("min", min, _np_reduce(np.min), NUMERIC_DTYPES, _nonempty_dim_variants, True),
+    ("argmax", argmax, _np_arg(np.argmax), NUMERIC_DTYPES, _single_dim_variants, False),
+    ("argmin", argmin, _np_arg(np.argmin), NUMERIC_DTYPES, _single_dim_variants, False),
+    ("any", any, _np_reduce(np.any), ALL_DTYPES, _dim_variants, False),
+    ("all", all, _np_reduce(np.all), ALL_DTYPES, _dim_variants, False),
+    ("mean", mean, _np_reduce(np.mean), FLOAT_DTYPES, _nonempty_dim_variants, True),
+    ("var", var, _np_var, FLOAT_DTYPES, _nonempty_dim_variants, True),
+    ("std", std, lambda x, **kw: np.sqrt(_np_var(x, **kw)), FLOAT_DTYPES,
+     _nonempty_dim_variants, True),
+    ("logsumexp", logsumexp, _np_logsumexp, FLOAT_DTYPES, _nonempty_dim_variants, True),
+    ("softmax", softmax, _np_softmax, FLOAT_DTYPES, _softmax_variants, True),
+    ("log_softmax", log_softmax, _np_log_softmax, FLOAT_DTYPES, _softmax_variants, True),
+]:  # fmt: skip
+    register(OpRecord(_name, _func, _ref, dtypes=_dtypes, variants=_variants, grad=_grad))

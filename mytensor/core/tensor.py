@@ -1,0 +1,314 @@
+"""The Tensor: a backend buffer plus a layout (shape, strides, offset), and a graph edge.
+
+Everything a Tensor method computes is an op from `mytensor.core.ops`; this
+file holds the data structure, the Python protocols, and the short methods
+that forward to those ops.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mytensor.backends.spec import Strided
+from mytensor.core import autograd
+from mytensor.core.dtypes import DType, to_dtype
+from mytensor.core.layout import contiguous_strides, is_contiguous, numel
+
+
+class Storage:
+    """A buffer on one backend, shared by every view of it.
+
+    `version` counts in-place writes, so autograd can tell when a value it saved
+    for backward has since been overwritten.
+    """
+
+    __slots__ = ("backend", "buffer", "version")
+
+    def __init__(self, backend: Any, buffer: Any) -> None:
+        self.backend = backend
+        self.buffer = buffer
+        self.version = 0
+
+
+class Tensor:
+    """An n-dimensional array on a backend, with reverse-mode autograd.
+
+    Create tensors with `mytensor.tensor`, `mytensor.zeros`, ... rather than
+    this class.
+
+    >>> import mytensor as mt
+    >>> x = mt.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad.tolist()
+    [[2.0, 4.0], [6.0, 8.0]]
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_base",
+        "_desc",
+        "_leaf",
+        "_node",
+        "_offset",
+        "_storage",
+        "_strides",
+        "dtype",
+        "grad",
+        "requires_grad",
+        "shape",
+    )
+    __array_priority__ = 1000  # numpy defers binary operators to Tensor
+
+    @classmethod
+    def _make(
+        cls,
+        storage: Storage,
+        shape: tuple[int, ...],
+        strides: tuple[int, ...],
+        offset: int,
+        dtype: DType,
+    ) -> Tensor:
+        t = object.__new__(cls)
+        t._storage = storage
+        t.shape = shape
+        t._strides = strides
+        t._offset = offset
+        t.dtype = dtype
+        t.requires_grad = False
+        t.grad = None
+        t._node = None
+        t._leaf = None
+        t._desc = None
+        t._base = None  # the tensor this is a view of, if it was made by a view op
+        return t
+
+    @classmethod
+    def _empty(cls, backend: Any, shape: tuple[int, ...], dtype: DType) -> Tensor:
+        storage = Storage(backend, backend.allocate(numel(shape), dtype))
+        return cls._make(storage, shape, contiguous_strides(shape), 0, dtype)
+
+    def _view(self, shape: tuple[int, ...], strides: tuple[int, ...], offset: int) -> Tensor:
+        return Tensor._make(self._storage, shape, strides, offset, self.dtype)
+
+    @property
+    def _d(self) -> Strided:
+        """This tensor's kernel descriptor (created once)."""
+        d = self._desc
+        if d is None:
+            s = self._storage
+            d = self._desc = Strided(s.buffer, self.shape, self._strides, self._offset, self.dtype)
+        return d
+
+    @property
+    def _backend(self) -> Any:
+        return self._storage.backend
+
+    def _full_like(self, value: float) -> Tensor:
+        from mytensor.core import creation
+
+        return creation.full(self.shape, value, dtype=self.dtype, backend=self.backend)
+
+    # -- layout ------------------------------------------------------------------------
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        """Number of elements (the array API's `size`); `numel()` is the same."""
+        return numel(self.shape)
+
+    def numel(self) -> int:
+        return numel(self.shape)
+
+    def dim(self) -> int:
+        return len(self.shape)
+
+    def stride(self, dim: int | None = None) -> tuple[int, ...] | int:
+        from mytensor.core.layout import normalize_dim
+
+        if dim is None:
+            return self._strides
+        return self._strides[normalize_dim("stride", dim, self.ndim)]
+
+    def storage_offset(self) -> int:
+        return self._offset
+
+    def is_contiguous(self) -> bool:
+        return is_contiguous(self.shape, self._strides)
+
+    @property
+    def backend(self) -> str:
+        """The name of the backend holding this tensor's buffer."""
+        return self._storage.backend.name
+
+    @property
+    def device(self) -> str:
+        return self._storage.backend.device
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None
+
+    @property
+    def grad_fn(self) -> autograd.Node | None:
+        return self._node
+
+    @property
+    def T(self) -> Tensor:
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self) -> Tensor:
+        if self.ndim < 2:
+            raise ValueError(f"mT: needs a tensor of rank >= 2, got shape {self.shape}")
+        return self.transpose(-2, -1)
+
+    # -- autograd ----------------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and self.dtype.kind != "float":
+            raise TypeError(
+                f"requires_grad_(): only floating-point tensors can require grad, this one is "
+                f"{self.dtype.name}; convert it first with .astype(mytensor.float32)"
+            )
+        if not requires_grad and self._node is not None:
+            raise RuntimeError(
+                "requires_grad_(False): this tensor is computed by the graph; use .detach()"
+            )
+        self.requires_grad = requires_grad
+        return self
+
+    def detach(self) -> Tensor:
+        """A view of the same data that is cut from the graph."""
+        return Tensor._make(self._storage, self.shape, self._strides, self._offset, self.dtype)
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in `.grad` during backward."""
+        if self._node is None:
+            if not self.requires_grad:
+                raise RuntimeError("retain_grad(): this tensor does not require grad")
+            return
+        self._node.retained = self
+
+    def backward(
+        self,
+        gradient: Tensor | None = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into each leaf's `.grad`.
+
+        `gradient` is required unless self has one element. The graph is freed
+        afterwards unless `retain_graph` (or `create_graph`) is set.
+        """
+        autograd.backward(self, gradient, retain_graph, create_graph)
+
+    # -- conversion --------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """A numpy copy of the values (always a copy, whatever the backend)."""
+        return self._backend.to_host(self._d)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
+
+    def __dlpack__(self, *, stream: Any = None, **kwargs: Any) -> Any:
+        return self.numpy().__dlpack__(stream=stream, **kwargs)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return (1, 0)  # kDLCPU: the exported capsule is a host copy
+
+    def tolist(self) -> Any:
+        return self.numpy().tolist()
+
+    def item(self) -> bool | int | float:
+        if self.numel() != 1:
+            raise ValueError(
+                f"item(): only a tensor with one element can be converted to a Python "
+                f"scalar, this one has shape {self.shape}"
+            )
+        return self.numpy().reshape(()).item()
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise ValueError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                "use .any() or .all()"
+            )
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.kind != "int":
+            raise TypeError(f"only integer tensors can be used as an index, got {self.dtype.name}")
+        return int(self.item())
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        with np.printoptions(precision=4, threshold=200, edgeitems=3):
+            body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
+        extras = []
+        if self.dtype.name not in ("float32", "int64", "bool"):
+            extras.append(f"dtype={self.dtype.name}")
+        if self.backend != "numpy_ref":
+            extras.append(f"backend={self.backend!r}")
+        if self._node is not None:
+            extras.append(f"grad_fn={self._node!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    def to(self, target: str | DType | Any) -> Tensor:
+        """Move to another backend (by name) or convert to another dtype.
+
+        >>> import mytensor as mt
+        >>> mt.arange(3).to("numpy_ref").to(mt.float64).dtype
+        mytensor.float64
+        """
+        from mytensor.core import creation
+
+        if isinstance(target, str) and target not in ("bool", "int32", "int64", "float32",
+                                                      "float64", "bool_"):
+            return creation.to_backend(self, target)
+        return self.astype(to_dtype(target))
+
+    def float(self) -> Tensor:
+        return self.astype("float32")
+
+    def double(self) -> Tensor:
+        return self.astype("float64")
+
+    def long(self) -> Tensor:
+        return self.astype("int64")
+
+    def int(self) -> Tensor:
+        return self.astype("int32")
+
+    def bool(self) -> Tensor:
+        return self.astype("bool")
+
+
+def _install_methods() -> None:
+    """Bind the op functions as Tensor methods and operators (one definition each)."""
+    from mytensor.core.ops import methods
+
+    for name, fn in methods.TENSOR_METHODS.items():
+        setattr(Tensor, name, fn)

@@ -1,0 +1,1 @@
+"""mytensor-minimal: an example third-party backend with only the required primitives."""
