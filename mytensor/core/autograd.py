@@ -81,7 +81,7 @@ class Node:
         self.backward: BackwardFn | None = backward
         self.edges = edges
         self.saved = saved
-        self.versions = tuple(t._storage.version for t in saved)
+        self.versions = tuple([t._storage.version for t in saved]) if saved else ()
         self.retained: Tensor | None = None
 
     def __repr__(self) -> str:
@@ -119,7 +119,7 @@ def record(
     in-place change to any of them before backward is reported, not silently
     differentiated wrong.
     """
-    out._node = Node(name, backward, tuple(edge_of(t) for t in inputs), saved)
+    out._node = Node(name, backward, tuple([edge_of(t) for t in inputs]), saved)
     out.requires_grad = True
     return out
 

@@ -14,13 +14,22 @@ def numel(shape: Sequence[int]) -> int:
     return n
 
 
+_STRIDES_CACHE: dict[Shape, Shape] = {}
+
+
 def contiguous_strides(shape: Sequence[int]) -> Shape:
+    cached = _STRIDES_CACHE.get(shape)  # type: ignore[call-overload]
+    if cached is not None:
+        return cached
     strides = []
     step = 1
     for size in reversed(shape):
         strides.append(step)
         step *= max(size, 1)
-    return tuple(reversed(strides))
+    out = tuple(reversed(strides))
+    if isinstance(shape, tuple) and len(_STRIDES_CACHE) < 4096:
+        _STRIDES_CACHE[shape] = out
+    return out
 
 
 def is_contiguous(shape: Shape, strides: Shape) -> bool:

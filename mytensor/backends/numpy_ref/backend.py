@@ -14,6 +14,7 @@ import numpy as np
 
 from mytensor.backends.spec import Strided
 from mytensor.core.dtypes import ALL_DTYPES, DType
+from mytensor.core.layout import contiguous_strides
 
 
 def as_array(desc: Strided) -> np.ndarray:
@@ -21,8 +22,15 @@ def as_array(desc: Strided) -> np.ndarray:
     view = desc.cache
     if view is None:
         itemsize = desc.dtype.itemsize
+        buffer = desc.buffer
         if 0 in desc.shape:
             view = np.empty(desc.shape, desc.dtype.numpy)
+        elif (
+            desc.offset == 0
+            and desc.strides == contiguous_strides(desc.shape)
+            and buffer.size == desc.size
+        ):
+            view = buffer.reshape(desc.shape)  # a whole fresh buffer: the cheap path
         else:
             view = np.ndarray(
                 desc.shape,
@@ -144,6 +152,9 @@ REDUCE_KERNELS = {
 }
 
 
+_quiet = np.errstate(all="ignore")
+
+
 class NumpyBackend:
     """Buffers are 1-d numpy arrays; kernels are vectorised numpy calls."""
 
@@ -161,30 +172,32 @@ class NumpyBackend:
     def to_host(self, src: Strided) -> np.ndarray:
         return np.array(as_array(src), copy=True)
 
+    # errstate as a decorator: the kernels are the spec for NaN/inf results, so numpy's
+    # floating-point warnings are noise here (and the decorator form is the cheap one)
+    @_quiet
     def copy(self, out: Strided, src: Strided) -> None:
         if out.size:
-            with np.errstate(invalid="ignore"):
-                np.copyto(as_array(out), as_array(src), casting="unsafe")
+            np.copyto(as_array(out), as_array(src), casting="unsafe")
 
     # -- elementwise ----------------------------------------------------------------
+    @_quiet
     def map(self, op: str, out: Strided, a: Strided) -> None:
         if out.size:
-            with np.errstate(all="ignore"):
-                MAP_KERNELS[op](as_array(a), out=as_array(out))
+            MAP_KERNELS[op](as_array(a), out=as_array(out))
 
+    @_quiet
     def zip(self, op: str, out: Strided, a: Strided, b: Strided) -> None:
         if out.size:
-            with np.errstate(all="ignore"):
-                ZIP_KERNELS[op](as_array(a), as_array(b), out=as_array(out))
+            ZIP_KERNELS[op](as_array(a), as_array(b), out=as_array(out))
 
     def where(self, out: Strided, cond: Strided, a: Strided, b: Strided) -> None:
         if out.size:
             np.copyto(as_array(out), np.where(as_array(cond), as_array(a), as_array(b)))
 
+    @_quiet
     def reduce(self, op: str, out: Strided, a: Strided, dims: tuple[int, ...]) -> None:
         if out.size:
-            with np.errstate(all="ignore"):
-                REDUCE_KERNELS[op](as_array(a), dims, as_array(out))
+            REDUCE_KERNELS[op](as_array(a), dims, as_array(out))
 
     # -- optional primitives ----------------------------------------------------------
     def matmul(self, out: Strided, a: Strided, b: Strided) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from mytensor.core import autograd
+from mytensor.core.autograd import GRAD_MODE
 from mytensor.core.dtypes import (
     ALL_DTYPES,
     DEFAULT_FLOAT,
@@ -186,6 +187,7 @@ BINARY = [
 
 def _binary_op(spec: _Binary) -> Callable[[Any, Any], Tensor]:
     name, rule, grad_rule = spec.name, spec.rule, spec.grad
+    saves_out = spec.saves == "abo"
 
     def op(a: Tensor | float, b: Tensor | float) -> Tensor:
         a, b, dtype = promote_operands(name, a, b)
@@ -202,8 +204,8 @@ def _binary_op(spec: _Binary) -> Callable[[Any, Any], Tensor]:
         backend = a._storage.backend
         out = Tensor._empty(backend, shape, bool_ if rule == "compare" else dtype)
         backend.zip(name, out._d, expanded(a, shape), expanded(b, shape))
-        if grad_rule is not None and autograd.needs_grad(a, b):
-            y = out.detach()
+        if grad_rule is not None and GRAD_MODE.enabled and (a.requires_grad or b.requires_grad):
+            y = out.detach() if saves_out else None
 
             def backward(g: Tensor) -> tuple:
                 grad_a, grad_b = grad_rule(g, a, b, y)

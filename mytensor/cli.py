@@ -1,0 +1,123 @@
+"""The `mytensor` command: backends, conformance, demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import mytensor as mt
+
+
+def _backends(args: argparse.Namespace) -> int:
+    infos = mt.backends()
+    rows = [("name", "status", "device", "dtypes", "native optional primitives")]
+    for info in infos:
+        rows.append(
+            (
+                info.name,
+                info.status,
+                info.device,
+                ",".join(info.dtypes) or "-",
+                ",".join(info.native) or "-",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    for info in infos:
+        if info.status == "broken":
+            print(f"\n{info.name}: broken: {info.error}")
+    return 0
+
+
+def _conformance(args: argparse.Namespace) -> int:
+    from mytensor.conformance.runner import run
+
+    extra = list(args.pytest_args)
+    if args.expected_failures:
+        extra.append(f"--expected-failures={args.expected_failures}")
+    return run(args.backends, report=args.report, extra_args=extra)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Fit a small MLP to a 2-D spiral with plain SGD, on the chosen backend."""
+    import math
+
+    import numpy as np
+
+    backend = args.backend
+    rng = np.random.default_rng(0)
+    n = 200
+    t = np.linspace(0.25, 3 * math.pi, n)
+    arms = [np.stack([t * np.cos(t + k * math.pi), t * np.sin(t + k * math.pi)], 1) for k in (0, 1)]
+    points = np.concatenate(arms) / (3 * math.pi) + rng.normal(0, 0.02, (2 * n, 2))
+    labels = np.concatenate([np.zeros(n), np.ones(n)])
+    x = mt.tensor(points, dtype=mt.float32, backend=backend)
+    y = mt.tensor(labels, dtype=mt.int64, backend=backend)
+    mt.manual_seed(0)
+    sizes = [2, 64, 64, 2]
+    params = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+        w = mt.randn(fan_in, fan_out, backend=backend) * math.sqrt(2.0 / fan_in)
+        params += [w.requires_grad_(), mt.zeros(fan_out, backend=backend, requires_grad=True)]
+    print(f"training a 2-64-64-2 MLP on {2 * n} spiral points, backend {x.backend}")
+    for step in range(args.steps + 1):
+        h = x
+        for i in range(0, len(params), 2):
+            h = h @ params[i] + params[i + 1]
+            if i < len(params) - 2:
+                h = h.relu()
+        log_p = h.log_softmax(dim=1)
+        loss = -log_p[mt.arange(2 * n, backend=backend), y].mean()
+        for p in params:
+            p.grad = None
+        loss.backward()
+        with mt.no_grad():
+            for p in params:
+                p -= args.lr * p.grad
+        if step % max(args.steps // 10, 1) == 0:
+            accuracy = (h.argmax(dim=1) == y).astype(mt.float32).mean().item()
+            print(f"step {step:4d}  loss {loss.item():.4f}  accuracy {accuracy:6.1%}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mytensor", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"mytensor {mt.__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    listing = commands.add_parser("backends", help="list installed backends and their status")
+    listing.set_defaults(run=_backends)
+
+    conformance = commands.add_parser(
+        "conformance", help="run the conformance suite against backends"
+    )
+    conformance.add_argument("backends", nargs="+", metavar="NAME")
+    conformance.add_argument("--report", metavar="FILE", help="also write the summary as JSON")
+    conformance.add_argument("--expected-failures", metavar="FILE")
+    conformance.add_argument("pytest_args", nargs=argparse.REMAINDER,
+                             help="after --, extra arguments for pytest")  # fmt: skip
+    conformance.set_defaults(run=_conformance)
+
+    demo = commands.add_parser("demo", help="train a small MLP on a spiral (a smoke test)")
+    demo.add_argument("--backend", default=None)
+    demo.add_argument("--steps", type=int, default=300)
+    demo.add_argument("--lr", type=float, default=0.5)
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "pytest_args", None) and args.pytest_args[0] == "--":
+        args.pytest_args = args.pytest_args[1:]
+    try:
+        return args.run(args)
+    except mt.BackendError as exc:
+        print(f"mytensor: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
