@@ -42,7 +42,7 @@ def _finish(t: Tensor, requires_grad: bool) -> Tensor:
 
 
 def _from_numpy(array: np.ndarray, dtype: DType, backend: Any) -> Tensor:
-    array = np.ascontiguousarray(array, dtype=dtype.numpy)
+    array = np.asarray(array, dtype=dtype.numpy, order="C")  # ascontiguousarray makes 0-d 1-d
     storage = Storage(backend, backend.from_host(array.reshape(-1)))
     from mytensor.core.layout import contiguous_strides
 

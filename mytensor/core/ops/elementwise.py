@@ -190,7 +190,15 @@ def _binary_op(spec: _Binary) -> Callable[[Any, Any], Tensor]:
     saves_out = spec.saves == "abo"
 
     def op(a: Tensor | float, b: Tensor | float) -> Tensor:
-        a, b, dtype = promote_operands(name, a, b)
+        if (
+            type(a) is Tensor
+            and type(b) is Tensor
+            and a.dtype is b.dtype
+            and a._storage.backend is b._storage.backend
+        ):
+            dtype = a.dtype  # the common case, without the general promotion's calls
+        else:
+            a, b, dtype = promote_operands(name, a, b)
         if rule == "logical":
             a, b, dtype = cast(a, bool_), cast(b, bool_), bool_
         elif dtype is bool_ and rule != "compare":
@@ -200,10 +208,15 @@ def _binary_op(spec: _Binary) -> Callable[[Any, Any], Tensor]:
             )
         elif rule == "true_div" and dtype.kind != "float":
             a, b, dtype = a.astype(DEFAULT_FLOAT), b.astype(DEFAULT_FLOAT), DEFAULT_FLOAT
-        shape = a.shape if a.shape == b.shape else broadcast_shapes(name, a.shape, b.shape)
         backend = a._storage.backend
-        out = Tensor._empty(backend, shape, bool_ if rule == "compare" else dtype)
-        backend.zip(name, out._d, expanded(a, shape), expanded(b, shape))
+        if a.shape == b.shape:
+            shape = a.shape
+            out = Tensor._empty(backend, shape, bool_ if rule == "compare" else dtype)
+            backend.zip(name, out._d, a._d, b._d)
+        else:
+            shape = broadcast_shapes(name, a.shape, b.shape)
+            out = Tensor._empty(backend, shape, bool_ if rule == "compare" else dtype)
+            backend.zip(name, out._d, expanded(a, shape), expanded(b, shape))
         if grad_rule is not None and GRAD_MODE.enabled and (a.requires_grad or b.requires_grad):
             y = out.detach() if saves_out else None
 

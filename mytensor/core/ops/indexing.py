@@ -44,6 +44,8 @@ def _advanced_array(item: Any) -> np.ndarray:
 def _normalize_key(x: Tensor, key: Any) -> list:
     items = list(key) if isinstance(key, tuple) else [key]
     items = [item if _is_basic(item) else _advanced_array(item) for item in items]
+    if any(isinstance(i, np.ndarray) for i in items):  # numpy: beside index arrays, an int
+        items = [np.asarray(int(i)) if _is_int(i) else i for i in items]  # is one too
     consumed = sum(
         1 if _is_int(i) or isinstance(i, slice) else i.ndim if isinstance(i, np.ndarray)
         and i.dtype == np.bool_ else 0 if i is None or i is Ellipsis else 1
