@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from collections.abc import Sequence
 
@@ -58,7 +59,7 @@ def _demo(args: argparse.Namespace) -> int:
     mt.manual_seed(0)
     sizes = [2, 64, 64, 2]
     params = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         w = mt.randn(fan_in, fan_out, backend=backend) * math.sqrt(2.0 / fan_in)
         params += [w.requires_grad_(), mt.zeros(fan_out, backend=backend, requires_grad=True)]
     print(f"training a 2-64-64-2 MLP on {2 * n} spiral points, backend {x.backend}")

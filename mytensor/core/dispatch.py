@@ -14,7 +14,9 @@ from mytensor.core.layout import contiguous_strides, numel
 
 def contiguous(backend: Any, shape: tuple[int, ...], dtype: DType) -> Strided:
     """A fresh C-contiguous descriptor on `backend`."""
-    return Strided(backend.allocate(numel(shape), dtype), shape, contiguous_strides(shape), 0, dtype)
+    return Strided(
+        backend.allocate(numel(shape), dtype), shape, contiguous_strides(shape), 0, dtype
+    )
 
 
 def host_descriptor(backend: Any, array: np.ndarray, dtype: DType) -> Strided:

@@ -56,8 +56,7 @@ def broadcast_shapes(op: str, *shapes: Shape) -> Shape:
             if size != 1:
                 listed = " and ".join(str(tuple(s)) for s in shapes)
                 raise ValueError(
-                    f"{op}(): shapes {listed} cannot be broadcast "
-                    f"(dimension {axis}: {size} vs {s})"
+                    f"{op}(): shapes {listed} cannot be broadcast (dimension {axis}: {size} vs {s})"
                 )
             size = s
         out.append(size)
@@ -144,10 +143,8 @@ def infer_shape(op: str, shape: Sequence[int], total: int) -> Shape:
     known = numel(s for s in shape if s != -1)
     if unknown:
         if known == 0 or total % known:
-            raise ValueError(
-                f"{op}(): shape {shape} is invalid for a tensor of {total} elements"
-            )
-        shape = shape[: unknown[0]] + (total // known,) + shape[unknown[0] + 1 :]
+            raise ValueError(f"{op}(): shape {shape} is invalid for a tensor of {total} elements")
+        shape = (*shape[: unknown[0]], total // known, *shape[unknown[0] + 1 :])
     elif known != total:
         raise ValueError(f"{op}(): shape {shape} is invalid for a tensor of {total} elements")
     return shape

@@ -69,7 +69,9 @@ class _Registry:
             try:
                 entries = list(impl.function())
             except Exception as exc:
-                reason = f"mytensor_backends() of plugin {impl.plugin_name!r} raised {_describe(exc)}"
+                reason = (
+                    f"mytensor_backends() of plugin {impl.plugin_name!r} raised {_describe(exc)}"
+                )
                 self._broken(impl.plugin_name, reason)
                 continue
             for entry in entries:

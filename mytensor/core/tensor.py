@@ -285,8 +285,14 @@ class Tensor:
         """
         from mytensor.core import creation
 
-        if isinstance(target, str) and target not in ("bool", "int32", "int64", "float32",
-                                                      "float64", "bool_"):
+        if isinstance(target, str) and target not in (
+            "bool",
+            "int32",
+            "int64",
+            "float32",
+            "float64",
+            "bool_",
+        ):
             return creation.to_backend(self, target)
         return self.astype(to_dtype(target))
 

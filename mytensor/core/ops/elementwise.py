@@ -319,9 +319,9 @@ for _spec in UNARY:
             name=_spec.name,
             func=UNARY_OPS[_spec.name],
             ref=_spec.ref,
-            dtypes=FLOAT_DTYPES if _spec.rule == "float" else (
-                NUMERIC_DTYPES if _spec.rule == "numeric" else ALL_DTYPES
-            ),
+            dtypes=FLOAT_DTYPES
+            if _spec.rule == "float"
+            else (NUMERIC_DTYPES if _spec.rule == "numeric" else ALL_DTYPES),
             domain=_spec.domain,
             grad=_spec.grad is not None and _spec.grad is not _zero_grad,
         )

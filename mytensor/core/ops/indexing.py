@@ -165,8 +165,11 @@ def _advanced(v: Tensor, advanced: list) -> Tensor:
                 f"indexing: index {bad} is out of bounds for dimension {axis} with size {size}"
             )
     index_shape = arrays[0].shape
-    flat = np.ravel_multi_index([a % s if s else a for a, s in zip(arrays, sizes, strict=True)],
-                                sizes) if math.prod(sizes) else np.zeros(index_shape, np.int64)
+    flat = (
+        np.ravel_multi_index([a % s if s else a for a, s in zip(arrays, sizes, strict=True)], sizes)
+        if math.prod(sizes)
+        else np.zeros(index_shape, np.int64)
+    )
     rest = [d for d in range(v.ndim) if d not in axes]
     moved = v.permute(*axes, *rest).reshape(math.prod(sizes), *[v.shape[d] for d in rest])
     count = int(np.prod(index_shape))

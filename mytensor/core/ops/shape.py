@@ -151,9 +151,7 @@ def expand(x: Tensor, *shape: int) -> Tensor:
     lead = len(target) - x.ndim
     if lead < 0:
         raise ValueError(f"expand(): cannot expand shape {x.shape} to fewer dims {target}")
-    target = tuple(
-        x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(target)
-    )
+    target = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(target))
     if broadcast_shapes("expand", x.shape, target) != target:
         raise ValueError(f"expand(): shape {x.shape} cannot be expanded to {target}")
     return broadcast_to(x, target)
@@ -210,9 +208,9 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
     """
     x = check_tensor("unsqueeze", x)
     d = normalize_dim("unsqueeze", dim, x.ndim + 1)
-    shape = x.shape[:d] + (1,) + x.shape[d:]
+    shape = (*x.shape[:d], 1, *x.shape[d:])
     stride = x._strides[d] * x.shape[d] if d < x.ndim else 1
-    strides = x._strides[:d] + (stride,) + x._strides[d:]
+    strides = (*x._strides[:d], stride, *x._strides[d:])
     return _record_view(x._view(shape, strides, x._offset), "unsqueeze", x,
                         lambda g: g.reshape(x.shape))  # fmt: skip
 
