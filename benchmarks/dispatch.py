@@ -63,8 +63,8 @@ def main() -> None:
         ("exp", lambda: x.exp(), lambda: np.exp(nx), lambda: tx.exp()),
         ("sum", lambda: x.sum(), lambda: nx.sum(), lambda: tx.sum()),
     ]:
-        row(f"{name} on 1e6 float32", median_us(ours, 20),
-            {"numpy": median_us(ref, 20), "torch": median_us(peer, 20) if torch else None})  # fmt: skip
+        peers = {"numpy": median_us(ref, 20), "torch": median_us(peer, 20) if torch else None}
+        row(f"{name} on 1e6 float32", median_us(ours, 20), peers)
 
 
 if __name__ == "__main__":

@@ -113,8 +113,8 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 __all__ = [
     "BackendError", "DType", "Tensor", "__version__", "abs", "add", "all", "amax", "amin",
     "any", "arange", "argmax", "argmin", "asarray", "astype", "autograd", "backends",
-    "bool_", "broadcast_to", "cat", "ceil", "clamp", "clip", "clone", "concat", "contiguous", "conv1d",
-    "conv2d", "cos", "div", "divide", "empty", "empty_like", "enable_grad", "eq", "exp", "expand",
+    "bool_", "broadcast_to", "cat", "ceil", "clamp", "clip", "clone", "concat", "contiguous",
+    "conv1d", "conv2d", "cos", "div", "divide", "empty", "empty_like", "enable_grad", "eq", "exp", "expand",
     "expm1", "eye", "flip", "float32", "float64", "floor", "floor_divide", "full",
     "full_like", "gather", "ge", "gt", "int32", "int64", "is_grad_enabled", "isfinite",
     "isinf", "isnan", "le", "linspace", "log", "log1p", "log_softmax", "logical_and",
