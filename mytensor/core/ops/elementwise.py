@@ -116,7 +116,14 @@ def _unary_op(spec: _Unary) -> Callable[[Tensor], Tensor]:
         if grad_rule is not None and autograd.needs_grad(x):
             saved_out = out.detach()
             saved = (x,) if spec.saves == "x" else (saved_out,) if spec.saves == "out" else ()
-            autograd.record(out, name, (x,), lambda g: (grad_rule(g, x, saved_out),), saved)
+
+            def backward(g: Tensor) -> tuple:
+                # building a higher-order graph (create_graph): the output must stay
+                # differentiable in x, so recompute it rather than use the detached copy
+                y = op(x) if autograd.is_grad_enabled() and spec.saves == "out" else saved_out
+                return (grad_rule(g, x, y),)
+
+            autograd.record(out, name, (x,), backward, saved)
         return out
 
     op.__name__ = op.__qualname__ = name
@@ -221,7 +228,9 @@ def _binary_op(spec: _Binary) -> Callable[[Any, Any], Tensor]:
             y = out.detach() if saves_out else None
 
             def backward(g: Tensor) -> tuple:
-                grad_a, grad_b = grad_rule(g, a, b, y)
+                # under create_graph, recompute the output so it stays differentiable
+                y_now = op(a, b) if saves_out and autograd.is_grad_enabled() else y
+                grad_a, grad_b = grad_rule(g, a, b, y_now)
                 return (
                     unbroadcast(grad_a, a.shape) if a.requires_grad else None,
                     unbroadcast(grad_b, b.shape) if b.requires_grad else None,

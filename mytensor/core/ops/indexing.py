@@ -340,6 +340,8 @@ def setitem(x: Tensor, key: Any, value: Tensor | float) -> None:
     if not isinstance(value, Tensor):
         value = promote_operands("setitem", target, value)[1]
     same_backend("setitem", x, value)
+    while value.ndim > len(shape) and value.shape[0] == 1:
+        value = value.squeeze(0)  # leading size-1 dims drop, as in numpy
     from mytensor.core.layout import broadcast_shapes
 
     if broadcast_shapes("setitem", value.shape, shape) != shape:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from mytensor.core.autograd import needs_grad
 from mytensor.core.ops import elementwise as ew
 from mytensor.core.ops import indexing, linalg, reductions, shape
 from mytensor.core.tensor import Tensor
@@ -21,7 +22,12 @@ def _reflected(op: Callable) -> Callable:
 
 def _inplace(op: Callable, name: str) -> Callable:
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return indexing.assign(self, op(self, *args, **kwargs), name)
+        source = self
+        if needs_grad(self, *(a for a in args if isinstance(a, Tensor))):
+            # the op's backward may read self's old values, which assign overwrites
+            source = self.clone()
+            args = tuple(source if a is self else a for a in args)
+        return indexing.assign(self, op(source, *args, **kwargs), name)
 
     method.__name__ = name
     return method

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import math
 from collections.abc import Iterable
 
@@ -300,7 +301,7 @@ def _nonempty_dim_variants(shapes: tuple[tuple[int, ...], ...]) -> list[dict]:
     shape = shapes[0]
     return [
         kw for kw in _dim_variants(shapes)
-        if all(shape[d] for d in normalize_dims("v", kw.get("dim"), len(shape)))
+        if builtins.all(shape[d] for d in normalize_dims("v", kw.get("dim"), len(shape)))
         and (kw.get("dim") is not None or 0 not in shape)
     ]  # fmt: skip
 
@@ -315,7 +316,7 @@ def _single_dim_variants(shapes: tuple[tuple[int, ...], ...]) -> list[dict]:
 
 
 def _softmax_variants(shapes: tuple[tuple[int, ...], ...]) -> list[dict]:
-    return [{"dim": d} for d in range(-len(shapes[0]), max(len(shapes[0]), 1))]
+    return [{"dim": d} for d in range(-len(shapes[0]), builtins.max(len(shapes[0]), 1))]
 
 
 def _np_axis(dim):

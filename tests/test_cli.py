@@ -1,0 +1,62 @@
+"""The `mytensor` command, run as a user runs it: in a subprocess."""
+
+import json
+import subprocess
+import sys
+
+import mytensor as mt
+
+
+def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "mytensor.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+    )
+
+
+def test_version() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"mytensor {mt.__version__}"
+
+
+def test_backends_lists_status_dtypes_and_native_primitives() -> None:
+    result = run_cli("backends")
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:] if line}
+    assert rows["numpy_ref"][1] == "loaded"
+    assert "float32" in rows["numpy_ref"][3]
+    assert rows["numpy_ref"][4] == "matmul,gather,scatter_add"
+    assert rows["minimal"][1:3] == ["loaded", "cpu"]
+    assert rows["minimal"][4] == "-"  # only the required primitives
+
+
+def test_unknown_backend_is_a_clear_error() -> None:
+    result = run_cli("demo", "--backend", "no_such_backend", "--steps", "1")
+    assert result.returncode == 2
+    assert "unknown backend 'no_such_backend'" in result.stderr
+    assert "numpy_ref" in result.stderr
+
+
+def test_demo_learns_the_spiral() -> None:
+    result = run_cli("demo", "--steps", "300")
+    assert result.returncode == 0, result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    accuracy = float(last.split("accuracy")[1].strip().rstrip("%"))
+    assert accuracy >= 95.0, result.stdout
+
+
+def test_conformance_command_reports_per_op(tmp_path) -> None:
+    report = tmp_path / "report.json"
+    result = run_cli(
+        "conformance", "numpy_ref", "--report", str(report), "--", "-k", "exp or matmul",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    summary = json.loads(report.read_text())
+    assert summary, "the report lists no op"
+    text = json.dumps(summary)
+    assert "exp" in text and "matmul" in text
