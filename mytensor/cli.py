@@ -92,13 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(run=_backends)
 
     conformance = commands.add_parser(
-        "conformance", help="run the conformance suite against backends"
+        "conformance",
+        help="run the conformance suite against backends",
+        epilog="arguments after -- go to pytest, e.g. -- -k matmul",
     )
     conformance.add_argument("backends", nargs="+", metavar="NAME")
     conformance.add_argument("--report", metavar="FILE", help="also write the summary as JSON")
     conformance.add_argument("--expected-failures", metavar="FILE")
-    conformance.add_argument("pytest_args", nargs=argparse.REMAINDER,
-                             help="after --, extra arguments for pytest")  # fmt: skip
     conformance.set_defaults(run=_conformance)
 
     demo = commands.add_parser("demo", help="train a small MLP on a spiral (a smoke test)")
@@ -110,9 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if getattr(args, "pytest_args", None) and args.pytest_args[0] == "--":
-        args.pytest_args = args.pytest_args[1:]
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # everything after a bare `--` is for pytest (argparse would mix it with our options)
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = build_parser().parse_args(argv[:cut])
+    args.pytest_args = argv[cut + 1 :]
     try:
         return args.run(args)
     except mt.BackendError as exc:

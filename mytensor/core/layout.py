@@ -33,6 +33,8 @@ def contiguous_strides(shape: Sequence[int]) -> Shape:
 
 
 def is_contiguous(shape: Shape, strides: Shape) -> bool:
+    if 0 in shape:
+        return True  # no elements: any strides describe the same (empty) row-major block
     step = 1
     for size, stride in zip(reversed(shape), reversed(strides), strict=True):
         if size != 1 and stride != step:

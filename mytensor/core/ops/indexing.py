@@ -97,6 +97,11 @@ def _basic_view(x: Tensor, items: list) -> tuple[tuple, tuple, int, list]:
                 )
             offset += (i % size) * x._strides[dim]
             dim += 1
+        elif item.dtype == np.bool_ and item.ndim == 0:
+            # numpy: a 0-d mask adds an axis that keeps (True) or drops (False) everything
+            advanced.append((len(shape), np.zeros(int(item), np.int64), 1))
+            shape.append(1)
+            strides.append(0)
         elif item.dtype == np.bool_:
             span = x.shape[dim : dim + item.ndim]
             if item.shape != span:
@@ -104,7 +109,7 @@ def _basic_view(x: Tensor, items: list) -> tuple[tuple, tuple, int, list]:
                     f"indexing: boolean mask of shape {item.shape} does not match dimensions "
                     f"{dim}..{dim + item.ndim - 1} of the tensor (shape {x.shape})"
                 )
-            for coords in np.nonzero(item) if item.ndim else [np.nonzero(item)[0]]:
+            for coords in np.nonzero(item):
                 advanced.append((len(shape), coords, x.shape[dim]))
                 shape.append(x.shape[dim])
                 strides.append(x._strides[dim])

@@ -1,0 +1,104 @@
+"""Drawing an op's inputs from its record: shapes, values and layouts per record kind."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import assume
+from hypothesis import strategies as st
+
+import mytensor as mt
+from mytensor.conformance import strategies as S
+from mytensor.core.dtypes import DType, bool_
+from mytensor.core.ops import OPS, OpRecord
+
+TABLE_KINDS = ("unary", "broadcast", "where", "matmul")
+
+
+def records(kinds=TABLE_KINDS, grad: bool | None = None) -> list[OpRecord]:
+    return [
+        r for r in OPS.values()
+        if r.shapes in kinds and (grad is None or r.grad == grad)
+    ]  # fmt: skip
+
+
+def op_dtype_cases(kinds=TABLE_KINDS) -> list:
+    import pytest
+
+    return [
+        pytest.param(r.name, d, id=f"{r.name}-{d.name}") for r in records(kinds) for d in r.dtypes
+    ]
+
+
+def input_shapes(data: st.DataObject, record: OpRecord, max_elements: int) -> tuple:
+    if record.shapes == "matmul":
+        small = max_elements < 24
+        return data.draw(S.matmul_shapes(3 if small else 4, 2 if small else 6), label="shapes")
+    out = data.draw(S.shapes(max_elements=max_elements), label="output shape")
+    if record.shapes == "unary":
+        return (out,)
+    return data.draw(S.broadcast_inputs(out, record.arity), label="shapes")
+
+
+def input_dtypes(record: OpRecord, dtype: DType) -> list[DType]:
+    if record.shapes == "where":
+        return [bool_, dtype, dtype]
+    return [dtype] * record.arity
+
+
+def draw_arrays(data, record: OpRecord, dtype: DType, shapes: tuple, smooth: bool = False):
+    """One numpy array per input; `smooth` gives distinct values away from 0 (gradients)."""
+    arrays = []
+    dtypes = input_dtypes(record, dtype)
+    if smooth:  # one stream for all float inputs, so no value ties across inputs either
+        seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
+        floats = [s for s, dt in zip(shapes, dtypes, strict=True) if dt.kind == "float"]
+        sizes = [math.prod(s) for s in floats]
+        flat = S.smooth_values(seed, dtype, (sum(sizes),), record.domain, record.exclude_zero)
+        pieces = iter(np.split(flat, np.cumsum(sizes)[:-1].tolist()) if sizes else [])
+    for i, (shape, dt) in enumerate(zip(shapes, dtypes, strict=True)):
+        exclude = record.exclude_zero and i == len(shapes) - 1
+        if smooth and dt.kind == "float":
+            arrays.append(next(pieces).reshape(shape))
+        else:
+            arrays.append(data.draw(S.arrays(dt, shape, record.domain, exclude), label=f"x{i}"))
+    return arrays, dtypes
+
+
+def draw_built(data, arrays, dtypes, backend, broadcast=False, requires_grad=False):
+    built = []
+    for a, dt in zip(arrays, dtypes, strict=True):
+        grad = requires_grad and dt.kind == "float"
+        built.append(data.draw(S.laid_out(a, dt, backend, broadcast, grad), label="layout"))
+    return built
+
+
+def draw_kwargs(data, record: OpRecord, shapes: tuple) -> dict:
+    variants = record.variants(tuple(shapes))
+    assume(variants)
+    return data.draw(st.sampled_from(variants), label="kwargs")
+
+
+def reduced_length(record: OpRecord, shapes: tuple, out_shape: tuple) -> int:
+    """How many input elements at most were accumulated into one output element."""
+    if record.shapes == "matmul":
+        return shapes[0][-1]
+    in_size = max((math.prod(s) for s in shapes), default=1)
+    return max(1, in_size // max(1, math.prod(out_shape)))
+
+
+def context(record: OpRecord, backend: str, built, kwargs: dict, what: str = "forward") -> str:
+    inputs = "; ".join(f"input {i}: {b.describe()}" for i, b in enumerate(built))
+    return f"{what} of {record.name} on backend {backend!r}, kwargs {kwargs}\n  {inputs}"
+
+
+def on_reference(record: OpRecord, built, kwargs: dict) -> mt.Tensor:
+    """The same call on numpy_ref with contiguous copies of the inputs."""
+    tensors = [mt.tensor(b.values, b.tensor.dtype, backend="numpy_ref") for b in built]
+    return record.func(*tensors, **kwargs)
+
+
+def max_abs(arrays) -> float:
+    sizes = [np.abs(a.astype(np.float64)).max() for a in arrays if a.size and a.dtype.kind != "b"]
+    return float(max(sizes, default=1.0))

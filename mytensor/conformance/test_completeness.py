@@ -1,0 +1,87 @@
+"""Every public op has a record in the op table (the table drives this whole suite)."""
+
+from __future__ import annotations
+
+import mytensor as mt
+from mytensor.backends import spec
+from mytensor.core.ops import OPS
+
+# Public names that are not ops computing on tensors, and why.
+NOT_OPS = {
+    # classes, errors, the version
+    "BackendError", "DType", "Tensor", "__version__",
+    # dtypes and dtype arithmetic
+    "bool_", "int32", "int64", "float32", "float64", "promote_types", "result_type",
+    # creation from data, shapes or seeds (test_creation.py covers them per backend)
+    "arange", "asarray", "empty", "empty_like", "eye", "full", "full_like", "linspace",
+    "ones", "ones_like", "tensor", "zeros", "zeros_like",
+    "manual_seed", "rand", "randint", "randn",
+    # backend registry
+    "backends", "set_backend", "use_backend",
+    # grad modes and the autograd module
+    "autograd", "enable_grad", "is_grad_enabled", "no_grad",
+}  # fmt: skip
+
+
+def _record_of(obj) -> str | None:
+    for record in OPS.values():
+        if record.func is obj:
+            return record.name
+    return None
+
+
+def test_every_public_op_has_a_record():
+    missing = [
+        name for name in mt.__all__
+        if name not in NOT_OPS and _record_of(getattr(mt, name)) is None
+    ]  # fmt: skip
+    assert not missing, (
+        f"public op(s) without a record in mytensor.core.ops.OPS: {', '.join(missing)}; "
+        "register an OpRecord for each (aliases must be the record's function object), or "
+        "list the name in NOT_OPS of test_completeness.py if it does not compute on tensors"
+    )
+
+
+def test_not_ops_list_is_current():
+    stale = sorted(name for name in NOT_OPS if name not in mt.__all__)
+    assert not stale, f"NOT_OPS names that mytensor no longer exports: {', '.join(stale)}"
+    wrongly = sorted(name for name in NOT_OPS if _record_of(getattr(mt, name)) is not None)
+    assert not wrongly, f"NOT_OPS lists names that do have a record: {', '.join(wrongly)}"
+
+
+def test_every_kernel_name_is_reachable():
+    names = set(spec.MAP_OPS) | set(spec.ZIP_OPS) | set(spec.REDUCE_OPS)
+    unreachable = sorted(names - set(OPS))
+    assert not unreachable, (
+        f"kernel names of the backend contract with no op record: {', '.join(unreachable)}"
+    )
+
+
+def test_records_are_well_formed():
+    problems = []
+    for record in OPS.values():
+        if record.shapes not in ("unary", "broadcast", "where", "matmul", "custom"):
+            problems.append(f"{record.name}: unknown shapes {record.shapes!r}")
+        if record.shapes != "custom" and record.ref is None:
+            problems.append(f"{record.name}: table op without a numpy reference")
+        if record.domain[0] >= record.domain[1]:
+            problems.append(f"{record.name}: empty domain {record.domain}")
+        if not record.dtypes:
+            problems.append(f"{record.name}: no dtypes")
+    assert not problems, "malformed op records:\n  " + "\n  ".join(problems)
+
+
+def test_every_custom_record_has_a_test():
+    from mytensor.conformance import shape_cases
+
+    covered = set(shape_cases.SINGLE) | {
+        "cat", "stack", "getitem", "gather", "scatter_add", "astype",  # test_custom.py
+        "conv1d", "conv2d",  # test_conv.py
+    }  # fmt: skip
+    untested = sorted(
+        r.name for r in OPS.values() if r.shapes == "custom" and r.name not in covered
+    )
+    assert not untested, (
+        f"custom op records without a conformance test: {', '.join(untested)}; add one "
+        "(or give the record a table shape kind so test_ops.py covers it)"
+    )
