@@ -89,6 +89,7 @@ neg, abs, exp, log, log1p, expm1 = (_UNARY[n] for n in ("neg", "abs", "exp", "lo
                                                         "expm1"))  # fmt: skip
 sqrt, sin, cos, tanh, sigmoid, relu = (_UNARY[n] for n in ("sqrt", "sin", "cos", "tanh",
                                                            "sigmoid", "relu"))  # fmt: skip
+erf = _UNARY["erf"]
 sign, floor, ceil, round, reciprocal = (_UNARY[n] for n in ("sign", "floor", "ceil", "round",
                                                             "reciprocal"))  # fmt: skip
 logical_not, isnan, isinf, isfinite = (_UNARY[n] for n in ("logical_not", "isnan", "isinf",
@@ -115,7 +116,7 @@ __all__ = [
     "any", "arange", "argmax", "argmin", "asarray", "astype", "autograd", "backends",
     "bool_", "broadcast_to", "cat", "ceil", "clamp", "clip", "clone", "concat", "contiguous",
     "conv1d", "conv2d", "cos", "div", "divide", "empty", "empty_like", "enable_grad", "eq",
-    "exp", "expand", "expm1", "eye", "flip", "float32", "float64", "floor", "floor_divide", "full",
+    "erf", "exp", "expand", "expm1", "eye", "flip", "float32", "float64", "floor", "floor_divide", "full",
     "full_like", "gather", "ge", "gt", "int32", "int64", "is_grad_enabled", "isfinite",
     "isinf", "isnan", "le", "linspace", "log", "log1p", "log_softmax", "logical_and",
     "logical_not", "logical_or", "logical_xor", "logsumexp", "lt", "manual_seed", "matmul",

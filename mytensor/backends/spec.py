@@ -102,7 +102,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 MAP_OPS = (
     "neg", "abs", "exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tanh",
-    "sigmoid", "relu", "sign", "floor", "ceil", "round", "reciprocal",
+    "sigmoid", "relu", "sign", "floor", "ceil", "round", "reciprocal", "erf",
     "logical_not", "isnan", "isinf", "isfinite",
 )  # fmt: skip
 ZIP_OPS = (

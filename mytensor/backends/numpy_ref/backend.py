@@ -10,6 +10,8 @@ would leave to chance or to a warning.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from mytensor.backends.spec import Strided
@@ -57,6 +59,13 @@ def _reciprocal(x, out):
     np.divide(x.dtype.type(1), x, out=out)
 
 
+_scalar_erf = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf; libm's is the reference
+
+
+def _erf(x, out):
+    np.copyto(out, np.asarray(_scalar_erf(x), dtype=np.float64), casting="same_kind")
+
+
 def _int_aware(float_ufunc):
     """Floor/ceil/round of an integer are the integer itself."""
 
@@ -87,6 +96,7 @@ MAP_KERNELS = {
     "ceil": _int_aware(np.ceil),
     "round": _int_aware(np.round),  # half to even
     "reciprocal": _reciprocal,
+    "erf": _erf,
     "logical_not": np.logical_not,
     # predicates write a temporary first: numpy 2.4's isfinite writes wrong values into
     # a strided bool `out` of 16+ elements

@@ -9,6 +9,7 @@ dtype, "logical" casts inputs to bool.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,9 @@ def _zero_grad(g: Tensor, x: Tensor, out: Tensor) -> Tensor:
     return g * 0.0
 
 
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
 def _sigmoid_ref(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -90,6 +94,8 @@ UNARY = [
     _Unary("round", "numeric", _zero_grad, "", np.round, doc="to nearest, ties to even"),
     _Unary("reciprocal", "float", lambda g, x, y: -g * y * y, "out", np.reciprocal,
            (0.2, 3.0), "1 / x"),
+    _Unary("erf", "float", lambda g, x, y: g * (-x * x).exp() * _TWO_OVER_SQRT_PI, "x",
+           np.vectorize(math.erf, otypes=[np.float64]), doc="the error function (for GELU)"),
     _Unary("logical_not", "logical", None, "", np.logical_not),
     _Unary("isnan", "predicate", None, "", np.isnan),
     _Unary("isinf", "predicate", None, "", np.isinf),

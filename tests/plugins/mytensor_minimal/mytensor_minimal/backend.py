@@ -9,6 +9,8 @@ matmul, gather, scatter_add or random: the core's composites run instead.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from mytensor.backends.spec import Strided
@@ -70,6 +72,7 @@ MAP_KERNELS = {
     "ceil": _keep_integers(np.ceil),
     "round": _keep_integers(np.rint),  # half to even
     "reciprocal": lambda x: np.divide(x.dtype.type(1), x),
+    "erf": lambda x: np.array([math.erf(v) for v in x.tolist()], dtype=x.dtype),
     "logical_not": np.logical_not,
     "isnan": np.isnan,
     "isinf": np.isinf,
