@@ -53,6 +53,21 @@ Optional primitives (the core has a composite default for each)
     Fill ``out`` with ``"uniform"`` [0, 1) or ``"normal"`` (0, 1) samples from a
     stream determined by ``seed`` alone.
 
+Optional convolution (all three or none; the core's default is a graph of
+views, ``stack`` and ``matmul``, see ``mytensor/core/ops/conv.py``)
+-------------------------------------------------------------------------------
+Shapes: ``x`` (N, C, H, W), ``weight`` (O, C/groups, kh, kw), ``out`` (N, O, Ho, Wo);
+``stride``, ``padding`` (zeros, implicit) and ``dilation`` are (h, w) pairs; all
+operands share one float dtype. conv1d reaches backends as conv2d with H = 1.
+
+``conv2d(out, x, weight, stride, padding, dilation, groups)``
+    ``out[n, o, y, x'] = sum_{c, i, j} xpad[n, g*C/groups + c, y*sh + i*dh, x'*sw + j*dw]
+    * weight[o, c, i, j]`` where ``g = o // (O/groups)``: cross-correlation.
+``conv2d_grad_input(grad_x, grad_out, weight, stride, padding, dilation, groups)``
+    Write d(sum(conv2d(x) * grad_out))/dx into ``grad_x`` (x's shape).
+``conv2d_grad_weight(grad_weight, x, grad_out, stride, padding, dilation, groups)``
+    Write d(sum(conv2d(x) * grad_out))/dweight into ``grad_weight``.
+
 Aliasing and immutability
 -------------------------
 ``out`` may be the very same view as an input (in-place elementwise ops), but
@@ -82,6 +97,7 @@ import pluggy
 from mytensor.core.dtypes import DType
 
 __all__ = [
+    "CONV_PRIMITIVES",
     "MAP_OPS",
     "OPTIONAL_PRIMITIVES",
     "REDUCE_OPS",
@@ -115,6 +131,7 @@ REQUIRED_PRIMITIVES = (
     "allocate", "from_host", "to_host", "copy", "map", "zip", "where", "reduce",
 )  # fmt: skip
 OPTIONAL_PRIMITIVES = ("matmul", "gather", "scatter_add", "random")
+CONV_PRIMITIVES = ("conv2d", "conv2d_grad_input", "conv2d_grad_weight")
 
 
 class Strided:

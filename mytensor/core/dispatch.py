@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mytensor.backends.spec import OPTIONAL_PRIMITIVES, Strided
+from mytensor.backends.spec import CONV_PRIMITIVES, OPTIONAL_PRIMITIVES, Strided
 from mytensor.core.dtypes import DType, to_dtype
 from mytensor.core.layout import contiguous_strides, numel
 
@@ -34,6 +34,10 @@ class Dispatch:
         self.device: str = backend.device
         self.dtypes = frozenset(to_dtype(d) for d in backend.dtypes)
         self.native = tuple(p for p in OPTIONAL_PRIMITIVES if callable(getattr(backend, p, None)))
+        if all(callable(getattr(backend, p, None)) for p in CONV_PRIMITIVES):
+            self.native += ("conv2d",)
+            for name in CONV_PRIMITIVES:
+                setattr(self, name, getattr(backend, name))
         # required primitives: bound methods, so a call costs what calling the backend costs
         self.allocate = backend.allocate
         self.from_host = backend.from_host

@@ -113,10 +113,10 @@ class _Registry:
             raise BackendError(f"backend {name!r} is broken: {problem}")
         info.status = "loaded"
         info.dtypes = tuple(sorted(backend.dtypes))
-        info.native = tuple(p for p in spec.OPTIONAL_PRIMITIVES if _has(backend, p))
         from mytensor.core.dispatch import Dispatch
 
         backend = Dispatch(backend)
+        info.native = backend.native
         self.instances[name] = backend
         return backend
 

@@ -1,9 +1,9 @@
 """Convolutions, composed from views, `stack` and `matmul` (im2col).
 
-Every step is a differentiable core op, so the gradient comes for free and runs
-on any backend. It is the portable default; a backend that wants speed will get a
-native conv primitive (planned with the numba backend), which this composite
-then defines the meaning of.
+Every step of the composite is a differentiable core op, so its gradient comes for
+free and runs on any backend. A backend that implements the three conv primitives of
+the contract (forward, grad of input, grad of weight) gets them called instead; the
+composite then still defines the meaning, and serves higher-order gradients.
 """
 
 from __future__ import annotations
@@ -79,6 +79,52 @@ def conv2d(
             f"conv2d(): the kernel {(kh, kw)} (dilation {(dh, dw)}) is larger than the padded "
             f"input {(h + 2 * ph, w + 2 * pw)}"
         )
+    params = ((sh, sw), (ph, pw), (dh, dw), groups)
+    if "conv2d" in x._storage.backend.native:
+        out = _native(x, weight, (n, o, ho, wo), params)
+    else:
+        out = _composite(x, weight, (ho, wo), params)
+    if bias is not None:
+        out = out + check_tensor("conv2d", bias, "bias").reshape(1, o, 1, 1)
+    return out
+
+
+def _native(x: Tensor, weight: Tensor, shape: tuple, params: tuple) -> Tensor:
+    """The backend's conv kernels; first-order gradients through its grad kernels."""
+    from mytensor.core.ops._base import promote_operands
+
+    x, weight, dtype = promote_operands("conv2d", x, weight)
+    backend = x._storage.backend
+    out = Tensor._empty(backend, shape, dtype)
+    backend.conv2d(out._d, x._d, weight._d, *params)
+    if autograd.needs_grad(x, weight):
+
+        def backward(g: Tensor) -> tuple:
+            if autograd.is_grad_enabled():
+                # create_graph: differentiate the composite, whose graph can be differentiated
+                # again; the kernels below give first-order gradients only
+                wanted = [t for t in (x, weight) if t.requires_grad]
+                composite = _composite(x, weight, shape[2:], params)
+                grads = iter(autograd.grad(composite, wanted, g, create_graph=True))
+                return tuple(next(grads) if t.requires_grad else None for t in (x, weight))
+            grad_x = grad_w = None
+            if x.requires_grad:
+                grad_x = Tensor._empty(backend, x.shape, dtype)
+                backend.conv2d_grad_input(grad_x._d, g._d, weight._d, *params)
+            if weight.requires_grad:
+                grad_w = Tensor._empty(backend, weight.shape, dtype)
+                backend.conv2d_grad_weight(grad_w._d, x._d, g._d, *params)
+            return grad_x, grad_w
+
+        autograd.record(out, "conv2d", (x, weight), backward, (x, weight))
+    return out
+
+
+def _composite(x: Tensor, weight: Tensor, out_hw: tuple, params: tuple) -> Tensor:
+    """im2col from views: one strided window per kernel tap, stacked, then one matmul."""
+    (sh, sw), (ph, pw), (dh, dw), groups = params
+    (ho, wo), n = out_hw, x.shape[0]
+    o, cg, kh, kw = weight.shape
     xp = _pad(x, ph, pw)
     windows = [
         xp[:, :, i * dh : i * dh + sh * (ho - 1) + 1 : sh, j * dw : j * dw + sw * (wo - 1) + 1 : sw]
@@ -88,10 +134,7 @@ def conv2d(
     cols = windows[0].unsqueeze(2) if len(windows) == 1 else _stack(windows)
     cols = cols.reshape(n, groups, cg * kh * kw, ho * wo)  # (N, g, K, L)
     kernel = weight.reshape(groups, o // groups, cg * kh * kw)  # (g, O/g, K)
-    out = (kernel @ cols).reshape(n, o, ho, wo)
-    if bias is not None:
-        out = out + check_tensor("conv2d", bias, "bias").reshape(1, o, 1, 1)
-    return out
+    return (kernel @ cols).reshape(n, o, ho, wo)
 
 
 def _stack(windows: list[Tensor]) -> Tensor:
