@@ -1,0 +1,173 @@
+"""Regression, divergence and metric-learning losses, with PyTorch's definitions."""
+
+from __future__ import annotations
+
+import math
+
+from mytensor.core.ops.elementwise import where
+from mytensor.core.tensor import Tensor
+from mytensor.nn._fn_basic import _require
+from mytensor.nn._fn_loss import _check_reduction, _reduce
+
+
+# -- regression ------------------------------------------------------------------------------
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Squared error ``(input - target)**2``.
+
+    >>> import mytensor as mt
+    >>> import mytensor.nn.functional as F
+    >>> F.mse_loss(mt.tensor([1.0, 2.0]), mt.tensor([0.0, 0.0])).item()
+    2.5
+    """
+    _require("mse_loss", input)
+    _require("mse_loss", target, "target")
+    diff = input - target
+    return _reduce("mse_loss", diff * diff, reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Absolute error ``|input - target|``.
+
+    >>> import mytensor as mt
+    >>> import mytensor.nn.functional as F
+    >>> F.l1_loss(mt.tensor([1.0, -2.0]), mt.tensor([0.0, 0.0])).item()
+    1.5
+    """
+    _require("l1_loss", input)
+    _require("l1_loss", target, "target")
+    return _reduce("l1_loss", (input - target).abs(), reduction)
+
+
+def smooth_l1_loss(
+    input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0
+) -> Tensor:
+    """``0.5 * d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 * beta`` (L1 when beta is 0).
+
+    >>> import mytensor as mt
+    >>> import mytensor.nn.functional as F
+    >>> F.smooth_l1_loss(mt.tensor([0.5, 3.0]), mt.tensor([0.0, 0.0]), reduction="none").tolist()
+    [0.125, 2.5]
+    """
+    _require("smooth_l1_loss", input)
+    _require("smooth_l1_loss", target, "target")
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss(): beta must be non-negative, got {beta}")
+    d = (input - target).abs()
+    if beta == 0.0:
+        return _reduce("smooth_l1_loss", d, reduction)
+    loss = where(d < beta, d * d * (0.5 / beta), d - 0.5 * beta)
+    return _reduce("smooth_l1_loss", loss, reduction)
+
+
+def kl_div(
+    input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False
+) -> Tensor:
+    """Kullback-Leibler divergence with `input` as log-probabilities:
+    ``target * (log(target) - input)`` (0 where target is 0), or with a log target
+    ``exp(target) * (target - input)``. "batchmean" divides the sum by the batch size.
+
+    >>> import mytensor as mt
+    >>> import mytensor.nn.functional as F
+    >>> logq = mt.tensor([[0.25, 0.75]]).log()
+    >>> round(F.kl_div(logq, mt.tensor([[0.5, 0.5]]), reduction="batchmean").item(), 4)
+    0.1438
+    """
+    _require("kl_div", input)
+    _require("kl_div", target, "target")
+    _check_reduction("kl_div", reduction, ("batchmean",))
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        zero = target == 0
+        loss = where(zero, 0.0, target * where(zero, 1.0, target).log()) - target * input
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input.shape[0] if input.ndim else total
+    return _reduce("kl_div", loss, reduction)
+
+
+# -- embeddings and metric learning ----------------------------------------------------------
+def _norm(x: Tensor, p: float, dim: int) -> Tensor:
+    if p == 2:
+        return (x * x).sum(dim).sqrt()
+    if p == 1:
+        return x.abs().sum(dim)
+    if math.isinf(p):
+        return x.abs().max(dim)
+    return (x.abs() ** p).sum(dim) ** (1.0 / p)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6) -> Tensor:
+    """``||x1 - x2 + eps||_p`` over the last dim (PyTorch's definition, eps inside).
+
+    >>> import mytensor as mt
+    >>> import mytensor.nn.functional as F
+    >>> round(F.pairwise_distance(mt.tensor([[3.0, 0.0]]), mt.tensor([[0.0, 4.0]])).item(), 3)
+    5.0
+    """
+    _require("pairwise_distance", x1)
+    _require("pairwise_distance", x2, "x2")
+    return _norm(x1 - x2 + eps, p, -1)
+
+
+def cosine_embedding_loss(
+    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: str = "mean"
+) -> Tensor:
+    """``1 - cos(x1, x2)`` where target is 1, ``max(0, cos(x1, x2) - margin)`` where it is -1.
+
+    >>> import mytensor as mt
+    >>> import mytensor.nn.functional as F
+    >>> x = mt.tensor([[1.0, 0.0], [1.0, 0.0]])
+    >>> y = mt.tensor([[0.0, 1.0], [1.0, 1.0]])
+    >>> [round(v, 4) for v in F.cosine_embedding_loss(x, y, mt.tensor([1, -1]),
+    ...                                               reduction="none").tolist()]
+    [1.0, 0.7071]
+    """
+    _require("cosine_embedding_loss", input1)
+    _require("cosine_embedding_loss", input2, "input2")
+    _require("cosine_embedding_loss", target, "target")
+    if input1.ndim not in (1, 2) or input1.shape != input2.shape:
+        raise ValueError(
+            f"cosine_embedding_loss(): inputs must be 1-d or 2-d of one shape, got "
+            f"{input1.shape} and {input2.shape}"
+        )
+    dim = input1.ndim - 1
+    dot = (input1 * input2).sum(dim)
+    norms = (((input1 * input1).sum(dim) + 1e-12) * ((input2 * input2).sum(dim) + 1e-12)).sqrt()
+    cos = dot / norms
+    loss = where(target == 1, 1.0 - cos, 0.0) + where(
+        target == -1, (cos - margin).clip(min=0.0), 0.0
+    )
+    return _reduce("cosine_embedding_loss", loss, reduction)
+
+
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float = 1.0,
+    p: float = 2.0,
+    eps: float = 1e-6,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Tensor:
+    """``max(d(a, p) - d(a, n) + margin, 0)`` with `pairwise_distance` d; `swap` uses
+    ``min(d(a, n), d(p, n))`` as the negative distance.
+
+    >>> import mytensor as mt
+    >>> import mytensor.nn.functional as F
+    >>> a, pos, neg = mt.tensor([[0.0, 0.0]]), mt.tensor([[0.0, 1.0]]), mt.tensor([[0.0, 3.0]])
+    >>> F.triplet_margin_loss(a, pos, neg, margin=2.5).item() > 0
+    True
+    """
+    for name, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
+        _require("triplet_margin_loss", t, name)
+    if margin <= 0:
+        raise ValueError(f"triplet_margin_loss(): margin must be positive, got {margin}")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_swap = pairwise_distance(positive, negative, p, eps)
+        d_neg = where(d_swap < d_neg, d_swap, d_neg)
+    loss = (d_pos - d_neg + margin).clip(min=0.0)
+    return _reduce("triplet_margin_loss", loss, reduction)

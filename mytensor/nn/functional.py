@@ -1,0 +1,88 @@
+"""`mytensor.nn.functional`: the layers and losses of `mytensor.nn` as plain functions.
+
+Every function is composed from core ops, so gradients come from the core and
+run on any backend.
+
+>>> import mytensor as mt
+>>> import mytensor.nn.functional as F
+>>> x = mt.randn(8, 4)
+>>> w = mt.randn(3, 4, requires_grad=True)
+>>> loss = F.cross_entropy(F.linear(x, w), mt.tensor([0, 1, 2, 0, 1, 2, 0, 1]))
+>>> loss.backward()
+>>> w.grad.shape
+(3, 4)
+"""
+
+from mytensor.nn._fn_basic import (
+    dropout,
+    embedding,
+    flatten,
+    gelu,
+    linear,
+    log_softmax,
+    pad,
+    relu,
+    sigmoid,
+    softmax,
+    tanh,
+)
+from mytensor.nn._fn_conv import conv1d, conv2d
+from mytensor.nn._fn_loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    nll_loss,
+)
+from mytensor.nn._fn_loss_metric import (
+    cosine_embedding_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    pairwise_distance,
+    smooth_l1_loss,
+    triplet_margin_loss,
+)
+from mytensor.nn._fn_norm import batch_norm, layer_norm
+from mytensor.nn._fn_pool import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
+
+__all__ = [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "conv1d",
+    "conv2d",
+    "cosine_embedding_loss",
+    "cross_entropy",
+    "dropout",
+    "embedding",
+    "flatten",
+    "gelu",
+    "kl_div",
+    "l1_loss",
+    "layer_norm",
+    "linear",
+    "log_softmax",
+    "max_pool1d",
+    "max_pool2d",
+    "mse_loss",
+    "nll_loss",
+    "pad",
+    "pairwise_distance",
+    "relu",
+    "sigmoid",
+    "smooth_l1_loss",
+    "softmax",
+    "tanh",
+    "triplet_margin_loss",
+]

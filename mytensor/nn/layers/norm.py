@@ -1,0 +1,170 @@
+"""LayerNorm, BatchNorm1d and BatchNorm2d."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mytensor.core.autograd import no_grad
+from mytensor.core.creation import ones, tensor, zeros
+from mytensor.core.tensor import Tensor
+from mytensor.nn import functional as F
+from mytensor.nn.module import Module
+from mytensor.nn.parameter import Parameter
+
+
+class LayerNorm(Module):
+    """Normalise over the trailing `normalized_shape` dims, then apply a learned
+    elementwise scale (ones) and shift (zeros).
+
+    >>> import mytensor as mt
+    >>> from mytensor import nn
+    >>> ln = nn.LayerNorm(4)
+    >>> ln(mt.randn(2, 3, 4)).shape, ln
+    ((2, 3, 4), LayerNorm((4,), eps=1e-05, elementwise_affine=True))
+    """
+
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        *,
+        dtype: Any = None,
+        backend: str | None = None,
+    ) -> None:
+        super().__init__()
+        shape = (
+            (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        )
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(ones(*shape, dtype=dtype, backend=backend))
+            if bias:
+                self.bias = Parameter(zeros(*shape, dtype=dtype, backend=backend))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        with no_grad():
+            if self.weight is not None:
+                self.weight[...] = 1.0
+            if self.bias is not None:
+                self.bias[...] = 0.0
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
+
+
+class _BatchNorm(Module):
+    _ranks: tuple[int, ...] = ()
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        *,
+        dtype: Any = None,
+        backend: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(ones(num_features, dtype=dtype, backend=backend))
+            self.bias = Parameter(zeros(num_features, dtype=dtype, backend=backend))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features, dtype=dtype, backend=backend))
+            self.register_buffer("running_var", ones(num_features, dtype=dtype, backend=backend))
+            self.register_buffer("num_batches_tracked", tensor(0, backend=backend))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            with no_grad():
+                self.running_mean[...] = 0.0
+                self.running_var[...] = 1.0
+                self.num_batches_tracked[...] = 0
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            with no_grad():
+                self.weight[...] = 1.0
+                self.bias[...] = 0.0
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in self._ranks:
+            raise ValueError(
+                f"{type(self).__name__}: expected a {' or '.join(map(str, self._ranks))}"
+                f"-d input, got shape {input.shape}"
+            )
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            with no_grad():
+                self.num_batches_tracked[...] = self.num_batches_tracked + 1
+            if self.momentum is None:  # a cumulative moving average
+                factor = 1.0 / self.num_batches_tracked.item()
+        batch_stats = self.training or self.running_mean is None
+        tracked = not self.training or self.track_running_stats
+        return F.batch_norm(
+            input,
+            self.running_mean if tracked else None,
+            self.running_var if tracked else None,
+            self.weight,
+            self.bias,
+            batch_stats,
+            factor,
+            self.eps,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) per channel C: batch statistics in
+    training (updating `running_mean`/`running_var` with `momentum`, or a cumulative
+    average when it is None), the running ones in eval mode.
+
+    >>> import mytensor as mt
+    >>> from mytensor import nn
+    >>> bn = nn.BatchNorm1d(3)
+    >>> bn(mt.randn(8, 3)).shape, bn.num_batches_tracked.item()
+    ((8, 3), 1)
+    """
+
+    _ranks = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) per channel C (see `BatchNorm1d`).
+
+    >>> import mytensor as mt
+    >>> from mytensor import nn
+    >>> nn.BatchNorm2d(4).eval()(mt.ones(2, 4, 3, 3)).shape
+    (2, 4, 3, 3)
+    """
+
+    _ranks = (4,)

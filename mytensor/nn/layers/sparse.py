@@ -1,0 +1,127 @@
+"""Embedding: a lookup table of learned vectors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mytensor.core.autograd import no_grad
+from mytensor.core.creation import empty
+from mytensor.core.tensor import Tensor
+from mytensor.nn import functional as F
+from mytensor.nn import init
+from mytensor.nn.module import Module
+from mytensor.nn.parameter import Parameter
+
+
+class Embedding(Module):
+    """Row `i` of `weight` (num_embeddings, embedding_dim) for each index `i` of the input.
+
+    The weight starts as N(0, 1), with the `padding_idx` row zeroed; that row then gets
+    no gradient. With `max_norm`, rows looked up are renormalised in place first.
+
+    >>> import mytensor as mt
+    >>> from mytensor import nn
+    >>> emb = nn.Embedding(10, 3, padding_idx=0)
+    >>> emb(mt.tensor([[1, 2, 0]])).shape, emb.weight[0].tolist()
+    ((1, 3, 3), [0.0, 0.0, 0.0])
+    """
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+        _weight: Tensor | None = None,
+        _freeze: bool = False,
+        *,
+        dtype: Any = None,
+        backend: str | None = None,
+    ) -> None:
+        super().__init__()
+        if sparse:
+            raise NotImplementedError("Embedding: sparse gradients are not supported")
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(
+                    f"Embedding: padding_idx {padding_idx} must be within "
+                    f"num_embeddings ({num_embeddings})"
+                )
+            padding_idx %= num_embeddings
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
+        if _weight is None:
+            self.weight = Parameter(
+                empty(num_embeddings, embedding_dim, dtype=dtype, backend=backend)
+            )
+            self.reset_parameters()
+        else:
+            if _weight.shape != (num_embeddings, embedding_dim):
+                raise ValueError(
+                    f"Embedding: _weight has shape {_weight.shape}, expected "
+                    f"{(num_embeddings, embedding_dim)}"
+                )
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            with no_grad():
+                self.weight[self.padding_idx] = 0.0
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        embeddings: Tensor,
+        freeze: bool = True,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+    ) -> Embedding:
+        """An Embedding whose weight is `embeddings` (frozen unless ``freeze=False``).
+
+        >>> import mytensor as mt
+        >>> from mytensor import nn
+        >>> nn.Embedding.from_pretrained(mt.eye(3))(mt.tensor([2])).tolist()
+        [[0.0, 0.0, 1.0]]
+        """
+        if embeddings.ndim != 2:
+            raise ValueError(f"from_pretrained(): embeddings must be 2-d, got {embeddings.shape}")
+        rows, dim = embeddings.shape
+        return cls(
+            rows,
+            dim,
+            padding_idx,
+            max_norm,
+            norm_type,
+            scale_grad_by_freq,
+            _weight=embeddings,
+            _freeze=freeze,
+        )
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.embedding(
+            input,
+            self.weight,
+            self.padding_idx,
+            self.max_norm,
+            self.norm_type,
+            self.scale_grad_by_freq,
+        )
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            s += ", scale_grad_by_freq=True"
+        return s
