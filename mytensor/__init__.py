@@ -85,6 +85,10 @@ from mytensor.core.tensor import Tensor
 
 _tensor_module._install_methods()
 
+# the libraries built on the ops (they import the names above, so they come last)
+from mytensor import data, nn, optim  # noqa: E402
+from mytensor.serialization import load, save  # noqa: E402
+
 neg, abs, exp, log, log1p, expm1 = (_UNARY[n] for n in ("neg", "abs", "exp", "log", "log1p",
                                                         "expm1"))  # fmt: skip
 sqrt, sin, cos, tanh, sigmoid, relu = (_UNARY[n] for n in ("sqrt", "sin", "cos", "tanh",
@@ -141,6 +145,7 @@ __all__ = [
     "conv1d",
     "conv2d",
     "cos",
+    "data",
     "div",
     "divide",
     "empty",
@@ -170,6 +175,7 @@ __all__ = [
     "isnan",
     "le",
     "linspace",
+    "load",
     "log",
     "log1p",
     "log_softmax",
@@ -191,9 +197,11 @@ __all__ = [
     "ne",
     "neg",
     "negative",
+    "nn",
     "no_grad",
     "ones",
     "ones_like",
+    "optim",
     "permute",
     "pow",
     "prod",
@@ -207,6 +215,7 @@ __all__ = [
     "reshape",
     "result_type",
     "round",
+    "save",
     "scatter_add",
     "set_backend",
     "sigmoid",

@@ -83,6 +83,31 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from mytensor import training
+
+    if args.backend:
+        mt.set_backend(args.backend)
+    tasks = args.tasks or ["points", "digits", "sequences"]
+    if not args.tasks and (args.data or os.environ.get("MYTENSOR_DATA")):
+        tasks.append("mnist")
+    unknown = [t for t in tasks if t not in training.TASKS]
+    if unknown:
+        print(f"mytensor train: unknown task(s) {', '.join(unknown)}; choose from "
+              f"{', '.join(training.TASKS)}", file=sys.stderr)  # fmt: skip
+        return 2
+    options = {"epochs": args.epochs, "dataset": args.dataset, "data": args.data}
+    summaries = [training.run_task(task, Path(args.out), options) for task in tasks]
+    print("\nsummary")
+    for s in summaries:
+        print(f"  {s['task']:<16} test accuracy {s['test_accuracy']:6.1%}   "
+              f"{s['samples_per_second']:9,.0f} samples/s   {s['checkpoint']}")  # fmt: skip
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mytensor", description=__doc__)
     parser.add_argument("--version", action="version", version=f"mytensor {mt.__version__}")
@@ -100,6 +125,21 @@ def build_parser() -> argparse.ArgumentParser:
     conformance.add_argument("--report", metavar="FILE", help="also write the summary as JSON")
     conformance.add_argument("--expected-failures", metavar="FILE")
     conformance.set_defaults(run=_conformance)
+
+    train = commands.add_parser(
+        "train",
+        help="train the reference models: points (MLP), digits (CNN), sequences (Conv1d), mnist",
+    )
+    train.add_argument(
+        "tasks", nargs="*", metavar="TASK",
+        help="points, digits, sequences, mnist (default: the first three)",
+    )  # fmt: skip
+    train.add_argument("--backend", default=None, help="default: MYTENSOR_BACKEND or numpy_ref")
+    train.add_argument("--epochs", type=int, default=None, help="override each task's epochs")
+    train.add_argument("--dataset", default=None, help="the 2-D point set for `points`")
+    train.add_argument("--data", default=None, help="directory of the MNIST IDX files")
+    train.add_argument("--out", default="runs", help="where checkpoints and plots go")
+    train.set_defaults(run=_train)
 
     demo = commands.add_parser("demo", help="train a small MLP on a spiral (a smoke test)")
     demo.add_argument("--backend", default=None)

@@ -20,6 +20,8 @@ NOT_OPS = {
     "backends", "set_backend", "use_backend",
     # grad modes and the autograd module
     "autograd", "enable_grad", "is_grad_enabled", "no_grad",
+    # the libraries on top of the ops, and saving/loading
+    "nn", "optim", "data", "save", "load",
 }  # fmt: skip
 
 

@@ -42,8 +42,10 @@ class DType:
     def __repr__(self) -> str:
         return f"mytensor.{self.name}"
 
-    def __reduce__(self) -> str:
-        return self.name
+    def __reduce__(self) -> tuple:
+        # through to_dtype, so unpickling gives the singleton (the name "bool" is no
+        # module attribute: the object is `bool_`)
+        return (to_dtype, (self.name,))
 
 
 bool_ = DType("bool", "bool", np.bool_)

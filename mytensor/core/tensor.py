@@ -262,6 +262,11 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def __reduce__(self) -> tuple:
+        # values, dtype, backend name and requires_grad travel; the graph and .grad do not
+        # (so datasets holding tensors can go to DataLoader worker processes)
+        return (_rebuild, (self.numpy(), self.dtype.name, self.backend, self.requires_grad))
+
     def __repr__(self) -> str:
         with np.printoptions(precision=4, threshold=200, edgeitems=3):
             body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
@@ -310,6 +315,13 @@ class Tensor:
 
     def bool(self) -> Tensor:
         return self.astype("bool")
+
+
+def _rebuild(array: np.ndarray, dtype: str, backend: str, requires_grad: bool) -> Tensor:
+    """Unpickle a tensor (see `Tensor.__reduce__`)."""
+    from mytensor.core import creation
+
+    return creation.tensor(array, dtype, backend=backend, requires_grad=requires_grad)
 
 
 def _install_methods() -> None:
