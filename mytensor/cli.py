@@ -1,9 +1,8 @@
-"""The `mytensor` command: backends, conformance, demo."""
+"""The `mytensor` command: backends, conformance, train."""
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 from collections.abc import Sequence
 
@@ -39,48 +38,6 @@ def _conformance(args: argparse.Namespace) -> int:
     if args.expected_failures:
         extra.append(f"--expected-failures={args.expected_failures}")
     return run(args.backends, report=args.report, extra_args=extra)
-
-
-def _demo(args: argparse.Namespace) -> int:
-    """Fit a small MLP to a 2-D spiral with plain SGD, on the chosen backend."""
-    import math
-
-    import numpy as np
-
-    backend = args.backend
-    rng = np.random.default_rng(0)
-    n = 200
-    t = np.linspace(0.25, 3 * math.pi, n)
-    arms = [np.stack([t * np.cos(t + k * math.pi), t * np.sin(t + k * math.pi)], 1) for k in (0, 1)]
-    points = np.concatenate(arms) / (3 * math.pi) + rng.normal(0, 0.02, (2 * n, 2))
-    labels = np.concatenate([np.zeros(n), np.ones(n)])
-    x = mt.tensor(points, dtype=mt.float32, backend=backend)
-    y = mt.tensor(labels, dtype=mt.int64, backend=backend)
-    mt.manual_seed(0)
-    sizes = [2, 64, 64, 2]
-    params = []
-    for fan_in, fan_out in itertools.pairwise(sizes):
-        w = mt.randn(fan_in, fan_out, backend=backend) * math.sqrt(2.0 / fan_in)
-        params += [w.requires_grad_(), mt.zeros(fan_out, backend=backend, requires_grad=True)]
-    print(f"training a 2-64-64-2 MLP on {2 * n} spiral points, backend {x.backend}")
-    for step in range(args.steps + 1):
-        h = x
-        for i in range(0, len(params), 2):
-            h = h @ params[i] + params[i + 1]
-            if i < len(params) - 2:
-                h = h.relu()
-        log_p = h.log_softmax(dim=1)
-        loss = -log_p[mt.arange(2 * n, backend=backend), y].mean()
-        for p in params:
-            p.grad = None
-        loss.backward()
-        with mt.no_grad():
-            for p in params:
-                p -= args.lr * p.grad
-        if step % max(args.steps // 10, 1) == 0:
-            accuracy = (h.argmax(dim=1) == y).astype(mt.float32).mean().item()
-            print(f"step {step:4d}  loss {loss.item():.4f}  accuracy {accuracy:6.1%}")
-    return 0
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -141,11 +98,6 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default="runs", help="where checkpoints and plots go")
     train.set_defaults(run=_train)
 
-    demo = commands.add_parser("demo", help="train a small MLP on a spiral (a smoke test)")
-    demo.add_argument("--backend", default=None)
-    demo.add_argument("--steps", type=int, default=300)
-    demo.add_argument("--lr", type=float, default=0.5)
-    demo.set_defaults(run=_demo)
     return parser
 
 
