@@ -30,3 +30,19 @@ def test_guide_code_block_is_quoted_from_the_plugin(index: int) -> None:
 
 def test_readme_links_the_guide() -> None:
     assert "docs/writing-a-backend.md" in (ROOT / "README.md").read_text()
+
+
+README = ROOT / "README.md"
+
+
+PYTHON_BLOCKS = [
+    block for language, block in _code_blocks(README.read_text()) if language == "python"
+]
+
+
+@pytest.mark.parametrize(
+    "block", PYTHON_BLOCKS, ids=[f"block{i}" for i in range(len(PYTHON_BLOCKS))]
+)
+def test_readme_python_examples_run(block: str, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # examples may write files
+    exec(compile(block, "README.md", "exec"), {})
