@@ -57,3 +57,14 @@ def test_train_command_rejects_an_unknown_task():
     )  # fmt: skip
     assert result.returncode == 2
     assert "unknown task(s) cifar" in result.stderr
+
+
+def test_an_example_script_runs():
+    result = subprocess.run(
+        [sys.executable, "examples/train_points.py", "diag"],
+        capture_output=True, text=True, timeout=600,
+        cwd=__import__("pathlib").Path(__file__).resolve().parents[1],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    accuracy = float(result.stdout.strip().splitlines()[-1].split()[-1].rstrip("%"))
+    assert accuracy >= 95.0
