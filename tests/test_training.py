@@ -3,6 +3,7 @@ checkpoint that loads back and a plot."""
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -63,7 +64,7 @@ def test_an_example_script_runs():
     result = subprocess.run(
         [sys.executable, "examples/train_points.py", "diag"],
         capture_output=True, text=True, timeout=600,
-        cwd=__import__("pathlib").Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[1],
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     accuracy = float(result.stdout.strip().splitlines()[-1].split()[-1].rstrip("%"))
