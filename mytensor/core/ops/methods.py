@@ -6,8 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 from mytensor.core.autograd import needs_grad
+from mytensor.core.dtypes import promote_with_scalar
+from mytensor.core.layout import broadcast_shapes
 from mytensor.core.ops import elementwise as ew
 from mytensor.core.ops import indexing, linalg, reductions, shape
+from mytensor.core.ops._base import expanded, is_scalar, scalar_tensor
 from mytensor.core.tensor import Tensor
 
 U, B = ew.UNARY_OPS, ew.BINARY_OPS
@@ -20,8 +23,49 @@ def _reflected(op: Callable) -> Callable:
     return method
 
 
+_ARITHMETIC = ("add", "sub", "mul", "div", "floor_divide", "remainder", "pow")
+
+
+def _write_in_place(self: Tensor, kernel: str, other: Any) -> bool:
+    """`self = kernel(self, other)` straight into self's buffer, when nothing is recorded
+    and no promotion, broadcast of self, or overlap is involved (the optimizer's case).
+    Returns False to send the call down the general path, which also reports errors."""
+    if self.dtype.kind == "bool" or (kernel == "div" and self.dtype.kind != "float"):
+        return False
+    backend = self._storage.backend
+    if isinstance(other, Tensor):
+        if other.dtype is not self.dtype or other._storage.backend is not backend:
+            return False
+        if other._storage is self._storage and other is not self:
+            return False  # another view of the same buffer may overlap the target
+        try:
+            if broadcast_shapes(kernel, self.shape, other.shape) != self.shape:
+                return False
+        except ValueError:
+            return False
+    elif is_scalar(other) and promote_with_scalar(self.dtype, other) is self.dtype:
+        other = scalar_tensor(other, self.dtype, backend)
+    else:
+        return False
+    if not self.is_contiguous():
+        return False
+    backend.zip(kernel, self._d, self._d, expanded(other, self.shape))
+    self._storage.version += 1
+    return True
+
+
 def _inplace(op: Callable, name: str) -> Callable:
+    kernel = op.__name__ if op.__name__ in _ARITHMETIC else None
+
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if (
+            kernel is not None
+            and len(args) == 1
+            and not kwargs
+            and not needs_grad(self, *(a for a in args if isinstance(a, Tensor)))
+            and _write_in_place(self, kernel, args[0])
+        ):
+            return self
         source = self
         if needs_grad(self, *(a for a in args if isinstance(a, Tensor))):
             # the op's backward may read self's old values, which assign overwrites
