@@ -204,8 +204,8 @@ def _binary_op(spec: _Binary) -> Callable[[Any, Any], Tensor]:
 
     def op(a: Tensor | float, b: Tensor | float) -> Tensor:
         if (
-            type(a) is Tensor
-            and type(b) is Tensor
+            isinstance(a, Tensor)
+            and isinstance(b, Tensor)
             and a.dtype is b.dtype
             and a._storage.backend is b._storage.backend
         ):
