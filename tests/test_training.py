@@ -5,10 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import mytensor as mt
 from mytensor import training
+from mytensor.data.datasets import write_idx
 
 
 def test_mlp_learns_the_spiral_and_the_checkpoint_loads_back(tmp_path):
@@ -69,3 +71,17 @@ def test_an_example_script_runs():
     assert result.returncode == 0, result.stderr
     accuracy = float(result.stdout.strip().splitlines()[-1].split()[-1].rstrip("%"))
     assert accuracy >= 95.0
+
+
+def test_mnist_task_reads_idx_files_the_user_has(tmp_path):
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 96), ("t10k", 32)):
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        images = (rng.random((n, 28, 28)) * 40).astype(np.uint8)
+        for i, label in enumerate(labels):  # a bright stripe whose row encodes the label
+            images[i, 2 + 2 * label : 4 + 2 * label, 4:24] = 255
+        write_idx(tmp_path / f"{split}-images-idx3-ubyte", images)
+        write_idx(tmp_path / f"{split}-labels-idx1-ubyte.gz", labels)
+    summary = training.run_task("mnist", tmp_path / "out", {"data": str(tmp_path), "epochs": 4})
+    assert summary["test_accuracy"] >= 0.5  # chance is 0.1: it learned from these files
+    assert (tmp_path / "out" / "mnist.safetensors").exists()
