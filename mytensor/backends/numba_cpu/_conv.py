@@ -1,0 +1,149 @@
+"""conv2d forward and backward: im2col + BLAS, one sample at a time.
+
+The columns of one sample are ``cols[g]`` of shape ``(K, L)``: ``K = C/groups * kh *
+kw`` kernel taps by ``L = Ho * Wo`` output positions. Going sample by sample keeps them
+in cache (a whole batch of columns is tens of MB that would be written and read back
+through memory), and then every product lands in NCHW order with no transpose:
+
+- forward: ``out[s, g] = W[g] @ cols_s[g]`` (``W[g]`` is ``(O/groups, K)``);
+- grad_weight: ``sum_s grad_out[s, g] @ cols_s[g].T``;
+- grad_input: ``col2im(W[g].T @ grad_out[s, g])``, the adjoint of im2col.
+
+Padding is implicit: taps outside the input read (or, for the gradient, drop) zeros.
+`_im2col` and `_col2im` are serial: one sample's columns are small, the parallelism is
+BLAS's, and no numba thread team then competes with BLAS's threads for the cores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mytensor.backends.numba_cpu._jit import jit
+from mytensor.backends.numba_cpu._plan import numpy_view
+from mytensor.backends.spec import Strided
+
+U = np.uint64
+
+
+@jit
+def _valid(wo, w, sw, pw, start):
+    """The output columns [lo, hi) whose input column ``x*sw - pw + start`` is inside."""
+    lo = max(0, -((start - pw) // sw))  # ceil((pw - start) / sw)
+    hi = min(wo, (w - 1 + pw - start) // sw + 1)
+    return lo, max(lo, hi)
+
+
+@jit
+def _im2col(cols, x, xs, xo, s, c, h, w, cg, kh, kw, ho, wo, sh, sw, ph, pw, dh, dw):
+    """cols[g, (cc, i, j), (y, x)] = x[s, g*cg + cc, y*sh - ph + i*dh, x*sw - pw + j*dw]."""
+    for ch in range(c):
+        base = xo + s * xs[0] + ch * xs[1]
+        for i in range(kh):
+            for j in range(kw):
+                lo, hi = _valid(wo, w, sw, pw, j * dw)
+                row = ((ch * kh + i) * kw + j) * ho * wo  # (g, cc) flatten to ch
+                step = sw * xs[3]
+                for y in range(ho):
+                    ih = y * sh - ph + i * dh
+                    dst = row + y * wo
+                    if ih < 0 or ih >= h:
+                        for xx in range(wo):
+                            cols[U(dst + xx)] = 0
+                        continue
+                    for xx in range(lo):
+                        cols[U(dst + xx)] = 0
+                    src = base + ih * xs[2] + (lo * sw - pw + j * dw) * xs[3]
+                    if step == 1:
+                        for xx in range(hi - lo):
+                            cols[U(dst + lo + xx)] = x[U(src + xx)]
+                    else:
+                        for xx in range(hi - lo):
+                            cols[U(dst + lo + xx)] = x[U(src + xx * step)]
+                    for xx in range(hi, wo):
+                        cols[U(dst + xx)] = 0
+
+
+@jit
+def _col2im(gx, gs, go, cols, s, c, h, w, cg, kh, kw, ho, wo, sh, sw, ph, pw, dh, dw):
+    """gx[s, ch] = the sum of every tap gradient in `cols` that reads it."""
+    for ch in range(c):
+        base = go + s * gs[0] + ch * gs[1]
+        for ih in range(h):
+            for iw in range(w):
+                gx[U(base + ih * gs[2] + iw * gs[3])] = 0
+        for i in range(kh):
+            for j in range(kw):
+                lo, hi = _valid(wo, w, sw, pw, j * dw)
+                row = ((ch * kh + i) * kw + j) * ho * wo
+                step = sw * gs[3]
+                for y in range(ho):
+                    ih = y * sh - ph + i * dh
+                    if ih < 0 or ih >= h:
+                        continue
+                    dst = base + ih * gs[2] + (lo * sw - pw + j * dw) * gs[3]
+                    src = row + y * wo + lo
+                    if step == 1:
+                        for xx in range(hi - lo):
+                            gx[U(dst + xx)] += cols[U(src + xx)]
+                    else:
+                        for xx in range(hi - lo):
+                            gx[U(dst + xx * step)] += cols[U(src + xx)]
+
+
+class Conv:
+    """The geometry of one conv2d call and its three products."""
+
+    def __init__(self, x_shape, w_shape, out_shape, stride, padding, dilation, groups):
+        self.n, self.c, self.h, self.w = x_shape
+        self.o, self.cg, self.kh, self.kw = w_shape
+        self.ho, self.wo = out_shape[2], out_shape[3]
+        self.geometry = (self.c, self.h, self.w, self.cg, self.kh, self.kw, self.ho, self.wo,
+                         *stride, *padding, *dilation)  # fmt: skip
+        self.groups = groups
+        self.ktaps = self.cg * self.kh * self.kw
+
+    def _cols(self, x: Strided, strides: np.ndarray, s: int, cols: np.ndarray) -> np.ndarray:
+        _im2col(cols.reshape(-1), x.buffer, strides, x.offset, s, *self.geometry)
+        return cols
+
+    def _weights(self, weight: Strided) -> np.ndarray:
+        """(groups, O/groups, K)."""
+        return np.ascontiguousarray(numpy_view(weight)).reshape(self.groups, -1, self.ktaps)
+
+    def _per_group(self, t: Strided) -> np.ndarray:
+        """A (N, O, Ho, Wo) tensor as a contiguous (N, groups, O/groups, L) array."""
+        return np.ascontiguousarray(numpy_view(t)).reshape(self.n, self.groups, -1,
+                                                           self.ho * self.wo)  # fmt: skip
+
+    def _empty_cols(self, dtype) -> np.ndarray:
+        return np.empty((self.groups, self.ktaps, self.ho * self.wo), dtype)
+
+    def forward(self, out: Strided, x: Strided, weight: Strided) -> None:
+        w = self._weights(weight)
+        o = numpy_view(out)
+        direct = o.flags.c_contiguous
+        result = o if direct else np.empty(o.shape, o.dtype)
+        result = result.reshape(self.n, self.groups, -1, self.ho * self.wo)
+        strides, cols = np.array(x.strides, np.int64), self._empty_cols(o.dtype)
+        for s in range(self.n):
+            np.matmul(w, self._cols(x, strides, s, cols), out=result[s])
+        if not direct:
+            np.copyto(o, result.reshape(o.shape))
+
+    def grad_input(self, grad_x: Strided, grad_out: Strided, weight: Strided) -> None:
+        wt = self._weights(weight).transpose(0, 2, 1)
+        g = self._per_group(grad_out)
+        strides, dcols = np.array(grad_x.strides, np.int64), self._empty_cols(g.dtype)
+        for s in range(self.n):
+            np.matmul(wt, g[s], out=dcols)
+            _col2im(grad_x.buffer, strides, grad_x.offset, dcols.reshape(-1), s, *self.geometry)
+
+    def grad_weight(self, grad_w: Strided, x: Strided, grad_out: Strided) -> None:
+        g = self._per_group(grad_out)
+        total = np.zeros((self.groups, self.o // self.groups, self.ktaps), g.dtype)
+        part = np.empty_like(total)
+        strides, cols = np.array(x.strides, np.int64), self._empty_cols(g.dtype)
+        for s in range(self.n):
+            np.matmul(g[s], self._cols(x, strides, s, cols).transpose(0, 2, 1), out=part)
+            total += part
+        np.copyto(numpy_view(grad_w), total.reshape(grad_w.shape))

@@ -1,0 +1,243 @@
+"""The numba_cpu backend: the contract's primitives on numba kernels.
+
+Buffers are 1-d numpy arrays from the caching allocator. Each call is planned in
+Python (`_plan`: dims in memory order, merged, cached by layout) and runs one compiled
+kernel: serially below `parallel_threshold` elements, where numba's fork/join would
+cost more than the work, and in parallel above it. Kernels are compiled once per family
+and dtype (never per call, shape or op), cached on disk.
+
+Where numpy is the faster tool it is used: the transcendental ufuncs (exp, log, tanh,
+...) are SIMD loops in numpy and scalar libm calls in numba, so they run as numpy calls
+on slices of the output, in parallel threads; matmul is BLAS through numpy; casts
+between dtypes are numpy's.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import numpy as np
+
+from mytensor.backends.numba_cpu import _jit
+from mytensor.backends.numba_cpu import _reduce as R
+from mytensor.backends.numba_cpu._conv import Conv
+from mytensor.backends.numba_cpu._elementwise import KERNELS
+from mytensor.backends.numba_cpu._plan import elementwise_plan, numpy_view, reduce_plan
+from mytensor.backends.numba_cpu.allocator import ALLOCATOR
+from mytensor.backends.spec import Strided
+from mytensor.core.dtypes import ALL_DTYPES, DType
+
+# below this many elements a kernel runs serially (measured: parallel add wins from ~30k)
+PARALLEL_MIN = int(os.environ.get("MYTENSOR_NUMBA_PARALLEL_MIN", 1 << 15))
+# numpy ufuncs in threads: one thread below this (a pool round trip costs ~30 us)
+THREADED_NUMPY_MIN = 1 << 17
+
+NUMPY_MAP = {"exp": np.exp, "log": np.log, "log1p": np.log1p, "expm1": np.expm1,
+             "sin": np.sin, "cos": np.cos, "tanh": np.tanh}  # fmt: skip
+
+
+def _family(table: str, dtype: DType) -> str:
+    if table == "map":
+        return "map_float" if dtype.kind == "float" else "map_int"
+    if table == "pred":
+        return "map_pred_float" if dtype.kind == "float" else "map_pred_exact"
+    return "zip_float" if dtype.kind == "float" else "zip_int"
+
+
+_COMPARE = frozenset(KERNELS["zip_compare"][0].codes)
+_PREDICATE = frozenset(KERNELS["map_pred_float"][0].codes)
+# errstate as a decorator (a fresh context per call: safe in threads, and the cheap form);
+# the kernels define NaN/inf results, so numpy's floating-point warnings are noise here
+_quiet = np.errstate(all="ignore")
+
+
+@_quiet
+def _quiet_call(ufunc, x: np.ndarray, out: np.ndarray) -> None:
+    ufunc(x, out=out)
+
+
+@_quiet
+def _cast(out: np.ndarray, src: np.ndarray) -> None:
+    np.copyto(out, src, casting="unsafe")  # NaN or inf cast to an integer
+
+
+class NumbaBackend:
+    """Parallel CPU kernels compiled by numba; see the module docstring."""
+
+    name = "numba_cpu"
+    device = "cpu"
+    dtypes = frozenset(d.name for d in ALL_DTYPES)
+
+    def __init__(self) -> None:
+        self.allocator = ALLOCATOR
+        self.threads = numba.get_num_threads()
+        self.parallel_threshold = PARALLEL_MIN
+        self.threaded_numpy_threshold = THREADED_NUMPY_MIN
+        self.cache_dir = _jit.CACHE_DIR
+        self._pool: ThreadPoolExecutor | None = None
+
+    # -- memory -------------------------------------------------------------------
+    def allocate(self, size: int, dtype: DType) -> np.ndarray:
+        return self.allocator.allocate(size, dtype.numpy)
+
+    def from_host(self, array: np.ndarray) -> np.ndarray:
+        buffer = self.allocator.allocate(array.size, array.dtype)
+        np.copyto(buffer, array.reshape(-1))
+        return buffer
+
+    def to_host(self, src: Strided) -> np.ndarray:
+        return np.array(numpy_view(src), copy=True)
+
+    def copy(self, out: Strided, src: Strided) -> None:
+        if out.dtype is src.dtype:
+            self._launch("copy", 0, (out, src))
+        elif out.size:
+            _cast(numpy_view(out), numpy_view(src))
+
+    # -- elementwise ------------------------------------------------------------------
+    def map(self, op: str, out: Strided, a: Strided) -> None:
+        ufunc = NUMPY_MAP.get(op)
+        if ufunc is not None:
+            self._numpy_map(ufunc, out, a)
+            return
+        family = _family("pred" if op in _PREDICATE else "map", a.dtype)
+        self._launch(family, KERNELS[family][0].codes[op], (out, a))
+
+    def zip(self, op: str, out: Strided, a: Strided, b: Strided) -> None:
+        family = "zip_compare" if op in _COMPARE else _family("zip", a.dtype)
+        self._launch(family, KERNELS[family][0].codes[op], (out, a, b))
+
+    def where(self, out: Strided, cond: Strided, a: Strided, b: Strided) -> None:
+        self._launch("where", 0, (out, cond, a, b))
+
+    def _launch(self, family: str, code: int, descs: tuple, extra: tuple = ()) -> None:
+        layouts = tuple((d.strides, d.offset) for d in descs)
+        shape, strides, offsets, total = elementwise_plan(descs[0].shape, layouts)
+        if total == 0:
+            return
+        _, chunk, parallel = KERNELS[family]
+        buffers = tuple(d.buffer for d in descs)
+        if total < self.parallel_threshold or self.threads == 1:
+            chunk(code, *buffers, shape, strides, offsets, 0, total, *extra)
+        else:
+            parallel(code, *buffers, shape, strides, offsets, self.threads, *extra)
+
+    def _numpy_map(self, ufunc, out: Strided, a: Strided) -> None:
+        size = out.size
+        if size == 0:
+            return
+        o, x = numpy_view(out), numpy_view(a)
+        if size < self.threaded_numpy_threshold or self.threads == 1 or o.ndim == 0:
+            _quiet_call(ufunc, x, o)
+            return
+        axis = int(np.argmax(o.shape))
+        pieces = min(self.threads, o.shape[axis])
+        bounds = [o.shape[axis] * i // pieces for i in range(pieces + 1)]
+        index = [slice(None)] * o.ndim
+
+        def piece(i: int) -> None:
+            index_i = list(index)
+            index_i[axis] = slice(bounds[i], bounds[i + 1])
+            _quiet_call(ufunc, x[tuple(index_i)], o[tuple(index_i)])
+
+        self._in_threads(piece, pieces)
+
+    def _in_threads(self, work, pieces: int) -> None:
+        """work(0), ..., work(pieces - 1): the last in this thread, the others in the pool."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads - 1, "mytensor-numba")
+        futures = [self._pool.submit(work, i) for i in range(pieces - 1)]
+        work(pieces - 1)
+        for future in futures:
+            future.result()
+
+    # -- reductions -------------------------------------------------------------------
+    def reduce(self, op: str, out: Strided, a: Strided, dims: tuple[int, ...]) -> None:
+        if out.size == 0:
+            return
+        code = R.CODES[op]
+        arg = code in (R.ARGMAX, R.ARGMIN)
+        kta, kto, kn, kas, kos, rt, rn, rs = reduce_plan(a, out, dims, ordered=arg)
+        zero = np.float64(0.0) if a.dtype.kind == "float" and code < R.ANY else np.int64(0)
+        if a.size == 0:  # the identity of an empty reduction
+            fill = {R.SUM: 0, R.PROD: 1, R.ANY: False, R.ALL: True}[code]
+            np.copyto(numpy_view(out), fill, casting="unsafe")
+            return
+        outputs = kta.shape[0] * kn
+        reduced = rt.shape[0] * rn
+        work = outputs * reduced
+        serial = work < self.parallel_threshold or self.threads == 1
+        if not arg and (reduced == 1 or (kn >= 16 and abs(kas) < abs(rs))):
+            rows = kta.shape[0]
+            if serial:
+                R._lanes(code, out.buffer, a.buffer, kta, kto, kn, kas, kos, rt, rn, rs, 0, kn,
+                         0, rows, zero)  # fmt: skip
+            elif rows >= 2 * self.threads or reduced < 2 * self.threads:
+                R._lanes_par(code, out.buffer, a.buffer, kta, kto, kn, kas, kos, rt, rn, rs,
+                             R.LANE_BLOCK, zero)  # fmt: skip
+            else:
+                partial = np.empty((rows * 2 * self.threads, kn), zero.dtype)
+                R._lanes_split_par(code, out.buffer, a.buffer, kta, kto, kn, kas, kos, rt, rn,
+                                   rs, partial, zero)  # fmt: skip
+        elif serial:
+            R._rows(
+                code, out.buffer, a.buffer, kta, kto, kn, kas, kos, rt, rn, rs, 0, outputs, zero
+            )
+        elif outputs >= 2 * self.threads:
+            R._rows_par(
+                code,
+                out.buffer,
+                a.buffer,
+                kta,
+                kto,
+                kn,
+                kas,
+                kos,
+                rt,
+                rn,
+                rs,
+                min(outputs, 4 * self.threads),
+                zero,
+            )
+        else:
+            pieces = min(reduced, -(-4 * self.threads // outputs))
+            values = np.empty(outputs * pieces, zero.dtype)
+            wheres = np.empty(outputs * pieces, np.int64)
+            R._split_par(code, a.buffer, kta, kn, kas, rt, rn, rs, pieces, values, wheres, zero)
+            R._combine(code, out.buffer, kto, kn, kos, pieces, values, wheres)
+
+    # -- optional primitives ----------------------------------------------------------
+    def matmul(self, out: Strided, a: Strided, b: Strided) -> None:
+        if out.size:
+            np.matmul(numpy_view(a), numpy_view(b), out=numpy_view(out))
+
+    def gather(self, out: Strided, a: Strided, index: Strided, dim: int) -> None:
+        strides = list(a.strides)
+        strides[dim] = 0  # the kernel adds index * step along dim
+        walk = Strided(a.buffer, out.shape, tuple(strides), a.offset, a.dtype)
+        self._launch("gather", 0, (out, index, walk), (a.strides[dim],))
+
+    def scatter_add(self, out: Strided, index: Strided, src: Strided, dim: int) -> None:
+        strides = list(out.strides)
+        strides[dim] = 0
+        walk = Strided(out.buffer, src.shape, tuple(strides), out.offset, out.dtype)
+        self._launch("scatter_add", 0, (walk, index, src), (out.strides[dim],))
+
+    # -- convolution: im2col + one BLAS matmul per group (see _conv) ---------------------
+    def conv2d(self, out, x, weight, stride, padding, dilation, groups) -> None:
+        if out.size:
+            conv = Conv(x.shape, weight.shape, out.shape, stride, padding, dilation, groups)
+            conv.forward(out, x, weight)
+
+    def conv2d_grad_input(self, grad_x, grad_out, weight, stride, padding, dilation, groups):
+        if grad_x.size:
+            conv = Conv(grad_x.shape, weight.shape, grad_out.shape, stride, padding,
+                        dilation, groups)  # fmt: skip
+            conv.grad_input(grad_x, grad_out, weight)
+
+    def conv2d_grad_weight(self, grad_weight, x, grad_out, stride, padding, dilation, groups):
+        conv = Conv(x.shape, grad_weight.shape, grad_out.shape, stride, padding, dilation,
+                    groups)  # fmt: skip
+        conv.grad_weight(grad_weight, x, grad_out)

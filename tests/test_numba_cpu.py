@@ -1,0 +1,332 @@
+"""numba_cpu specifics the conformance suite does not reach: the caching allocator, the
+serial and parallel paths of every kernel, the cache-directory fallback, the plugin's
+lazy import, and kernel logic run as plain Python (NUMBA_DISABLE_JIT=1)."""
+
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mytensor as mt
+from mytensor.backends.spec import Strided
+from mytensor.core.dtypes import float32, float64, int64
+
+pytest.importorskip("numba", reason="the numba extra is not installed")
+
+from mytensor.backends import numba_cpu
+from mytensor.backends.numba_cpu.allocator import CachingAllocator, bucket_bytes
+from mytensor.core.registry import get_backend
+
+RNG = np.random.default_rng(3)
+
+
+def _run_python(code: str, timeout: int = 300, **env_vars: str):
+    env = {k: v for k, v in os.environ.items() if k != "MYTENSOR_BACKEND"}
+    env.update(env_vars)
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
+                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+
+
+@pytest.fixture
+def impl():
+    """The numba_cpu backend object, with its parallel threshold restored afterwards."""
+    backend = get_backend("numba_cpu").impl
+    saved = backend.parallel_threshold, backend.threaded_numpy_threshold
+    yield backend
+    backend.parallel_threshold, backend.threaded_numpy_threshold = saved
+
+
+# -- caching allocator -------------------------------------------------------------------------
+def test_buckets_round_up_by_at_most_a_quarter():
+    for n in (1, 7, 1000, 1 << 20, (1 << 20) + 1, 3_000_001):
+        b = bucket_bytes(n)
+        assert n <= b <= max(n * 1.25, 8), (n, b)
+
+
+def test_allocator_reuses_freed_blocks_and_counts():
+    pool = CachingAllocator(min_bytes=1024)
+    a = pool.allocate(10_000, np.dtype(np.float32))
+    assert a.shape == (10_000,) and a.dtype == np.float32 and a.flags.writeable
+    del a
+    gc.collect()
+    stats = pool.stats()
+    assert (stats["misses"], stats["releases"], stats["cached_blocks"]) == (1, 1, 1)
+    b = pool.allocate(9_000, np.dtype(np.float64))  # 72 KB: a different bucket
+    c = pool.allocate(9_990, np.dtype(np.float32))  # the same bucket as the first
+    stats = pool.stats()
+    assert (stats["hits"], stats["misses"], stats["cached_blocks"]) == (1, 2, 0)
+    assert stats["in_use_bytes"] >= b.nbytes + c.nbytes
+    small = pool.allocate(10, np.dtype(np.float32))  # below min_bytes: plain np.empty
+    assert pool.stats()["misses"] == 2 and small.base is None
+
+
+def test_a_view_keeps_its_block_out_of_the_pool():
+    pool = CachingAllocator(min_bytes=1024)
+    a = pool.allocate(4096, np.dtype(np.float64))
+    view = a[10:20]
+    view[:] = 7.0
+    del a
+    gc.collect()
+    assert pool.stats()["cached_blocks"] == 0  # still reachable through `view`
+    again = pool.allocate(4096, np.dtype(np.float64))
+    again[:] = 0.0
+    assert (view == 7.0).all()
+    del view
+    gc.collect()
+    assert pool.stats()["cached_blocks"] == 1
+
+
+def test_caching_off_allocates_fresh_and_empties_the_cache():
+    pool = CachingAllocator(min_bytes=1024)
+    pool.allocate(4096, np.dtype(np.float64))
+    gc.collect()
+    assert pool.stats()["cached_bytes"] > 0
+    pool.set_enabled(False)
+    assert pool.stats()["cached_bytes"] == 0 and not pool.stats()["enabled"]
+    x = pool.allocate(4096, np.dtype(np.float64))
+    assert x.base is None  # straight from np.empty
+    cap = CachingAllocator(min_bytes=1024, max_cached_bytes=0)
+    cap.allocate(4096, np.dtype(np.float64))
+    gc.collect()
+    assert cap.stats()["dropped"] == 1 and cap.stats()["cached_blocks"] == 0
+
+
+def test_backend_intermediates_reuse_buffers():
+    numba_cpu.set_caching(True)
+    x = mt.ones(1 << 17, backend="numba_cpu")
+    (x + x).sum().item()
+    before = numba_cpu.memory_stats()["hits"]
+    for _ in range(3):
+        (x + x).sum().item()
+    assert numba_cpu.memory_stats()["hits"] >= before + 3
+    numba_cpu.set_caching(False)
+    try:
+        assert numba_cpu.memory_stats()["cached_blocks"] == 0
+        assert (x * 2).sum().item() == 2 * (1 << 17)
+    finally:
+        numba_cpu.set_caching(True)
+
+
+def test_caching_switch_from_the_environment():
+    code = """
+        from mytensor.backends import numba_cpu
+        print(numba_cpu.memory_stats()["enabled"])
+    """
+    assert _run_python(code, MYTENSOR_NUMBA_CACHING="0").stdout.split() == ["False"]
+
+
+# -- serial and parallel paths -----------------------------------------------------------------
+def _strided(backend, values: np.ndarray, flip: bool = True) -> Strided:
+    """`values` laid out permuted, sliced by 2 and (optionally) flipped on axis 0."""
+    big = np.zeros((values.shape[1], values.shape[0] * 2 + 1), values.dtype)
+    big[:, 1::2] = values.T
+    view = big[:, 1::2].T
+    if flip:
+        big[:, 1::2] = values[::-1].T
+        view = view[::-1]
+    assert np.array_equal(view, values)
+    item = values.dtype.itemsize
+    offset = (view.__array_interface__["data"][0] - big.__array_interface__["data"][0]) // item
+    dtype = {np.float32: float32, np.float64: float64, np.int64: int64}[values.dtype.type]
+    buffer = backend.from_host(big.reshape(-1))
+    return Strided(buffer, view.shape, tuple(s // item for s in view.strides), offset, dtype)
+
+
+def _all_paths(impl, thresholds=(0, 10**12)):
+    for threshold in thresholds:
+        impl.parallel_threshold = impl.threaded_numpy_threshold = threshold
+        yield threshold
+
+
+@pytest.mark.parametrize("shape", [(300, 257), (3, 40_000), (40_000, 3)])
+def test_serial_and_parallel_kernels_agree_with_the_reference(impl, shape):
+    ref = get_backend("numpy_ref")
+    a = RNG.standard_normal(shape).astype(np.float32)
+    b = RNG.standard_normal(shape).astype(np.float32)
+    cases = [("map", "neg"), ("map", "exp"), ("map", "sigmoid"), ("zip", "add"),
+             ("zip", "maximum"), ("zip", "lt"), ("zip", "floor_divide")]  # fmt: skip
+    for threshold in _all_paths(impl):
+        for kind, op in cases:
+            args = [_strided(impl, a)] + ([_strided(impl, b, flip=False)] if kind == "zip" else [])
+            dtype = mt.bool_ if op == "lt" else float32
+            out = Strided(impl.allocate(a.size, dtype), shape, (shape[1], 1), 0, dtype)
+            getattr(impl, kind)(op, out, *args)
+            expected = ref.to_host(_ref_call(ref, kind, op, dtype, a, b))
+            np.testing.assert_allclose(impl.to_host(out), expected, rtol=1e-6, atol=1e-7,
+                                       err_msg=f"{kind} {op} threshold {threshold}")  # fmt: skip
+
+
+def _ref_call(ref, kind, op, dtype, a, b):
+    from mytensor.core.dispatch import host_descriptor
+
+    args = [host_descriptor(ref, a, float32)]
+    if kind == "zip":
+        args.append(host_descriptor(ref, b, float32))
+    out = host_descriptor(ref, np.zeros(a.shape, dtype.numpy), dtype)
+    getattr(ref, kind)(op, out, *args)
+    return out
+
+
+@pytest.mark.parametrize("dims", [(0,), (1,), (0, 1)])
+@pytest.mark.parametrize("op", ["sum", "prod", "max", "argmax", "argmin", "any"])
+def test_reductions_on_every_path(impl, op, dims):
+    """rows (reduced axis fast), lanes (kept axis fast) and split (few outputs) orders."""
+    for shape in [(2000, 33), (33, 2000), (5, 70_000)]:
+        if op.startswith("arg") and len(dims) > 1:
+            continue
+        values = RNG.standard_normal(shape)
+        if op == "prod":
+            values = 1.0 + values * 1e-3
+        if op == "any":
+            values = values > 3.5
+        values[1, 1] = np.nan if values.dtype.kind == "f" else values[1, 1]
+        out_shape = tuple(1 if d in dims else s for d, s in enumerate(shape))
+        expected = _reference_reduce(op, values, dims)
+        for threshold in _all_paths(impl):
+            x = mt.tensor(values, backend="numba_cpu")
+            out_dtype = mt.int64 if op.startswith("arg") else x.dtype
+            out = mt.zeros(*out_shape, dtype=out_dtype, backend="numba_cpu")
+            impl.reduce(op, out._d, x.T.T._d, dims)
+            np.testing.assert_allclose(
+                out.numpy(),
+                expected,
+                rtol=1e-9,
+                err_msg=f"{op} {shape} {dims} threshold {threshold}",
+            )
+
+
+def _reference_reduce(op, values, dims):
+    x = mt.tensor(values, backend="numpy_ref")
+    out_dtype = mt.int64 if op.startswith("arg") else x.dtype
+    out_shape = tuple(1 if d in dims else s for d, s in enumerate(values.shape))
+    out = mt.zeros(*out_shape, dtype=out_dtype, backend="numpy_ref")
+    get_backend("numpy_ref").reduce(op, out._d, x._d, dims)
+    return out.numpy()
+
+
+def test_gather_and_scatter_add_on_both_paths(impl):
+    a = RNG.standard_normal((600, 100))
+    index = RNG.integers(0, 100, (600, 80))
+    for _ in _all_paths(impl):
+        x = mt.tensor(a, backend="numba_cpu")
+        i = mt.tensor(index, backend="numba_cpu")
+        got = x.gather(1, i).numpy()
+        np.testing.assert_array_equal(got, np.take_along_axis(a, index, 1))
+        target = mt.zeros(600, 100, dtype=mt.float64, backend="numba_cpu")
+        total = target.scatter_add(1, i, x[:, :80]).numpy()
+        expected = np.zeros((600, 100))
+        np.add.at(expected, (np.arange(600)[:, None], index), a[:, :80])
+        np.testing.assert_allclose(total, expected, rtol=1e-12)
+
+
+def test_float32_sums_keep_their_digits():
+    values = np.full(1 << 22, 0.1, np.float32)  # a naive float32 loop is off by ~1e-2
+    got = mt.tensor(values, backend="numba_cpu").sum().item()
+    assert abs(got - values.astype(np.float64).sum()) / got < 1e-6
+
+
+# -- JIT cache directory and plugin loading ----------------------------------------------------
+def test_cache_dir_falls_back_when_nothing_is_writable(tmp_path, monkeypatch):
+    import numba
+
+    from mytensor.backends.numba_cpu import _jit
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(blocker / "numba"))
+    monkeypatch.setattr(_jit, "PACKAGE_DIR", blocker / "package")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker / "cache"))
+    monkeypatch.setenv("HOME", str(blocker / "home"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    chosen = _jit.choose_cache_dir()
+    assert chosen is not None and chosen.startswith(str(tmp_path / "tmp"))
+    assert chosen == numba.config.CACHE_DIR
+
+
+def test_unwritable_cache_dir_still_works(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    code = """
+        import mytensor as mt
+        from mytensor.core.registry import get_backend
+        x = mt.arange(6, dtype=mt.float64, backend="numba_cpu")
+        print((x * 2).sum().item(), get_backend("numba_cpu").impl.cache_dir)
+    """
+    result = _run_python(code, NUMBA_CACHE_DIR=str(blocker / "numba"))
+    assert result.returncode == 0, result.stderr
+    total, where = result.stdout.split()
+    assert float(total) == 30.0
+    assert not where.startswith(str(blocker))
+
+
+def test_plugin_discovery_does_not_import_numba():
+    code = """
+        import sys
+        import mytensor as mt
+        from mytensor.core.registry import REGISTRY
+        REGISTRY.discover()
+        print(REGISTRY.infos["numba_cpu"].status, "numba" in sys.modules)
+    """
+    result = _run_python(code)
+    assert result.stdout.split() == ["available", "False"], result.stderr
+
+
+def test_missing_numba_is_reported_as_the_reason():
+    code = """
+        import sys
+        sys.modules["numba"] = None  # as if the extra were not installed
+        import mytensor as mt
+        info = {b.name: b for b in mt.backends()}["numba_cpu"]
+        print(info.status, "|", info.error)
+    """
+    result = _run_python(code)
+    status, error = result.stdout.split("|")
+    assert status.strip() == "broken"
+    assert "numba_cpu needs numba: pip install 'mytensor[numba]'" in error
+
+
+# -- kernel logic as plain Python ----------------------------------------------------------------
+def test_conformance_subset_without_jit():
+    """NUMBA_DISABLE_JIT=1 runs every kernel as the Python it is written in."""
+    root = Path(__file__).resolve().parents[1]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--pyargs",
+        "mytensor.conformance",
+        "--backend",
+        "numba_cpu",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "exp or add or sum or reduce or where or copy or gather or scatter or conv",
+    ]
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    result = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True,
+                            timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout
+
+
+@pytest.mark.parametrize("op", ["sum", "max", "all"])
+def test_middle_axis_reductions_on_both_paths(impl, op):
+    """Many kept rows of fast lanes: the parallel lane blocks."""
+    values = RNG.standard_normal((8, 500, 40))
+    values = values > -3.0 if op == "all" else values
+    expected = _reference_reduce(op, values, (1,))
+    for threshold in _all_paths(impl):
+        x = mt.tensor(values, backend="numba_cpu")
+        out = mt.zeros(8, 1, 40, dtype=x.dtype, backend="numba_cpu")
+        impl.reduce(op, out._d, x._d, (1,))
+        np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, err_msg=f"{threshold}")
