@@ -72,9 +72,13 @@ class Leaf:
 
 
 class Node:
-    """One recorded op: its name, backward closure, input edges and saved versions."""
+    """One recorded op: its name, backward closure, input edges and saved versions.
 
-    __slots__ = ("backward", "edges", "name", "retained", "saved", "versions")
+    `fresh_grads` says the closure returns newly allocated gradients that nothing else
+    references, so the engine may hand them to a leaf's `.grad` without a copy.
+    """
+
+    __slots__ = ("backward", "edges", "fresh_grads", "name", "retained", "saved", "versions")
 
     def __init__(self, name: str, backward: BackwardFn, edges: tuple, saved: tuple) -> None:
         self.name = name
@@ -83,6 +87,7 @@ class Node:
         self.saved = saved
         self.versions = tuple([t._storage.version for t in saved]) if saved else ()
         self.retained: Tensor | None = None
+        self.fresh_grads = False
 
     def __repr__(self) -> str:
         return f"<{self.name}Backward>"
@@ -111,15 +116,19 @@ def record(
     inputs: tuple[Tensor, ...],
     backward: BackwardFn,
     saved: tuple[Tensor, ...] = (),
+    fresh_grads: bool = False,
 ) -> Tensor:
     """Attach a graph node to `out`; call only when `needs_grad(*inputs)`.
 
     `backward(grad)` returns one gradient (or None) per input, shaped like the
     input. `saved` lists the tensors whose values the closure reads, so an
     in-place change to any of them before backward is reported, not silently
-    differentiated wrong.
+    differentiated wrong. Pass `fresh_grads=True` only if every gradient the closure
+    returns is a new tensor with its own buffer, shared with no other result (see Node).
     """
-    out._node = Node(name, backward, tuple([edge_of(t) for t in inputs]), saved)
+    node = Node(name, backward, tuple([edge_of(t) for t in inputs]), saved)
+    node.fresh_grads = fresh_grads
+    out._node = node
     out.requires_grad = True
     return out
 
@@ -167,6 +176,9 @@ def run_backward(
     there instead and no `.grad` is touched (that is `autograd.grad`).
     """
     pending: dict = {}
+    # edges whose pending gradient only the engine references (a sum it made, or a
+    # fresh_grads node's result): a leaf can take it as its .grad without the usual copy
+    owned: set = set()
     root_edges = []
     for tensor, grad in zip(roots, grads, strict=True):
         edge = edge_of(tensor)
@@ -181,13 +193,15 @@ def run_backward(
         while ready:
             node = ready.pop()
             grad = pending.pop(node, None)
+            grad_owned = node in owned
+            owned.discard(node)
             if capture is not None and node in capture:
                 capture[node] = grad
                 if isinstance(node, Leaf):
                     continue
             if isinstance(node, Leaf):
                 if capture is None and grad is not None:
-                    _accumulate(node.tensor, grad, create_graph)
+                    _accumulate(node.tensor, grad, create_graph, grad_owned)
                 continue
             if node.retained is not None and grad is not None:
                 node.retained.grad = grad if create_graph else grad.detach()
@@ -209,20 +223,29 @@ def run_backward(
                 if edge is None:
                     continue
                 if input_grad is not None:
-                    pending[edge] = pending[edge] + input_grad if edge in pending else input_grad
+                    if edge in pending:
+                        pending[edge] = pending[edge] + input_grad
+                        owned.add(edge)
+                    else:
+                        pending[edge] = input_grad
+                        if node.fresh_grads:
+                            owned.add(edge)
                 counts[edge] -= 1
                 if counts[edge] == 0:
                     ready.append(edge)
 
 
-def _accumulate(tensor: Tensor, grad: Tensor, create_graph: bool) -> None:
+def _accumulate(tensor: Tensor, grad: Tensor, create_graph: bool, owned: bool = False) -> None:
     if not create_graph:
         grad = grad.detach()
     if grad.dtype is not tensor.dtype:
         grad = grad.astype(tensor.dtype)
+        owned = True  # astype made a new buffer
     if tensor.grad is None:
         # own the buffer: a later in-place accumulation must not write into a graph value
-        tensor.grad = grad if create_graph else grad.clone()
+        # (a gradient only the engine holds is already ours, and a copy of a large weight's
+        # gradient is a measurable part of a training step)
+        tensor.grad = grad if create_graph or owned else grad.clone()
     elif create_graph:
         tensor.grad = tensor.grad + grad
     else:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import math
 
+from mytensor.core import autograd
+from mytensor.core.creation import arange
 from mytensor.core.ops.elementwise import where
 from mytensor.core.ops.indexing import gather
 from mytensor.core.tensor import Tensor
-from mytensor.nn._fn_basic import _require, log_softmax
+from mytensor.nn._fn_basic import _require, log_softmax, softmax
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -152,6 +154,14 @@ def cross_entropy(
             label_smoothing,
         )
         return loss.squeeze(0) if reduction == "none" else loss
+    if (
+        input.ndim == 2
+        and input.dtype.kind == "float"
+        and target.dtype.kind != "float"
+        and weight is None
+        and label_smoothing == 0.0
+    ):
+        return _cross_entropy_indices(input, target, ignore_index, reduction)
     c = input.shape[1]
     wshape = (1, c) + (1,) * (input.ndim - 2)
     logp = log_softmax(input, 1)
@@ -165,6 +175,45 @@ def cross_entropy(
         smooth = where(mask, -weighted.sum(1), 0.0)
         loss = loss * (1.0 - label_smoothing) + smooth * (label_smoothing / c)
     return _weighted_reduce(loss, counted, reduction)
+
+
+def _cross_entropy_indices(
+    input: Tensor, target: Tensor, ignore_index: int, reduction: str
+) -> Tensor:
+    """`cross_entropy` of (N, C) logits against class indices, unweighted and unsmoothed
+    (the training loop's case), as one graph node.
+
+    The forward is the general path's ops run without recording; the backward is the
+    closed form ``(softmax(input) - onehot(target)) * scale`` on the counted rows, where
+    the general path would differentiate some twenty recorded ops one by one. Written
+    with mytensor ops, so under create_graph it is itself differentiable.
+    """
+    with autograd.no_grad():
+        logp = log_softmax(input, 1)
+        mask, safe = _class_targets("cross_entropy", input, target, ignore_index)
+        loss, counted = _nll(logp, mask, safe, None)
+        out = _weighted_reduce(loss, counted, reduction)
+    if not autograd.needs_grad(input):
+        return out
+    c = input.shape[1]
+
+    def backward(g: Tensor) -> tuple:
+        # under create_graph the softmax must stay differentiable in input: recompute it
+        p = softmax(input, 1) if autograd.is_grad_enabled() else logp.exp()
+        onehot = (arange(c, backend=input.backend) == safe.unsqueeze(1)).astype(p.dtype)
+        if reduction == "mean":
+            scale = g / counted.sum()
+        elif reduction == "sum":
+            scale = g
+        else:
+            scale = g.unsqueeze(1)
+        # where, not a multiply by the mask: with every target ignored, "mean" divides by
+        # zero, and the ignored rows must still get exactly 0 (to every order), as in the
+        # general path
+        row_scale = where(mask.unsqueeze(1), scale, 0.0)
+        return ((p - onehot) * row_scale,)
+
+    return autograd.record(out, "cross_entropy", (input,), backward, (input,))
 
 
 def _soft_cross_entropy(

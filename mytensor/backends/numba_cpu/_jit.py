@@ -18,14 +18,15 @@ from numba.misc.appdirs import AppDirs
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
-# numba's OpenMP workers spin-wait ~300k iterations after every parallel kernel; on a
-# small machine they then steal the cores from the BLAS threads of a following matmul
-# (measured on 2 cores: 64 small matmuls, each after a parallel kernel, 468 ms instead of
-# 6 ms). A short spin keeps back-to-back kernels cheap and hands the cores back. numba
-# starts its thread pool at the first parallel kernel, so this is early enough; a user's
-# own setting wins.
-if "OMP_WAIT_POLICY" not in os.environ:
-    os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+# The threading layer. numba's default, OpenMP, keeps its workers spinning after each
+# parallel kernel, and on a small machine they then starve the BLAS threads of the next
+# matmul: one MLP 784-256-256-10 training step took 32-63 ms on 2 cores instead of 4.7 ms
+# with the workqueue layer (GOMP_SPINCOUNT set from here did not help; OMP_WAIT_POLICY
+# only works when set before Python starts). workqueue is also fork-safe. Its limit: one
+# Python thread at a time may launch parallel kernels. A user's NUMBA_THREADING_LAYER
+# (e.g. "omp" with OMP_WAIT_POLICY=PASSIVE, or "tbb") wins.
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
 
 
 def _writable(path: Path) -> bool:

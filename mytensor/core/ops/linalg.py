@@ -56,6 +56,8 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
             f"{a2.shape[-1]} (dim -1 of the first) != {b2.shape[-2]} "
             f"(dim {-2 if b.ndim > 1 else 0} of the second)"
         )
+    if a.ndim == 2 and b.ndim == 2:
+        return _batched(a, b)  # no batch dims to broadcast (the layers' common case)
     batch = broadcast_shapes("matmul", a2.shape[:-2], b2.shape[:-2])
     a2 = a2.broadcast_to((*batch, *a2.shape[-2:]))
     b2 = b2.broadcast_to((*batch, *b2.shape[-2:]))
