@@ -29,8 +29,11 @@ from mytensor.backends.numba_cpu.allocator import ALLOCATOR
 from mytensor.backends.spec import Strided
 from mytensor.core.dtypes import ALL_DTYPES, DType
 
-# below this many elements a kernel runs serially (measured: parallel add wins from ~30k)
-PARALLEL_MIN = int(os.environ.get("MYTENSOR_NUMBA_PARALLEL_MIN", 1 << 15))
+# below this many elements a kernel runs serially. Measured crossover of a float32 add on
+# 2 cores: ~30k elements with the OpenMP layer (a launch costs ~6 us), ~1M with workqueue
+# (a launch costs ~100 us; 1e5: serial 20 us vs parallel 163 us; 1e6: 450 vs 419 us)
+_CROSSOVER = 1 << 20 if numba.config.THREADING_LAYER == "workqueue" else 1 << 15
+PARALLEL_MIN = int(os.environ.get("MYTENSOR_NUMBA_PARALLEL_MIN", _CROSSOVER))
 # numpy ufuncs in threads: one thread below this (a pool round trip costs ~30 us)
 THREADED_NUMPY_MIN = 1 << 17
 
