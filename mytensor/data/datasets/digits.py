@@ -32,8 +32,8 @@ class Digits(TensorDataset):
         seed: fixes the (shuffled) split.
         flatten: give each image as 64 values instead of (1, 8, 8).
 
-    >>> train, test = Digits(train=True), Digits(train=False)  # doctest: +SKIP
-    >>> len(train) + len(test), train[0][0].shape  # doctest: +SKIP
+    >>> train, test = Digits(train=True), Digits(train=False)
+    >>> len(train) + len(test), train[0][0].shape
     (1797, (1, 8, 8))
     """
 
