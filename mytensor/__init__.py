@@ -80,7 +80,13 @@ from mytensor.core.ops.shape import (
     unsqueeze,
     view,
 )
-from mytensor.core.registry import BackendError, backends, set_backend, use_backend
+from mytensor.core.registry import (
+    BackendError,
+    backends,
+    set_backend,
+    synchronize,
+    use_backend,
+)
 from mytensor.core.tensor import Tensor
 
 _tensor_module._install_methods()
@@ -230,6 +236,7 @@ __all__ = [
     "sub",
     "subtract",
     "sum",
+    "synchronize",
     "tanh",
     "tensor",
     "transpose",

@@ -52,6 +52,9 @@ Optional primitives (the core has a composite default for each)
 ``random(out, distribution, seed)``
     Fill ``out`` with ``"uniform"`` [0, 1) or ``"normal"`` (0, 1) samples from a
     stream determined by ``seed`` alone.
+``synchronize()``
+    Block until every kernel queued so far has finished (asynchronous device
+    backends; ``to_host`` must synchronize by itself). The default does nothing.
 
 Optional convolution (all three or none; the core's default is a graph of
 views, ``stack`` and ``matmul``, see ``mytensor/core/ops/conv.py``)
@@ -130,7 +133,7 @@ REDUCE_OPS = ("sum", "prod", "max", "min", "argmax", "argmin", "any", "all")
 REQUIRED_PRIMITIVES = (
     "allocate", "from_host", "to_host", "copy", "map", "zip", "where", "reduce",
 )  # fmt: skip
-OPTIONAL_PRIMITIVES = ("matmul", "gather", "scatter_add", "random")
+OPTIONAL_PRIMITIVES = ("matmul", "gather", "scatter_add", "random", "synchronize")
 CONV_PRIMITIVES = ("conv2d", "conv2d_grad_input", "conv2d_grad_weight")
 
 

@@ -17,7 +17,7 @@ NOT_OPS = {
     "ones", "ones_like", "tensor", "zeros", "zeros_like",
     "manual_seed", "rand", "randint", "randn",
     # backend registry
-    "backends", "set_backend", "use_backend",
+    "backends", "set_backend", "synchronize", "use_backend",
     # grad modes and the autograd module
     "autograd", "enable_grad", "is_grad_enabled", "no_grad",
     # the libraries on top of the ops, and saving/loading

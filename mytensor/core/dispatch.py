@@ -84,6 +84,9 @@ class Dispatch:
         np.add.at(target, tuple(where), self.to_host(src))
         self.copy(out, host_descriptor(self, target, out.dtype))
 
+    def synchronize(self) -> None:
+        """Synchronous backends have nothing to wait for."""
+
     def random(self, out: Strided, distribution: str, seed: int) -> None:
         """Host samples from a Philox stream: the same numbers on every backend."""
         generator = np.random.Generator(np.random.Philox(seed))

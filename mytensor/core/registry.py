@@ -211,6 +211,17 @@ def use_backend(name: str) -> Iterator[None]:
         _current.reset(token)
 
 
+def synchronize(name: str | None = None) -> None:
+    """Wait until backend `name` (default: the current one) has finished its queued work.
+
+    Only asynchronous (device) backends queue work; time GPU code with this.
+
+    >>> import mytensor as mt
+    >>> mt.synchronize("numpy_ref")
+    """
+    get_backend(name).synchronize()
+
+
 def backends() -> list[BackendInfo]:
     """Every discovered backend with its status; loads each to report its capabilities.
 
