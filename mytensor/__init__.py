@@ -8,9 +8,12 @@
 [2.0, 4.0, 6.0]
 """
 
+import math as _math
 from importlib.metadata import PackageNotFoundError, version
 
 from mytensor import autograd
+from mytensor._dlpack import from_dlpack
+from mytensor._info import __array_namespace_info__
 from mytensor.core import tensor as _tensor_module
 from mytensor.core.autograd import enable_grad, is_grad_enabled, no_grad
 from mytensor.core.creation import (
@@ -32,53 +35,81 @@ from mytensor.core.creation import (
     zeros,
     zeros_like,
 )
+from mytensor.core.device import Device
 from mytensor.core.dtypes import (
     DType,
     bool_,
+    can_cast,
+    complex64,
+    complex128,
+    finfo,
     float32,
     float64,
+    iinfo,
+    int8,
+    int16,
     int32,
     int64,
+    isdtype,
     promote_types,
     result_type,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
 )
+from mytensor.core.ops.construction import meshgrid, tril, triu
 from mytensor.core.ops.conv import conv1d, conv2d
+from mytensor.core.ops.cumulative import cumulative_prod, cumulative_sum, diff
 from mytensor.core.ops.elementwise import BINARY_OPS as _BINARY
 from mytensor.core.ops.elementwise import UNARY_OPS as _UNARY
-from mytensor.core.ops.elementwise import astype, clip, where
+from mytensor.core.ops.elementwise import astype, clip, positive, square, where
 from mytensor.core.ops.indexing import gather, scatter_add
-from mytensor.core.ops.linalg import matmul
-from mytensor.core.ops.reductions import (
-    all,
-    any,
-    argmax,
-    argmin,
-    log_softmax,
-    logsumexp,
-    max,
-    mean,
-    min,
-    prod,
-    softmax,
-    std,
-    sum,
-    var,
+from mytensor.core.ops.linalg import matmul, matrix_transpose, tensordot, vecdot
+from mytensor.core.ops.manipulation import (
+    broadcast_arrays,
+    concat,
+    expand_dims,
+    flip,
+    moveaxis,
+    permute_dims,
+    repeat,
+    reshape,
+    roll,
+    squeeze,
+    stack,
+    tile,
+    unstack,
 )
+from mytensor.core.ops.reductions import log_softmax, logsumexp, softmax
+from mytensor.core.ops.selection import nonzero, searchsorted, take, take_along_axis
+from mytensor.core.ops.sets import unique_all, unique_counts, unique_inverse, unique_values
 from mytensor.core.ops.shape import (
     broadcast_to,
     cat,
     clone,
     contiguous,
     expand,
-    flip,
     permute,
-    reshape,
     split,
-    squeeze,
-    stack,
     transpose,
     unsqueeze,
     view,
+)
+from mytensor.core.ops.sorting import argsort, sort
+from mytensor.core.ops.statistical import (
+    all,
+    any,
+    argmax,
+    argmin,
+    count_nonzero,
+    max,
+    mean,
+    min,
+    prod,
+    std,
+    sum,
+    var,
 )
 from mytensor.core.registry import (
     BackendError,
@@ -92,7 +123,7 @@ from mytensor.core.tensor import Tensor
 _tensor_module._install_methods()
 
 # the libraries built on the ops (they import the names above, so they come last)
-from mytensor import data, nn, optim  # noqa: E402
+from mytensor import data, linalg, nn, optim  # noqa: E402
 from mytensor.serialization import load, save  # noqa: E402
 
 neg, abs, exp, log, log1p, expm1 = (_UNARY[n] for n in ("neg", "abs", "exp", "log", "log1p",
@@ -114,7 +145,29 @@ logical_and, logical_or, logical_xor = (
     _BINARY[n] for n in ("logical_and", "logical_or", "logical_xor")
 )
 subtract, multiply, divide, negative = sub, mul, div, neg
-amax, amin, clamp, concat = max, min, clip, cat
+less, less_equal, equal, not_equal, greater, greater_equal = lt, le, eq, ne, gt, ge
+acos, acosh, asin, asinh, atan, atanh = (_UNARY[n] for n in ("acos", "acosh", "asin", "asinh",
+                                                            "atan", "atanh"))  # fmt: skip
+cosh, sinh, tan, log2, log10, trunc = (_UNARY[n] for n in ("cosh", "sinh", "tan", "log2",
+                                                           "log10", "trunc"))  # fmt: skip
+signbit, bitwise_invert, real, imag, conj = (
+    _UNARY[n] for n in ("signbit", "bitwise_invert", "real", "imag", "conj")
+)
+atan2, copysign, hypot, logaddexp, nextafter = (
+    _BINARY[n] for n in ("atan2", "copysign", "hypot", "logaddexp", "nextafter")
+)
+bitwise_and, bitwise_or, bitwise_xor, bitwise_left_shift, bitwise_right_shift = (
+    _BINARY[n] for n in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
+                         "bitwise_right_shift")
+)  # fmt: skip
+__array_api_version__ = "2024.12"
+# the standard's constants
+e, pi, inf, nan, newaxis = _math.e, _math.pi, _math.inf, _math.nan, None
+# the inspection functions, also at the top level (where the array API test suite looks)
+_INFO = __array_namespace_info__()
+capabilities, default_device, devices = _INFO.capabilities, _INFO.default_device, _INFO.devices
+default_dtypes, dtypes = _INFO.default_dtypes, _INFO.dtypes
+amax, amin, clamp = max, min, clip
 
 try:
     __version__ = version("mytensor")
@@ -124,9 +177,14 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 __all__ = [
     "BackendError",
     "DType",
+    "Device",
     "Tensor",
+    "__array_api_version__",
+    "__array_namespace_info__",
     "__version__",
     "abs",
+    "acos",
+    "acosh",
     "add",
     "all",
     "amax",
@@ -135,56 +193,105 @@ __all__ = [
     "arange",
     "argmax",
     "argmin",
+    "argsort",
     "asarray",
+    "asin",
+    "asinh",
     "astype",
+    "atan",
+    "atan2",
+    "atanh",
     "autograd",
     "backends",
+    "bitwise_and",
+    "bitwise_invert",
+    "bitwise_left_shift",
+    "bitwise_or",
+    "bitwise_right_shift",
+    "bitwise_xor",
+    "bool",
     "bool_",
+    "broadcast_arrays",
     "broadcast_to",
+    "can_cast",
+    "capabilities",
     "cat",
     "ceil",
     "clamp",
     "clip",
     "clone",
+    "complex64",
+    "complex128",
     "concat",
+    "conj",
     "contiguous",
     "conv1d",
     "conv2d",
+    "copysign",
     "cos",
+    "cosh",
+    "count_nonzero",
+    "cumulative_prod",
+    "cumulative_sum",
     "data",
+    "default_device",
+    "default_dtypes",
+    "devices",
+    "diff",
     "div",
     "divide",
+    "dtypes",
+    "e",
     "empty",
     "empty_like",
     "enable_grad",
     "eq",
+    "equal",
     "erf",
     "exp",
     "expand",
+    "expand_dims",
     "expm1",
     "eye",
+    "finfo",
     "flip",
     "float32",
     "float64",
     "floor",
     "floor_divide",
+    "from_dlpack",
     "full",
     "full_like",
     "gather",
     "ge",
+    "greater",
+    "greater_equal",
     "gt",
+    "hypot",
+    "iinfo",
+    "imag",
+    "inf",
+    "int8",
+    "int16",
     "int32",
     "int64",
     "is_grad_enabled",
+    "isdtype",
     "isfinite",
     "isinf",
     "isnan",
     "le",
+    "less",
+    "less_equal",
+    "linalg",
     "linspace",
     "load",
     "log",
     "log1p",
+    "log2",
+    "log10",
     "log_softmax",
+    "logaddexp",
     "logical_and",
     "logical_not",
     "logical_or",
@@ -193,43 +300,62 @@ __all__ = [
     "lt",
     "manual_seed",
     "matmul",
+    "matrix_transpose",
     "max",
     "maximum",
     "mean",
+    "meshgrid",
     "min",
     "minimum",
+    "moveaxis",
     "mul",
     "multiply",
+    "nan",
     "ne",
     "neg",
     "negative",
+    "newaxis",
+    "nextafter",
     "nn",
     "no_grad",
+    "nonzero",
+    "not_equal",
     "ones",
     "ones_like",
     "optim",
     "permute",
+    "permute_dims",
+    "pi",
+    "positive",
     "pow",
     "prod",
     "promote_types",
     "rand",
     "randint",
     "randn",
+    "real",
     "reciprocal",
     "relu",
     "remainder",
+    "repeat",
     "reshape",
     "result_type",
+    "roll",
     "round",
     "save",
     "scatter_add",
+    "searchsorted",
     "set_backend",
     "sigmoid",
     "sign",
+    "signbit",
     "sin",
+    "sinh",
     "softmax",
+    "sort",
     "split",
     "sqrt",
+    "square",
     "squeeze",
     "stack",
     "std",
@@ -237,14 +363,36 @@ __all__ = [
     "subtract",
     "sum",
     "synchronize",
+    "take",
+    "take_along_axis",
+    "tan",
     "tanh",
     "tensor",
+    "tensordot",
+    "tile",
     "transpose",
+    "tril",
+    "triu",
+    "trunc",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "unique_all",
+    "unique_counts",
+    "unique_inverse",
+    "unique_values",
     "unsqueeze",
+    "unstack",
     "use_backend",
     "var",
+    "vecdot",
     "view",
     "where",
     "zeros",
     "zeros_like",
 ]
+
+# the array API's name for the bool dtype; assigned last, so that the module above still
+# sees Python's builtin `bool` (other modules never import it from here)
+bool = bool_

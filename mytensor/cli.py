@@ -1,4 +1,4 @@
-"""The `mytensor` command: backends, conformance, train."""
+"""The `mytensor` command: backends, conformance, train, bench."""
 
 from __future__ import annotations
 
@@ -65,6 +65,39 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    import json
+
+    from mytensor.bench import default_rows, runner, select, table
+    from mytensor.bench.rows import PEERS
+
+    workloads = select(args.filter)
+    if not workloads:
+        print(f"mytensor bench: no workload matches {args.filter!r}", file=sys.stderr)
+        return 2
+    rows = [*dict.fromkeys([*args.backend, *PEERS])] if args.backend else default_rows()
+    cases = [(w.name, size) for w in workloads for size in (w.quick if args.quick else w.sizes)]
+    settings = runner.Settings.quick() if args.quick else runner.Settings()
+    results = runner.run(
+        rows, cases, settings, isolate=not args.in_process,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )  # fmt: skip
+    process = "one process per row" if not args.in_process else "all rows in one process"
+    report = table.report(results, rows, machine=table.machine(), quick=args.quick,
+                          isolation=process)  # fmt: skip
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        about = report["machine"]
+        versions = ", ".join(f"{k} {v}" for k, v in about["versions"].items() if v)
+        print(f"mytensor bench{' --quick' if args.quick else ''}: {about['cpu']}; Python "
+              f"{about['python']}, {versions}; {about['date']}; {process}.\n"
+              "Median time per call; ratios are backend / peer (below 1: the backend is "
+              "faster).\n")  # fmt: skip
+        print(table.render(report, markdown=args.markdown))
+    return 1 if any(r.failed for r in results) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mytensor", description=__doc__)
     parser.add_argument("--version", action="version", version=f"mytensor {mt.__version__}")
@@ -97,6 +130,30 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", default=None, help="directory of the MNIST IDX files")
     train.add_argument("--out", default="runs", help="where checkpoints and plots go")
     train.set_defaults(run=_train)
+
+    bench = commands.add_parser(
+        "bench",
+        help="time the benchmark workloads on each backend beside numpy and PyTorch",
+        description="Time the asv suite's workloads in this environment (no asv needed) and "
+        "print medians and each backend's ratios to numpy and PyTorch from the same run.",
+    )
+    bench.add_argument(
+        "--backend", action="append", default=[], metavar="NAME",
+        help="a mytensor backend to time (repeat for several; default: the backends "
+        "mytensor ships, or MYTENSOR_BENCH_ROWS); numpy and torch are always timed",
+    )  # fmt: skip
+    bench.add_argument("--quick", action="store_true",
+                       help="fewer sizes and a shorter time budget per cell")  # fmt: skip
+    bench.add_argument("--filter", metavar="PATTERN",
+                       help="only workloads whose group.name matches this regex")  # fmt: skip
+    output = bench.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the report as JSON")
+    output.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    bench.add_argument(
+        "--in-process", action="store_true",
+        help="run every row in this process (default: one process per row)",
+    )  # fmt: skip
+    bench.set_defaults(run=_bench)
 
     return parser
 

@@ -1,18 +1,20 @@
 """The `mytensor` command, run as a user runs it: in a subprocess."""
 
 import json
+import os
 import subprocess
 import sys
 
 import mytensor as mt
 
 
-def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
+def run_cli(*args: str, cwd=None, env=None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "mytensor.cli", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
+        env=env,
         timeout=600,
     )
 
@@ -52,3 +54,30 @@ def test_conformance_command_reports_per_op(tmp_path) -> None:
     assert summary, "the report lists no op"
     text = json.dumps(summary)
     assert "exp" in text and "matmul" in text
+
+
+def test_bench_quick_json_has_medians_ratios_and_skipped_rows() -> None:
+    # the rows as MYTENSOR_BENCH_ROWS names them (here without torch, to stay quick)
+    env = {**os.environ, "MYTENSOR_BENCH_ROWS": "numpy_ref,no_such_backend,numpy"}
+    result = run_cli("bench", "--quick", "--json", "--filter", r"^dispatch\.add_tiny", env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["quick"] is True and report["machine"]["cpu"]
+    assert report["rows"] == ["numpy_ref", "numpy"]
+    assert "unknown backend 'no_such_backend'" in report["skipped_rows"]["no_such_backend"]
+    lines = {line["workload"]: line for line in report["table"]}
+    assert set(lines) == {"add_tiny", "add_tiny_grad"}
+    plain = lines["add_tiny"]
+    assert plain["medians"]["numpy_ref"] > 0 and plain["medians"]["numpy"] > 0
+    assert plain["ratios"]["numpy_ref"] == {
+        "numpy": plain["medians"]["numpy_ref"] / plain["medians"]["numpy"],
+        "torch": None,
+    }
+    assert lines["add_tiny_grad"]["skipped"]["numpy"] == "numpy has no autograd"
+    assert lines["add_tiny_grad"]["ratios"]["numpy_ref"]["numpy"] is None
+
+
+def test_bench_rejects_a_filter_that_matches_nothing() -> None:
+    result = run_cli("bench", "--quick", "--filter", "no_such_workload")
+    assert result.returncode == 2
+    assert "no workload matches" in result.stderr

@@ -427,7 +427,7 @@ def test_cat_promotes_and_handles_empty():
 @pytest.mark.parametrize("dim", [0, 1, 2, -1])
 def test_stack(dim):
     a, b = np.ones((2, 3), np.float32), np.arange(6, dtype=np.float32).reshape(2, 3)
-    assert_same(mt.stack([mt.tensor(a), mt.tensor(b)], dim), np.stack([a, b], dim))
+    assert_same(mt.stack([mt.tensor(a), mt.tensor(b)], axis=dim), np.stack([a, b], dim))
 
 
 @pytest.mark.parametrize(("sections", "dim"), [(2, 0), (3, 1), ([1, 4], 1), ([0, 5], 1),

@@ -56,6 +56,57 @@ Optional primitives (the core has a composite default for each)
     Block until every kernel queued so far has finished (asynchronous device
     backends; ``to_host`` must synchronize by itself). The default does nothing.
 
+Optional primitives whose default is a host fallback
+----------------------------------------------------
+Their default (``mytensor/core/host_fallbacks.py``) copies the operands to the
+host, runs numpy and copies the results back: exact everywhere, slow on a device.
+None of them is differentiated by the backend; the core's backward rules use ops.
+
+``argsort(out, a, dim, descending)``
+    int64 indices that sort ``a`` along ``dim``, stably (equal values keep their
+    order). NaN sorts last ascending; descending is the reverse of the ascending
+    sort of ``a`` flipped along ``dim`` (so ties still keep their order, NaN first).
+``searchsorted(out, sorted_seq, values, right)``
+    For each element of ``values``, the int64 insertion index into the 1-d
+    ascending ``sorted_seq`` (same dtype): the first position whose element is
+    ``>= value`` (``> value`` when ``right``), with NaN the largest value.
+``nonzero(out, a)``
+    The coordinates of ``a``'s non-zero elements in row-major order: ``out`` is
+    int64 of shape ``(count, a.ndim)``; the core counted them to allocate ``out``.
+``cumulative(op, out, a, dim)``
+    The inclusive scan (``op`` "sum" or "prod") of ``a`` along ``dim``, ``a``
+    already cast to ``out.dtype``.
+``linalg(op, outs, ins)``
+    A decomposition or solve of the batched float matrices ``ins`` (``(..., n, n)``
+    or ``(..., m, n)``), written into the tuple ``outs``; ``op`` is one of
+    `LINALG_OPS`: ``inv`` (inverse), ``det``, ``slogdet`` (sign, log|det|),
+    ``solve`` (``ins`` = (A, B), B of shape ``(..., n, k)``), ``cholesky`` (lower
+    L), ``qr`` / ``qr_complete`` (Q, R as numpy's ``mode="reduced"/"complete"``),
+    ``eigh`` (ascending eigenvalues, eigenvectors as columns), ``svd`` /
+    ``svd_full`` (U, S descending, Vh as numpy's ``full_matrices=False/True``).
+    A singular input to inv/solve, or a cholesky input that is not positive
+    definite, raises ValueError naming the op.
+
+Optional elementwise op names
+-----------------------------
+`OPTIONAL_MAP_OPS` and `OPTIONAL_ZIP_OPS` (the array API's elementwise functions
+beyond the core vocabulary: ``acos``, ``atan2``, ``bitwise_and``, ``real``, ...)
+reach ``map``/``zip`` only if the backend lists them in an ``ops`` attribute (a
+set of op names). For every other one the core runs the reference kernel on the
+host: ``to_host``, the numpy reference backend's kernel, ``from_host`` + ``copy``
+(exact, and slow on a device backend: implement the name natively there). Bitwise
+ops never see bool (the core sends bool to ``logical_*``), shifts see integers
+only, and ``real``/``imag``/``conj`` see complex inputs only.
+
+Dtypes
+------
+``dtypes`` lists the dtype names a backend holds (of the array API's 13: bool,
+int8/16/32/64, uint8/16/32/64, float32/64, complex64/128); the five core dtypes
+(bool, int32, int64, float32, float64) are the least a backend must support. The
+core never allocates or uploads any other dtype on the backend: it raises a
+`mytensor.core.dtypes.UnsupportedDTypeError` that names the backend, the dtype,
+what is supported, and the fix.
+
 Optional convolution (all three or none; the core's default is a graph of
 views, ``stack`` and ``matmul``, see ``mytensor/core/ops/conv.py``)
 -------------------------------------------------------------------------------
@@ -101,8 +152,11 @@ from mytensor.core.dtypes import DType
 
 __all__ = [
     "CONV_PRIMITIVES",
+    "LINALG_OPS",
     "MAP_OPS",
+    "OPTIONAL_MAP_OPS",
     "OPTIONAL_PRIMITIVES",
+    "OPTIONAL_ZIP_OPS",
     "REDUCE_OPS",
     "REQUIRED_PRIMITIVES",
     "ZIP_OPS",
@@ -129,11 +183,25 @@ ZIP_OPS = (
     "maximum", "minimum", "lt", "le", "eq", "ne", "gt", "ge",
     "logical_and", "logical_or", "logical_xor",
 )  # fmt: skip
+OPTIONAL_MAP_OPS = (
+    "acos", "acosh", "asin", "asinh", "atan", "atanh", "cosh", "sinh", "tan", "log2",
+    "log10", "trunc", "signbit", "bitwise_invert", "real", "imag", "conj",
+)  # fmt: skip
+OPTIONAL_ZIP_OPS = (
+    "atan2", "copysign", "hypot", "logaddexp", "nextafter", "bitwise_and", "bitwise_or",
+    "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift",
+)  # fmt: skip
 REDUCE_OPS = ("sum", "prod", "max", "min", "argmax", "argmin", "any", "all")
 REQUIRED_PRIMITIVES = (
     "allocate", "from_host", "to_host", "copy", "map", "zip", "where", "reduce",
 )  # fmt: skip
-OPTIONAL_PRIMITIVES = ("matmul", "gather", "scatter_add", "random", "synchronize")
+OPTIONAL_PRIMITIVES = (
+    "matmul", "gather", "scatter_add", "random", "synchronize",
+    "argsort", "searchsorted", "nonzero", "cumulative", "linalg",
+)  # fmt: skip
+LINALG_OPS = (
+    "inv", "det", "slogdet", "solve", "cholesky", "qr", "qr_complete", "eigh", "svd", "svd_full",
+)  # fmt: skip
 CONV_PRIMITIVES = ("conv2d", "conv2d_grad_input", "conv2d_grad_weight")
 
 
@@ -182,7 +250,10 @@ class Backend(Protocol):
     """The object a backend factory returns; see the module docstring for semantics.
 
     Besides the required methods it declares ``name``, ``device`` (e.g. "cpu",
-    "cuda") and ``dtypes`` (the dtype names it supports). Optional primitives
+    "cuda") and ``dtypes`` (the dtype names it supports); optionally ``ops`` (the
+    names of `OPTIONAL_MAP_OPS` / `OPTIONAL_ZIP_OPS` it runs natively) and
+    ``host_buffers = True`` (its buffers are 1-d numpy arrays in host memory, so
+    `mytensor.from_dlpack` may wrap a producer's memory as a buffer). Optional primitives
     are methods of the names in `OPTIONAL_PRIMITIVES`; a backend that lacks one
     simply does not define it, and the core uses its composite.
     """

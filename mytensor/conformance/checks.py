@@ -17,7 +17,7 @@ def tolerance(dtypes: Sequence[np.dtype], reduced: int = 1, scale: float = 1.0,
     """(rtol, atol) for comparing floats of the coarsest of `dtypes`: grows with the number
     of elements accumulated into one result (`reduced`) and, for atol, the input scale."""
     names = [np.dtype(d).name for d in dtypes]
-    name = "float32" if "float32" in names else "float64"
+    name = "float32" if {"float32", "complex64"} & set(names) else "float64"
     rtol, atol = BASE_TOLERANCE[name]
     if overrides and name in overrides:
         rtol = overrides[name]
@@ -33,13 +33,14 @@ def call_reference(ref: Callable, *args: Any, **kwargs: Any) -> np.ndarray:
 
 
 def same_kind(a: np.dtype, b: np.dtype) -> bool:
-    kinds = {"b": "bool", "i": "int", "u": "int", "f": "float"}
+    kinds = {"b": "bool", "i": "int", "u": "int", "f": "float", "c": "complex"}
     return kinds[np.dtype(a).kind] == kinds[np.dtype(b).kind]
 
 
 def assert_close(got: np.ndarray, expected: np.ndarray, context: str,
                  rtol: float = 0.0, atol: float = 0.0) -> None:  # fmt: skip
-    """Equal shapes and values (exact for bool/int, rtol/atol for floats, NaN where NaN)."""
+    """Equal shapes and values (exact for bool/int, rtol/atol for floats, NaN where NaN;
+    complex values compare part by part)."""
     got, expected = np.asarray(got), np.asarray(expected)
     if got.shape != expected.shape:
         raise AssertionError(f"{context}\n  shape: got {got.shape}, expected {expected.shape}")
@@ -48,15 +49,17 @@ def assert_close(got: np.ndarray, expected: np.ndarray, context: str,
         if exact:
             ok = got == expected
         else:
-            g, e = got.astype(np.float64), expected.astype(np.float64)
-            ok = np.isclose(g, e, rtol=rtol, atol=atol, equal_nan=True)
-            ok |= g == e  # equal infinities
+            ok = np.ones(got.shape, bool)
+            for part in (np.real, np.imag):
+                g = part(got).astype(np.float64)
+                e = part(expected).astype(np.float64)
+                ok &= np.isclose(g, e, rtol=rtol, atol=atol, equal_nan=True) | (g == e)
     if ok.all():
         return
     bad = np.argwhere(~ok)
     first = tuple(int(i) for i in bad[0])
     with np.errstate(all="ignore"):
-        diff = np.abs(got.astype(np.float64) - expected.astype(np.float64))
+        diff = np.abs(got.astype(np.complex128) - expected.astype(np.complex128))
     finite = diff[np.isfinite(diff)]
     worst = float(finite.max()) if finite.size else float("nan")
     raise AssertionError(

@@ -67,7 +67,7 @@ def constant_on_zero_strides(values: np.ndarray, layout: Layout) -> np.ndarray:
 
 
 def sentinel(dtype: DType):
-    return {"bool": True, "int": -99, "float": np.nan}[dtype.kind]
+    return {"bool": True, "int": -99, "uint": 99, "float": np.nan, "complex": np.nan}[dtype.kind]
 
 
 def host_buffer(values: np.ndarray, layout: Layout, dtype: DType) -> np.ndarray:

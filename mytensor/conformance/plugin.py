@@ -131,3 +131,23 @@ def pytest_collection_modifyitems(
             f"--expected-failures {path}: no collected test matches "
             + ", ".join(repr(e) for e in unused)
         )
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_call(item: pytest.Item):
+    """Undo hypothesis' per-call settings layer on parametrized suite tests.
+
+    hypothesis' pytest plugin wraps a parametrized test function's settings in one more
+    `settings(parent=...)` on every call, on the function object all parameter sets
+    share; reading ``settings.database`` walks that chain recursively, so a test with
+    ~950 parameter sets (test_forward: ops x dtypes x backends) overflows the recursion
+    limit. Restoring the attribute after each call keeps the chain one layer deep.
+    """
+    function = getattr(item, "obj", None)
+    function = getattr(function, "__func__", function)
+    before = getattr(function, "_hypothesis_internal_use_settings", None)
+    try:
+        return (yield)
+    finally:
+        if before is not None and _in_suite(getattr(item, "path", None)):
+            function._hypothesis_internal_use_settings = before

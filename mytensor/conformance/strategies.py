@@ -81,17 +81,24 @@ def matmul_shapes(draw, max_side=4, max_batch=6):
 
 
 # -- values -------------------------------------------------------------------------------
-def int_range(domain: tuple[float, float], exclude_zero: bool = False) -> list[int]:
-    low, high = max(math.ceil(domain[0]), -5), min(math.floor(domain[1]), 5)
-    return [v for v in range(low, high + 1) if v or not exclude_zero]
+def int_range(domain: tuple[float, float], exclude_zero: bool = False,
+              unsigned: bool = False) -> list[int]:  # fmt: skip
+    low, high = max(math.ceil(domain[0]), 0 if unsigned else -5), min(math.floor(domain[1]), 5)
+    values = [v for v in range(low, high + 1) if v or not exclude_zero]
+    return values or [1 if exclude_zero else 0]  # a negative-only domain, for unsigned
 
 
 def elements(dtype: DType, domain=(-3.0, 3.0), exclude_zero: bool = False):
-    """A strategy for one value of `dtype` inside `domain`."""
+    """A strategy for one value of `dtype` inside `domain` (complex: both parts inside)."""
     if dtype.kind == "bool":
         return st.booleans()
-    if dtype.kind == "int":
-        return st.sampled_from(int_range(domain, exclude_zero))
+    if dtype.is_integral:
+        return st.sampled_from(int_range(domain, exclude_zero, dtype.kind == "uint"))
+    if dtype.kind == "complex":
+        from mytensor.core.dtypes import real_dtype
+
+        part = elements(real_dtype(dtype), domain, exclude_zero)
+        return st.builds(complex, part, part)
     width = 32 if dtype.name == "float32" else 64
     low, high = _inward(domain, dtype)
     if not exclude_zero or low >= 0.25 or high <= -0.25:
@@ -151,7 +158,8 @@ class Built:
 
 
 def _fill_value(dtype: DType):
-    return {"bool": True, "int": 77, "float": float("nan")}[dtype.kind]
+    return {"bool": True, "int": 77, "uint": 77, "float": float("nan"),
+            "complex": complex("nan+nanj")}[dtype.kind]  # fmt: skip
 
 
 def _permuted(values: np.ndarray, dtype: DType, backend: str, order: list[int]) -> mt.Tensor:

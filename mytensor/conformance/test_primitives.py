@@ -15,16 +15,19 @@ from mytensor.conformance import descriptors as D
 from mytensor.conformance import strategies as S
 from mytensor.conformance.checks import assert_close, tolerance
 from mytensor.core.dtypes import ALL_DTYPES, FLOAT_DTYPES, NUMERIC_DTYPES, DType, bool_, int64
-from mytensor.core.ops.elementwise import BINARY, UNARY
+from mytensor.core.ops.elementwise_table import BINARY, RULES, UNARY
 from mytensor.core.registry import get_backend
 
-# the dtypes the core sends each kernel (see the dtype rules in mytensor.core.ops)
-_UNARY_RULES = {"float": FLOAT_DTYPES, "numeric": NUMERIC_DTYPES, "predicate": ALL_DTYPES,
-                "logical": (bool_,)}  # fmt: skip
-_BINARY_RULES = {"arith": NUMERIC_DTYPES, "true_div": FLOAT_DTYPES, "compare": ALL_DTYPES,
-                 "logical": (bool_,)}  # fmt: skip
-MAP_CASES = {s.name: (_UNARY_RULES[s.rule], s.rule in ("predicate", "logical")) for s in UNARY}
-ZIP_CASES = {s.name: (_BINARY_RULES[s.rule], s.rule in ("compare", "logical")) for s in BINARY}
+# the core dtypes the core sends each required kernel (see the dtype rules in
+# mytensor.core.ops.elementwise_table); the optional names are checked through the ops
+_CORE_DTYPES = {"float": FLOAT_DTYPES, "real_float": FLOAT_DTYPES, "numeric": NUMERIC_DTYPES,
+                "real_numeric": NUMERIC_DTYPES, "abs": NUMERIC_DTYPES, "predicate": ALL_DTYPES,
+                "logical": (bool_,), "arith": NUMERIC_DTYPES, "true_div": FLOAT_DTYPES,
+                "compare": ALL_DTYPES, "equality": ALL_DTYPES}  # fmt: skip
+MAP_CASES = {s.name: (_CORE_DTYPES[s.rule], RULES[s.rule].out == "bool")
+             for s in UNARY if s.name in spec.MAP_OPS}  # fmt: skip
+ZIP_CASES = {s.name: (_CORE_DTYPES[s.rule], RULES[s.rule].out == "bool")
+             for s in BINARY if s.name in spec.ZIP_OPS}  # fmt: skip
 REDUCE_CASES = {
     "sum": ALL_DTYPES, "prod": ALL_DTYPES, "max": NUMERIC_DTYPES, "min": NUMERIC_DTYPES,
     "argmax": NUMERIC_DTYPES, "argmin": NUMERIC_DTYPES, "any": (bool_,), "all": (bool_,),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,7 +10,9 @@ import numpy as np
 
 from mytensor.backends.spec import Strided
 from mytensor.core import autograd
+from mytensor.core.device import backend_name
 from mytensor.core.dtypes import (
+    DEFAULT_COMPLEX,
     DEFAULT_FLOAT,
     DEFAULT_INT,
     DType,
@@ -49,40 +52,62 @@ def _from_numpy(array: np.ndarray, dtype: DType, backend: Any) -> Tensor:
     return Tensor._make(storage, array.shape, contiguous_strides(array.shape), 0, dtype)
 
 
-def _infer_dtype(array: np.ndarray, source: Any) -> DType:
+# the numpy dtypes a numpy array (or DLPack producer) keeps; other integer and float
+# widths take the default of their kind, as before the standard's extra dtypes existed
+_KEPT = (np.int32, np.int64, np.float32, np.float64, np.complex64, np.complex128)
+
+
+def _infer_dtype(op: str, array: np.ndarray, source: Any) -> DType:
+    """numpy arrays (and DLPack producers) keep the dtypes in `_KEPT`; Python data
+    takes the defaults: bool, int64, float32, complex64."""
     kind = array.dtype.kind
     if kind == "b":
         return bool_
-    if kind in "iu":
-        if isinstance(source, np.ndarray) or hasattr(source, "__dlpack__"):
-            return to_dtype(array.dtype) if array.dtype in (np.int32, np.int64) else DEFAULT_INT
-        return DEFAULT_INT
-    if kind == "f":
-        if isinstance(source, np.ndarray | np.floating) or hasattr(source, "__dlpack__"):
-            return float64 if array.dtype == np.float64 else DEFAULT_FLOAT
-        return DEFAULT_FLOAT
+    typed = isinstance(source, np.ndarray | np.generic) or hasattr(source, "__dlpack__")
+    if typed and array.dtype in _KEPT:
+        return to_dtype(array.dtype)
+    defaults = {"i": DEFAULT_INT, "u": DEFAULT_INT, "f": DEFAULT_FLOAT, "c": DEFAULT_COMPLEX}
+    if kind in defaults:
+        return defaults[kind]
     raise TypeError(
-        f"tensor(): cannot make a tensor from data of numpy dtype {array.dtype} "
-        "(mytensor supports bool, int32, int64, float32, float64)"
+        f"{op}(): cannot make a tensor from data of numpy dtype {array.dtype} "
+        "(mytensor supports the array API's bool, integer, float and complex dtypes)"
     )
+
+
+def _backend(op: str, device: Any, backend: str | None) -> str | None:
+    """The backend named by the standard's `device=` or mytensor's `backend=`."""
+    name = backend_name(op, device)
+    if backend is not None and name is not None and backend != name:
+        raise ValueError(f"{op}(): device={device!r} and backend={backend!r} disagree")
+    return backend if name is None else name
 
 
 def asarray(
     obj: Any,
-    dtype: Any = None,
+    /,
     *,
-    backend: str | None = None,
+    dtype: Any = None,
+    device: Any = None,
     copy: bool | None = None,
+    backend: str | None = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """A tensor from a Tensor, nested lists, a scalar, a numpy array, or anything with
     `__dlpack__` / `__array__`. Python floats become float32, ints int64; a numpy
-    array keeps its dtype. An existing tensor is returned as is when nothing changes.
+    array keeps its dtype. An existing tensor is returned as is when nothing changes
+    (``copy=True`` always copies; ``copy=False`` never does, and fails if it must).
 
     >>> import mytensor as mt
     >>> mt.asarray([[1, 2], [3, 4]]).dtype
     mytensor.int64
     """
+    backend = _backend("asarray", device, backend)
+    return _convert("asarray", obj, dtype, backend, copy, requires_grad)
+
+
+def _convert(op: str, obj: Any, dtype: Any, backend: str | None, copy: bool | None,
+             requires_grad: bool) -> Tensor:  # fmt: skip
     target = to_dtype(dtype) if dtype is not None else None
     if isinstance(obj, Tensor):
         out = obj
@@ -90,9 +115,19 @@ def asarray(
             out = to_backend(out, backend)
         if target is not None and target is not out.dtype:
             out = out.astype(target)
+        if copy is False and out is not obj:
+            raise ValueError(
+                f"{op}(): copy=False, but converting this {obj.dtype.name} tensor on "
+                f"{obj.backend!r} to the requested dtype/device needs a copy"
+            )
         if copy and out is obj:
             out = obj.clone()
         return _finish(out.detach() if out is obj and requires_grad else out, requires_grad)
+    if copy is False:
+        raise ValueError(
+            f"{op}(): copy=False, but a {type(obj).__name__} must be copied into a "
+            "backend buffer; pass copy=None"
+        )
     if isinstance(obj, np.ndarray):
         array = obj
     elif hasattr(obj, "__dlpack__") and not isinstance(obj, list | tuple):
@@ -100,14 +135,14 @@ def asarray(
     else:
         try:
             array = np.asarray(obj)
-        except ValueError as exc:
-            raise ValueError(f"tensor(): cannot make a tensor from this data: {exc}") from None
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{op}(): cannot make a tensor from this data: {exc}") from None
         if array.dtype == object:
             raise TypeError(
-                f"tensor(): cannot make a tensor from {type(obj).__name__} data "
+                f"{op}(): cannot make a tensor from {type(obj).__name__} data "
                 "(ragged nested lists, or elements that are not numbers)"
             )
-    dtype = target if target is not None else _infer_dtype(array, obj)
+    dtype = target if target is not None else _infer_dtype(op, array, obj)
     return _finish(_from_numpy(array, dtype, get_backend(backend)), requires_grad)
 
 
@@ -120,14 +155,15 @@ def tensor(
     >>> mt.tensor([1.0, 2.0], requires_grad=True)
     tensor([1., 2.], requires_grad=True)
     """
-    return asarray(data, dtype, backend=backend, copy=True, requires_grad=requires_grad)
+    return _convert("tensor", data, dtype, backend, True, requires_grad)
 
 
 def full(
     shape: Shape,
-    fill_value: bool | int | float,
+    fill_value: bool | int | float | complex,
     *,
     dtype: Any = None,
+    device: Any = None,
     backend: str | None = None,
     requires_grad: bool = False,
 ) -> Tensor:
@@ -137,55 +173,66 @@ def full(
     >>> mt.full((2,), 7).tolist()
     [7, 7]
     """
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
     shape = _shape("full", (shape,) if isinstance(shape, int) else tuple(shape))
-    dtype = to_dtype(dtype) if dtype is not None else to_dtype(type(fill_value))
-    impl = get_backend(backend)
+    if dtype is None:
+        dtype = _infer_dtype("full", np.asarray(fill_value), None)
+    dtype = to_dtype(dtype)
+    impl = get_backend(_backend("full", device, backend))
     out = Tensor._empty(impl, shape, dtype)
-    value = impl.from_host(np.array([fill_value]).astype(dtype.numpy))
+    with np.errstate(all="ignore"):
+        value = impl.from_host(np.array([fill_value]).astype(dtype.numpy))
     impl.copy(out._d, Strided(value, shape, (0,) * len(shape), 0, dtype))  # broadcast fill
     return _finish(out, requires_grad)
 
 
-def zeros(*shape: Any, dtype: Any = None, backend: str | None = None,
-          requires_grad: bool = False) -> Tensor:  # fmt: skip
-    """A tensor of zeros (float32 unless `dtype` says otherwise).
+def _filled(name: str, value: int, doc: str):
+    """zeros / ones: `full` of a constant, PyTorch's ``zeros(2, 3)`` accepted too."""
 
-    >>> import mytensor as mt
-    >>> mt.zeros(2, 3).shape
-    (2, 3)
-    """
-    return full(_shape("zeros", shape), 0, dtype=dtype or DEFAULT_FLOAT, backend=backend,
-                requires_grad=requires_grad)  # fmt: skip
+    def make(shape: Shape, *more: int, dtype: Any = None, device: Any = None,
+             backend: str | None = None, requires_grad: bool = False) -> Tensor:  # fmt: skip
+        size = _shape(name, (shape, *more))
+        return full(size, value, dtype=dtype or DEFAULT_FLOAT,
+                    backend=_backend(name, device, backend), requires_grad=requires_grad)
 
-
-def ones(*shape: Any, dtype: Any = None, backend: str | None = None,
-         requires_grad: bool = False) -> Tensor:  # fmt: skip
-    """A tensor of ones (float32 unless `dtype` says otherwise).
-
-    >>> import mytensor as mt
-    >>> mt.ones(2).tolist()
-    [1.0, 1.0]
-    """
-    return full(_shape("ones", shape), 1, dtype=dtype or DEFAULT_FLOAT, backend=backend,
-                requires_grad=requires_grad)  # fmt: skip
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = doc
+    return make
 
 
-def empty(*shape: Any, dtype: Any = None, backend: str | None = None,
-          requires_grad: bool = False) -> Tensor:  # fmt: skip
+zeros = _filled("zeros", 0, """A tensor of zeros (float32 unless `dtype` says otherwise); the
+shape is a tuple or, PyTorch-style, the sizes themselves.
+
+>>> import mytensor as mt
+>>> mt.zeros((2, 3)).shape, mt.zeros(2, 3).shape
+((2, 3), (2, 3))
+""")
+ones = _filled("ones", 1, """A tensor of ones (float32 unless `dtype` says otherwise).
+
+>>> import mytensor as mt
+>>> mt.ones(2).tolist()
+[1.0, 1.0]
+""")
+
+
+def empty(shape: Shape, *more: int, dtype: Any = None, device: Any = None,
+          backend: str | None = None, requires_grad: bool = False) -> Tensor:  # fmt: skip
     """An uninitialised tensor (its values are whatever the buffer held).
 
     >>> import mytensor as mt
-    >>> mt.empty(2, 2).shape
+    >>> mt.empty((2, 2)).shape
     (2, 2)
     """
     dtype = to_dtype(dtype) if dtype is not None else DEFAULT_FLOAT
-    out = Tensor._empty(get_backend(backend), _shape("empty", shape), dtype)
-    return _finish(out, requires_grad)
+    impl = get_backend(_backend("empty", device, backend))
+    return _finish(Tensor._empty(impl, _shape("empty", (shape, *more)), dtype), requires_grad)
 
 
 def _like(name: str, maker):
-    def like(x: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return maker(x.shape, dtype=dtype or x.dtype, backend=x.backend,
+    def like(x: Tensor, /, *, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:  # fmt: skip
+        return maker(x.shape, dtype=dtype or x.dtype, device=device or x.backend,
                      requires_grad=requires_grad)  # fmt: skip
 
     like.__name__ = like.__qualname__ = name
@@ -201,20 +248,20 @@ ones_like = _like("ones_like", ones)
 empty_like = _like("empty_like", empty)
 
 
-def full_like(x: Tensor, fill_value: float, *, dtype: Any = None,
-              requires_grad: bool = False) -> Tensor:  # fmt: skip
+def full_like(x: Tensor, /, fill_value: bool | int | float | complex, *, dtype: Any = None,
+              device: Any = None, requires_grad: bool = False) -> Tensor:  # fmt: skip
     """`full` with the shape, dtype and backend of `x`.
 
     >>> import mytensor as mt
     >>> mt.full_like(mt.ones(2), 3.0).tolist()
     [3.0, 3.0]
     """
-    return full(x.shape, fill_value, dtype=dtype or x.dtype, backend=x.backend,
+    return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device or x.backend,
                 requires_grad=requires_grad)  # fmt: skip
 
 
-def arange(start: float, stop: float | None = None, step: float = 1, *, dtype: Any = None,
-           backend: str | None = None) -> Tensor:  # fmt: skip
+def arange(start: float, /, stop: float | None = None, step: float = 1, *, dtype: Any = None,
+           device: Any = None, backend: str | None = None) -> Tensor:  # fmt: skip
     """Evenly spaced values in [start, stop); int64 when all arguments are ints.
 
     >>> import mytensor as mt
@@ -227,13 +274,18 @@ def arange(start: float, stop: float | None = None, step: float = 1, *, dtype: A
         raise ValueError("arange(): step must be non-zero")
     ints = all(isinstance(v, int) for v in (start, stop, step))
     dtype = to_dtype(dtype) if dtype is not None else (DEFAULT_INT if ints else DEFAULT_FLOAT)
-    values = np.arange(start, stop, step, dtype=np.float64 if not ints else np.int64)
-    return _from_numpy(values, dtype, get_backend(backend))
+    if ints:
+        values = np.arange(start, stop, step, dtype=np.int64)
+    else:  # start + i * step, as the standard defines the values
+        count = max(0, math.ceil((stop - start) / step))
+        values = start + np.arange(count, dtype=np.float64) * step
+    impl = get_backend(_backend("arange", device, backend))
+    return _from_numpy(values, dtype, impl)
 
 
-def linspace(start: float, stop: float, num: int, *, endpoint: bool = True, dtype: Any = None,
-             backend: str | None = None) -> Tensor:  # fmt: skip
-    """`num` evenly spaced values from start to stop (inclusive by default).
+def linspace(start: float, stop: float, /, num: int, *, dtype: Any = None, device: Any = None,
+             endpoint: bool = True, backend: str | None = None) -> Tensor:  # fmt: skip
+    """`num` evenly spaced values from start to stop (inclusive unless ``endpoint=False``).
 
     >>> import mytensor as mt
     >>> mt.linspace(0, 1, 5).tolist()
@@ -242,12 +294,14 @@ def linspace(start: float, stop: float, num: int, *, endpoint: bool = True, dtyp
     if num < 0:
         raise ValueError(f"linspace(): num must be non-negative, got {num}")
     values = np.linspace(start, stop, num, endpoint=endpoint)
-    dtype = to_dtype(dtype) if dtype is not None else DEFAULT_FLOAT
-    return _from_numpy(values, dtype, get_backend(backend))
+    complex_input = isinstance(start, complex) or isinstance(stop, complex)
+    default = DEFAULT_COMPLEX if complex_input else DEFAULT_FLOAT
+    dtype = to_dtype(dtype) if dtype is not None else default
+    return _from_numpy(values, dtype, get_backend(_backend("linspace", device, backend)))
 
 
-def eye(n: int, m: int | None = None, *, k: int = 0, dtype: Any = None,
-        backend: str | None = None) -> Tensor:  # fmt: skip
+def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype: Any = None,
+        device: Any = None, backend: str | None = None) -> Tensor:  # fmt: skip
     """A 2-d tensor with ones on diagonal `k` and zeros elsewhere.
 
     >>> import mytensor as mt
@@ -255,7 +309,8 @@ def eye(n: int, m: int | None = None, *, k: int = 0, dtype: Any = None,
     [[1.0, 0.0], [0.0, 1.0]]
     """
     dtype = to_dtype(dtype) if dtype is not None else DEFAULT_FLOAT
-    return _from_numpy(np.eye(n, m, k), dtype, get_backend(backend))
+    values = np.eye(n_rows, n_cols, k)
+    return _from_numpy(values, dtype, get_backend(_backend("eye", device, backend)))
 
 
 # -- random -----------------------------------------------------------------------------

@@ -7,8 +7,15 @@ from typing import Any
 
 import numpy as np
 
-from mytensor.backends.spec import CONV_PRIMITIVES, OPTIONAL_PRIMITIVES, Strided
-from mytensor.core.dtypes import DType, to_dtype
+from mytensor.backends.spec import (
+    CONV_PRIMITIVES,
+    MAP_OPS,
+    OPTIONAL_PRIMITIVES,
+    ZIP_OPS,
+    Strided,
+)
+from mytensor.core import host_fallbacks
+from mytensor.core.dtypes import _BY_NUMPY, STANDARD_DTYPES, DType, check_supported, to_dtype
 from mytensor.core.layout import contiguous_strides, numel
 
 
@@ -50,9 +57,40 @@ class Dispatch:
         for name in OPTIONAL_PRIMITIVES:
             if name in self.native:
                 setattr(self, name, getattr(backend, name))
+        # optional elementwise op names it runs natively (the others: `elementwise` below)
+        self.ops = frozenset(MAP_OPS + ZIP_OPS) | frozenset(getattr(backend, "ops", ()))
+        if not self.dtypes.issuperset(STANDARD_DTYPES):
+            # only a backend lacking dtypes pays for the check, once per allocation
+            self.allocate = self._checked_allocate
+            self.from_host = self._checked_from_host
 
     def __repr__(self) -> str:
         return f"<backend {self.name} ({self.device})>"
+
+    def _checked_allocate(self, size: int, dtype: DType) -> Any:
+        check_supported(self, dtype)
+        return self.impl.allocate(size, dtype)
+
+    def _checked_from_host(self, array: np.ndarray) -> Any:
+        dtype = _BY_NUMPY.get(array.dtype)
+        if dtype is not None:
+            check_supported(self, dtype)
+        return self.impl.from_host(array)
+
+    def elementwise(self, op: str, out: Strided, *inputs: Strided) -> None:
+        """An optional map/zip op (spec.OPTIONAL_MAP_OPS / OPTIONAL_ZIP_OPS): the backend's
+        kernel if it declares the name in ``ops``, else the numpy reference kernel on the
+        host (exact; a device backend pays two transfers)."""
+        if op in self.ops:
+            (self.map if len(inputs) == 1 else self.zip)(op, out, *inputs)
+            return
+        from mytensor.backends.numpy_ref.backend import MAP_KERNELS, ZIP_KERNELS
+
+        kernel = (MAP_KERNELS if len(inputs) == 1 else ZIP_KERNELS)[op]
+        result = np.empty(out.shape, out.dtype.numpy)
+        with np.errstate(all="ignore"):
+            kernel(*(self.to_host(x) for x in inputs), out=result)
+        self.copy(out, host_descriptor(self, result, out.dtype))
 
     # -- composites, used when the backend has no native version ----------------------
     def matmul(self, out: Strided, a: Strided, b: Strided) -> None:
@@ -83,6 +121,13 @@ class Dispatch:
         where[dim] = idx
         np.add.at(target, tuple(where), self.to_host(src))
         self.copy(out, host_descriptor(self, target, out.dtype))
+
+    # the host fallbacks of the primitives with no composite (core/host_fallbacks.py)
+    argsort = host_fallbacks.argsort
+    searchsorted = host_fallbacks.searchsorted
+    nonzero = host_fallbacks.nonzero
+    cumulative = host_fallbacks.cumulative
+    linalg = host_fallbacks.linalg
 
     def synchronize(self) -> None:
         """Synchronous backends have nothing to wait for."""

@@ -13,7 +13,7 @@ import numpy as np
 
 from mytensor.backends.spec import Strided
 from mytensor.core import autograd
-from mytensor.core.dtypes import DType, to_dtype
+from mytensor.core.dtypes import _BY_NAME, DType, to_dtype
 from mytensor.core.layout import contiguous_strides, is_contiguous, numel
 
 
@@ -145,8 +145,38 @@ class Tensor:
         return self._storage.backend.name
 
     @property
-    def device(self) -> str:
-        return self._storage.backend.device
+    def device(self) -> Any:
+        """The array API device: a `mytensor.Device` naming this tensor's backend (usable
+        in ``device=`` arguments and `to_device`)."""
+        from mytensor.core.device import Device
+
+        return Device(self._storage.backend.name)
+
+    def to_device(self, device: Any, /, *, stream: Any = None) -> Tensor:
+        """This tensor on `device` (a Device or backend name); itself if already there.
+
+        >>> import mytensor as mt
+        >>> x = mt.ones(2)
+        >>> x.to_device(x.device) is x
+        True
+        """
+        from mytensor.core.creation import to_backend
+        from mytensor.core.device import backend_name
+
+        if stream is not None:
+            raise ValueError("to_device(): mytensor backends take no stream argument")
+        return to_backend(self, backend_name("to_device", device))
+
+    def __array_namespace__(self, /, *, api_version: str | None = None) -> Any:
+        """The `mytensor` module: the array API namespace of this tensor."""
+        import mytensor
+
+        if api_version is not None and api_version not in _API_VERSIONS:
+            raise ValueError(
+                f"__array_namespace__(): api_version {api_version!r} is not supported; "
+                f"mytensor implements {', '.join(_API_VERSIONS)} (pass None for the latest)"
+            )
+        return mytensor
 
     @property
     def is_leaf(self) -> bool:
@@ -168,7 +198,7 @@ class Tensor:
 
     # -- autograd ----------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if requires_grad and self.dtype.kind != "float":
+        if requires_grad and not self.dtype.is_floating_point:
             raise TypeError(
                 f"requires_grad_(): only floating-point tensors can require grad, this one is "
                 f"{self.dtype.name}; convert it first with .astype(mytensor.float32)"
@@ -210,26 +240,57 @@ class Tensor:
         """A numpy copy of the values (always a copy, whatever the backend)."""
         return self._backend.to_host(self._d)
 
+    def _host_view(self) -> np.ndarray | None:
+        """A numpy view of this tensor's memory when its buffer is a host numpy array."""
+        from mytensor._dlpack import host_view
+
+        return host_view(self)
+
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """numpy's conversion protocol: a copy, or with ``copy=False`` a view of the
+        buffer (host backends only; ValueError elsewhere)."""
+        if copy is False:
+            array = self._host_view()
+            if array is None or (dtype is not None and np.dtype(dtype) != array.dtype):
+                raise ValueError(
+                    f"__array__(copy=False): backend {self.backend!r} cannot share this "
+                    f"tensor's memory as a {dtype or self.dtype.name} numpy array; allow a copy"
+                )
+            return array
         array = self.numpy()
         return array if dtype is None else array.astype(dtype)
 
-    def __dlpack__(self, *, stream: Any = None, **kwargs: Any) -> Any:
-        return self.numpy().__dlpack__(stream=stream, **kwargs)
+    def __dlpack__(
+        self,
+        *,
+        stream: Any = None,
+        max_version: tuple[int, int] | None = None,
+        dl_device: tuple[int, int] | None = None,
+        copy: bool | None = None,
+    ) -> Any:
+        """Export as a DLPack capsule: zero-copy for host buffers (see `mytensor.from_dlpack`)."""
+        from mytensor._dlpack import export
+
+        return export(self, stream, max_version, dl_device, copy)
 
     def __dlpack_device__(self) -> tuple[int, int]:
-        return (1, 0)  # kDLCPU: the exported capsule is a host copy
+        return (1, 0)  # kDLCPU: host buffers, or the host copy that __dlpack__ exports
 
     def tolist(self) -> Any:
         return self.numpy().tolist()
 
-    def item(self) -> bool | int | float:
+    def item(self) -> bool | int | float | complex:
         if self.numel() != 1:
             raise ValueError(
                 f"item(): only a tensor with one element can be converted to a Python "
                 f"scalar, this one has shape {self.shape}"
             )
         return self.numpy().reshape(()).item()
+
+    def _scalar(self, op: str, refuse: tuple[str, ...], fix: str) -> Any:
+        if self.dtype.kind in refuse:
+            raise TypeError(f"{op}(): cannot convert a {self.dtype.name} tensor; {fix}")
+        return self.item()
 
     def __bool__(self) -> bool:
         if self.numel() != 1:
@@ -240,15 +301,18 @@ class Tensor:
         return bool(self.item())
 
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._scalar("__float__", ("complex",), "take mytensor.real or abs first"))
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._scalar("__int__", ("complex",), "take mytensor.real first"))
+
+    def __complex__(self) -> complex:
+        return complex(self._scalar("__complex__", (), "index one element first"))
 
     def __index__(self) -> int:
-        if self.dtype.kind != "int":
+        if not self.dtype.is_integral:
             raise TypeError(f"only integer tensors can be used as an index, got {self.dtype.name}")
-        return int(self.item())
+        return int(self._scalar("__index__", (), "index one element first"))
 
     def __len__(self) -> int:
         if not self.shape:
@@ -290,14 +354,7 @@ class Tensor:
         """
         from mytensor.core import creation
 
-        if isinstance(target, str) and target not in (
-            "bool",
-            "int32",
-            "int64",
-            "float32",
-            "float64",
-            "bool_",
-        ):
+        if isinstance(target, str) and target not in _BY_NAME:
             return creation.to_backend(self, target)
         return self.astype(to_dtype(target))
 
@@ -315,6 +372,9 @@ class Tensor:
 
     def bool(self) -> Tensor:
         return self.astype("bool")
+
+
+_API_VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12")
 
 
 def _rebuild(array: np.ndarray, dtype: str, backend: str, requires_grad: bool) -> Tensor:

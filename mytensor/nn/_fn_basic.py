@@ -298,7 +298,7 @@ def embedding(
             scale = np.where(
                 (host if host is not None else flat.numpy()) == padding_idx, 0.0, scale
             )
-        factor = asarray(scale.reshape(n, 1), weight.dtype, backend=weight.backend)
+        factor = asarray(scale.reshape(n, 1), dtype=weight.dtype, backend=weight.backend)
         fixed = out.detach()
         out = fixed + (out - fixed) * factor
     return out.reshape(*idx.shape, dim)

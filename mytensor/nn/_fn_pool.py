@@ -151,7 +151,7 @@ def avg_pool2d(
         if np.all(divisor == divisor.flat[0]):
             result = total / float(divisor.flat[0])
         else:
-            result = total / asarray(divisor, x.dtype, backend=x.backend)
+            result = total / asarray(divisor, dtype=x.dtype, backend=x.backend)
     return result.squeeze(0) if unbatched else result
 
 

@@ -64,5 +64,5 @@ def load_state(module: Module, state_dict: Mapping[str, Any], strict: bool) -> I
         )
     with no_grad():
         for target, value in pairs:
-            target[...] = asarray(value, target.dtype, backend=target.backend)
+            target[...] = asarray(value, dtype=target.dtype, backend=target.backend)
     return IncompatibleKeys(missing, unexpected)

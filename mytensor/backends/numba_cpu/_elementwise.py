@@ -244,6 +244,19 @@ def _ipow(x, y):
 
 
 @inline
+def _logaddexp(x, y):
+    """numpy's npy_logaddexp: exact for equal arguments (infinities included)."""
+    if x == y:
+        return x + math.log(2.0)
+    d = x - y
+    if d > 0:
+        return x + math.log1p(math.exp(-d))
+    if d <= 0:
+        return y + math.log1p(math.exp(d))
+    return d  # NaN
+
+
+@inline
 def _sigmoid(x):
     e = math.exp(-abs(x))  # exp of a non-positive number only: no overflow
     return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
@@ -255,25 +268,28 @@ MAP_FLOAT = {
     "neg": "-x", "abs": "abs(x)", "sqrt": "np.sqrt(x)", "relu": "x if (x > 0 or x != x) else 0.0",
     "sign": "1.0 if x > 0 else (-1.0 if x < 0 else x)", "floor": "np.floor(x)",
     "ceil": "np.ceil(x)", "round": "np.rint(x)", "reciprocal": "1.0 / x", "erf": "math.erf(x)",
-    "sigmoid": "_sigmoid(x)",
+    "sigmoid": "_sigmoid(x)", "trunc": "np.trunc(x)",
 }  # fmt: skip
 MAP_INT = {
     "neg": "-x", "abs": "abs(x)", "relu": "x if x > 0 else 0",
     "sign": "1 if x > 0 else (-1 if x < 0 else 0)", "floor": "x", "ceil": "x", "round": "x",
+    "trunc": "x", "bitwise_invert": "~x",
 }  # fmt: skip
 MAP_PREDICATE_FLOAT = {"isnan": "x != x", "isinf": "np.isinf(x)", "isfinite": "np.isfinite(x)",
-                       "logical_not": "x == 0"}  # fmt: skip
+                       "logical_not": "x == 0", "signbit": "math.copysign(1.0, x) < 0"}  # fmt: skip
 MAP_PREDICATE_EXACT = {"isnan": "False", "isinf": "False", "isfinite": "True",
                        "logical_not": "x == 0"}  # fmt: skip
 ZIP_FLOAT = {
     "add": "x + y", "sub": "x - y", "mul": "x * y", "div": "x / y",
     "floor_divide": "_ffloordiv(x, y)", "remainder": "_fremainder(x, y)", "pow": "x ** y",
-    "maximum": "_fmax(x, y)", "minimum": "_fmin(x, y)",
+    "maximum": "_fmax(x, y)", "minimum": "_fmin(x, y)", "atan2": "math.atan2(x, y)",
+    "copysign": "math.copysign(x, y)", "hypot": "math.hypot(x, y)",
+    "logaddexp": "_logaddexp(x, y)",
 }  # fmt: skip
 ZIP_INT = {
     "add": "x + y", "sub": "x - y", "mul": "x * y", "floor_divide": "_ifloordiv(x, y)",
     "remainder": "_iremainder(x, y)", "pow": "_ipow(x, y)", "maximum": "max(x, y)",
-    "minimum": "min(x, y)",
+    "minimum": "min(x, y)", "bitwise_and": "x & y", "bitwise_or": "x | y", "bitwise_xor": "x ^ y",
 }  # fmt: skip
 ZIP_COMPARE = {
     "lt": "x < y", "le": "x <= y", "eq": "x == y", "ne": "x != y", "gt": "x > y", "ge": "x >= y",

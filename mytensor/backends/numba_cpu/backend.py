@@ -26,8 +26,9 @@ from mytensor.backends.numba_cpu._conv import Conv
 from mytensor.backends.numba_cpu._elementwise import KERNELS
 from mytensor.backends.numba_cpu._plan import elementwise_plan, numpy_view, reduce_plan
 from mytensor.backends.numba_cpu.allocator import ALLOCATOR
-from mytensor.backends.spec import Strided
-from mytensor.core.dtypes import ALL_DTYPES, DType
+from mytensor.backends.numpy_ref import backend as reference
+from mytensor.backends.spec import OPTIONAL_MAP_OPS, OPTIONAL_ZIP_OPS, Strided
+from mytensor.core.dtypes import STANDARD_DTYPES, DType, complex64, complex128, uint64
 
 # below this many elements a kernel runs serially. Measured crossover of a float32 add on
 # 2 cores: ~30k elements with the OpenMP layer (a launch costs ~6 us), ~1M with workqueue
@@ -38,10 +39,19 @@ PARALLEL_MIN = int(os.environ.get("MYTENSOR_NUMBA_PARALLEL_MIN", _CROSSOVER))
 THREADED_NUMPY_MIN = 1 << 17
 
 NUMPY_MAP = {"exp": np.exp, "log": np.log, "log1p": np.log1p, "expm1": np.expm1,
-             "sin": np.sin, "cos": np.cos, "tanh": np.tanh}  # fmt: skip
+             "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "acos": np.arccos,
+             "acosh": np.arccosh, "asin": np.arcsin, "asinh": np.arcsinh, "atan": np.arctan,
+             "atanh": np.arctanh, "cosh": np.cosh, "sinh": np.sinh, "tan": np.tan,
+             "log2": np.log2, "log10": np.log10}  # fmt: skip
+# dtypes whose arithmetic runs on numpy's kernels (the reference backend's, on views of
+# the same buffers): numba types uint64 mixed with int64 as float64, and the generated
+# kernels are written for real numbers
+_NUMPY_DTYPES = frozenset((uint64, complex64, complex128))
 
 
-def _family(table: str, dtype: DType) -> str:
+def _family(table: str, dtype: DType) -> str | None:
+    if dtype in _NUMPY_DTYPES:
+        return None
     if table == "map":
         return "map_float" if dtype.kind == "float" else "map_int"
     if table == "pred":
@@ -62,6 +72,13 @@ def _quiet_call(ufunc, x: np.ndarray, out: np.ndarray) -> None:
 
 
 @_quiet
+def _reference(kernels: dict, op: str, out: Strided, *inputs: Strided) -> None:
+    """The numpy reference kernel on views of the buffers (no copy)."""
+    if out.size:
+        kernels[op](*(numpy_view(x) for x in inputs), out=numpy_view(out))
+
+
+@_quiet
 def _cast(out: np.ndarray, src: np.ndarray) -> None:
     np.copyto(out, src, casting="unsafe")  # NaN or inf cast to an integer
 
@@ -71,7 +88,11 @@ class NumbaBackend:
 
     name = "numba_cpu"
     device = "cpu"
-    dtypes = frozenset(d.name for d in ALL_DTYPES)
+    dtypes = frozenset(d.name for d in STANDARD_DTYPES)
+    # every optional name runs here: in a numba kernel where the tables have it, else
+    # numpy's ufunc on views of the same buffers (no copy)
+    ops = frozenset(OPTIONAL_MAP_OPS + OPTIONAL_ZIP_OPS)
+    host_buffers = True  # buffers are 1-d numpy arrays: DLPack imports can share memory
 
     def __init__(self) -> None:
         self.allocator = ALLOCATOR
@@ -102,15 +123,25 @@ class NumbaBackend:
     # -- elementwise ------------------------------------------------------------------
     def map(self, op: str, out: Strided, a: Strided) -> None:
         ufunc = NUMPY_MAP.get(op)
-        if ufunc is not None:
+        if ufunc is not None and a.dtype not in _NUMPY_DTYPES:
             self._numpy_map(ufunc, out, a)
             return
         family = _family("pred" if op in _PREDICATE else "map", a.dtype)
-        self._launch(family, KERNELS[family][0].codes[op], (out, a))
+        code = KERNELS[family][0].codes.get(op) if family else None
+        if code is None:
+            _reference(reference.MAP_KERNELS, op, out, a)
+        else:
+            self._launch(family, code, (out, a))
 
     def zip(self, op: str, out: Strided, a: Strided, b: Strided) -> None:
-        family = "zip_compare" if op in _COMPARE else _family("zip", a.dtype)
-        self._launch(family, KERNELS[family][0].codes[op], (out, a, b))
+        family = _family("zip", a.dtype)
+        if family is not None and op in _COMPARE:
+            family = "zip_compare"
+        code = KERNELS[family][0].codes.get(op) if family else None
+        if code is None:
+            _reference(reference.ZIP_KERNELS, op, out, a, b)
+        else:
+            self._launch(family, code, (out, a, b))
 
     def where(self, out: Strided, cond: Strided, a: Strided, b: Strided) -> None:
         self._launch("where", 0, (out, cond, a, b))
@@ -159,6 +190,10 @@ class NumbaBackend:
     # -- reductions -------------------------------------------------------------------
     def reduce(self, op: str, out: Strided, a: Strided, dims: tuple[int, ...]) -> None:
         if out.size == 0:
+            return
+        if a.dtype in _NUMPY_DTYPES or out.dtype in _NUMPY_DTYPES:
+            with np.errstate(all="ignore"):
+                reference.REDUCE_KERNELS[op](numpy_view(a), dims, numpy_view(out))
             return
         code = R.CODES[op]
         arg = code in (R.ARGMAX, R.ARGMIN)

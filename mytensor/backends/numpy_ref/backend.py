@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from mytensor.backends.spec import Strided
-from mytensor.core.dtypes import ALL_DTYPES, DType
+from mytensor.backends.spec import OPTIONAL_MAP_OPS, OPTIONAL_ZIP_OPS, Strided
+from mytensor.core.dtypes import STANDARD_DTYPES, DType
 from mytensor.core.layout import contiguous_strides
 
 
@@ -56,7 +56,10 @@ def _relu(x, out):
 
 
 def _reciprocal(x, out):
-    np.divide(x.dtype.type(1), x, out=out)
+    if x.dtype.kind == "c":
+        np.reciprocal(x, out=out)  # numpy's complex 1/0 is nan+nanj, not 1/x's inf+nanj
+    else:
+        np.divide(x.dtype.type(1), x, out=out)
 
 
 _scalar_erf = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf; libm's is the reference
@@ -64,6 +67,16 @@ _scalar_erf = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf; libm's is the r
 
 def _erf(x, out):
     np.copyto(out, np.asarray(_scalar_erf(x), dtype=np.float64), casting="same_kind")
+
+
+def _expm1(x, out):
+    np.expm1(x, out=out)
+    if x.dtype.kind == "c":
+        # numpy's complex expm1 is NaN at every infinity and -0 at -0+0j; exp(x) - 1 has
+        # the standard's values there, and loses nothing when x is not finite or zero
+        bad = ~np.isfinite(x) | (x == 0)
+        if bad.any():
+            out[bad] = np.exp(x[bad]) - 1
 
 
 def _int_aware(float_ufunc):
@@ -84,7 +97,7 @@ MAP_KERNELS = {
     "exp": np.exp,
     "log": np.log,
     "log1p": np.log1p,
-    "expm1": np.expm1,
+    "expm1": _expm1,
     "sqrt": np.sqrt,
     "sin": np.sin,
     "cos": np.cos,
@@ -103,11 +116,29 @@ MAP_KERNELS = {
     "isnan": lambda x, out: np.copyto(out, np.isnan(x)),
     "isinf": lambda x, out: np.copyto(out, np.isinf(x)),
     "isfinite": lambda x, out: np.copyto(out, np.isfinite(x)),
+    # the optional names (spec.OPTIONAL_MAP_OPS)
+    "acos": np.arccos,
+    "acosh": np.arccosh,
+    "asin": np.arcsin,
+    "asinh": np.arcsinh,
+    "atan": np.arctan,
+    "atanh": np.arctanh,
+    "cosh": np.cosh,
+    "sinh": np.sinh,
+    "tan": np.tan,
+    "log2": np.log2,
+    "log10": np.log10,
+    "trunc": _int_aware(np.trunc),
+    "signbit": lambda x, out: np.copyto(out, np.signbit(x)),
+    "bitwise_invert": np.invert,
+    "real": lambda x, out: np.copyto(out, x.real),
+    "imag": lambda x, out: np.copyto(out, x.imag),
+    "conj": np.conjugate,
 }
 
 
 def _pow(a, b, out):
-    if out.dtype.kind == "f":
+    if out.dtype.kind in "fc":
         np.power(a, b, out=out)
         return
     # Integer powers: a negative exponent gives 1 / a**|b| truncated toward zero,
@@ -139,6 +170,17 @@ ZIP_KERNELS = {
     "logical_and": np.logical_and,
     "logical_or": np.logical_or,
     "logical_xor": np.logical_xor,
+    # the optional names (spec.OPTIONAL_ZIP_OPS)
+    "atan2": np.arctan2,
+    "copysign": np.copysign,
+    "hypot": np.hypot,
+    "logaddexp": np.logaddexp,
+    "nextafter": np.nextafter,
+    "bitwise_and": np.bitwise_and,
+    "bitwise_or": np.bitwise_or,
+    "bitwise_xor": np.bitwise_xor,
+    "bitwise_left_shift": np.left_shift,  # a shift by the width or more gives 0
+    "bitwise_right_shift": np.right_shift,
 }
 
 
@@ -170,7 +212,9 @@ class NumpyBackend:
 
     name = "numpy_ref"
     device = "cpu"
-    dtypes = frozenset(d.name for d in ALL_DTYPES)
+    dtypes = frozenset(d.name for d in STANDARD_DTYPES)
+    ops = frozenset(OPTIONAL_MAP_OPS + OPTIONAL_ZIP_OPS)
+    host_buffers = True  # buffers are 1-d numpy arrays: DLPack imports can share memory
 
     # -- memory -------------------------------------------------------------------
     def allocate(self, size: int, dtype: DType) -> np.ndarray:

@@ -1,6 +1,23 @@
 """The op table: every public op, defined once (forward, backward, dtype rule, record)."""
 
-from mytensor.core.ops import conv, elementwise, indexing, linalg, reductions, shape
+from mytensor.core.ops import (
+    construction,
+    conv,
+    cumulative,
+    elementwise,
+    indexing,
+    linalg,
+    manipulation,
+    reductions,
+    selection,
+    sets,
+    shape,
+    sorting,
+    statistical,
+)
 from mytensor.core.ops._base import OPS, OpRecord
 
-__all__ = ["OPS", "OpRecord", "conv", "elementwise", "indexing", "linalg", "reductions", "shape"]
+__all__ = [
+    "OPS", "OpRecord", "construction", "conv", "cumulative", "elementwise", "indexing", "linalg",
+    "manipulation", "reductions", "selection", "sets", "shape", "sorting", "statistical",
+]  # fmt: skip

@@ -62,6 +62,13 @@ def scalar_tensor(value: Any, dtype: DType, backend: Any) -> Tensor:
     key = (backend.name, dtype.name, float(value).hex() if isinstance(value, float) else value)
     t = _SCALARS.get(key)
     if t is None:
+        if dtype.is_integral and not isinstance(value, bool):
+            info = np.iinfo(dtype.numpy)
+            if not info.min <= value <= info.max:
+                raise OverflowError(
+                    f"the Python integer {value} is out of bounds for {dtype.name} "
+                    f"[{info.min}, {info.max}]; convert the tensor to a wider dtype first"
+                )
         array = np.array(value).astype(dtype.numpy).reshape(1)
         t = Tensor._make(Storage(backend, backend.from_host(array)), (), (), 0, dtype)
         if len(_SCALARS) > 4096:
@@ -71,7 +78,7 @@ def scalar_tensor(value: Any, dtype: DType, backend: Any) -> Tensor:
 
 
 def is_scalar(value: Any) -> bool:
-    return isinstance(value, int | float | bool | np.number | np.bool_)
+    return isinstance(value, int | float | complex | bool | np.number | np.bool_)
 
 
 def check_tensor(op: str, value: Any, arg: str = "input") -> Tensor:
@@ -101,7 +108,10 @@ def promote_operands(op: str, a: Any, b: Any) -> tuple[Tensor, Tensor, DType]:
                 return a, b, a.dtype
             from mytensor.core.dtypes import promote_types
 
-            dtype = promote_types(a.dtype, b.dtype)
+            try:
+                dtype = promote_types(a.dtype, b.dtype)
+            except TypeError as exc:
+                raise TypeError(f"{op}(): {exc}") from None
         else:
             dtype = _promote_scalar(op, a, b)
             b = scalar_tensor(b, dtype, a._storage.backend)
@@ -153,11 +163,12 @@ def float_dtype(op: str, t: Tensor) -> DType:
     """The dtype a float-only op computes in: float stays, int/bool become float32."""
     from mytensor.core.dtypes import DEFAULT_FLOAT
 
-    return t.dtype if t.dtype.kind == "float" else DEFAULT_FLOAT
+    return t.dtype if t.dtype.is_inexact else DEFAULT_FLOAT
 
 
 def require_kind(op: str, t: Tensor, kinds: tuple[str, ...], hint: str = "") -> None:
     if t.dtype.kind not in kinds:
-        wanted = {"bool": "bool", "int": "integer", "float": "floating-point"}
+        wanted = {"bool": "bool", "int": "integer", "uint": "unsigned integer",
+                  "float": "floating-point", "complex": "complex"}  # fmt: skip
         names = " or ".join(wanted[k] for k in kinds)
         raise TypeError(f"{op}(): expected a {names} tensor, got {t.dtype.name}{hint}")

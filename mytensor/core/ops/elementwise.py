@@ -1,17 +1,17 @@
-"""Elementwise ops, generated from two tables so every op checks and errs the same way.
+"""Elementwise ops, generated from the tables in `elementwise_table` so every op checks
+and errs the same way, plus `where`, `astype`, `clip`, `positive` and `square`.
 
-A row is one op: its kernel name in the backend vocabulary, its dtype rule,
-its backward rule (in mytensor ops), and the metadata conformance reads.
-Dtype rules: "float" computes in floating point (ints become float32),
-"numeric" keeps the dtype but refuses bool, "predicate" returns bool from any
-dtype, "logical" casts inputs to bool.
+The kernel names of the core vocabulary go straight to ``backend.map``/``zip``; the
+optional ones (``acos``, ``atan2``, ``bitwise_and``, ...) go through
+``backend.elementwise``, which runs the backend's kernel if it has one and the
+reference kernel on the host otherwise. Signatures follow the array API standard:
+``add(x1, x2, /)``, ``exp(x, /)``; either operand of a binary op may be a Python
+scalar (weakly typed).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,12 +19,10 @@ import numpy as np
 from mytensor.core import autograd
 from mytensor.core.autograd import GRAD_MODE
 from mytensor.core.dtypes import (
-    ALL_DTYPES,
     DEFAULT_FLOAT,
-    FLOAT_DTYPES,
-    NUMERIC_DTYPES,
     bool_,
     promote_with_scalar,
+    real_dtype,
     to_dtype,
 )
 from mytensor.core.layout import broadcast_shapes
@@ -39,86 +37,63 @@ from mytensor.core.ops._base import (
     scalar_tensor,
     unbroadcast,
 )
+from mytensor.core.ops.elementwise_table import (
+    BINARY,
+    BOOL_KERNELS,
+    NUMERIC,
+    RULES,
+    UNARY,
+    Binary,
+    Unary,
+    describe_kinds,
+    zero_grad,
+)
 from mytensor.core.tensor import Tensor
 
-_KINDS = {
-    "float": ("int", "float", "bool"),
-    "numeric": ("int", "float"),
-    "predicate": ("bool", "int", "float"),
-    "logical": ("bool", "int", "float"),
-}
+
+def _kind_error(name: str, dtype: Any, kinds: tuple[str, ...], what: str) -> TypeError:
+    hint = ""
+    if dtype is bool_ and "int" in kinds:
+        hint = "; use logical_and/logical_or, or convert with .astype(mytensor.int64)"
+        if what != "a tensor":
+            return TypeError(f"{name}(): not defined for two bool tensors{hint}")
+    elif dtype.kind == "complex" and "float" in kinds:
+        hint = "; take mytensor.real / imag / abs first"
+    return TypeError(
+        f"{name}(): not defined for {what} of dtype {dtype.name} (it takes "
+        f"{describe_kinds(kinds)} tensors){hint}"
+    )
 
 
-@dataclass(frozen=True)
-class _Unary:
-    name: str
-    rule: str
-    grad: Callable[[Tensor, Tensor, Tensor], Tensor] | None  # (grad, x, out) -> grad_x
-    saves: str  # which values the backward reads: "x", "out", "" (neither)
-    ref: Callable[[np.ndarray], np.ndarray]
-    domain: tuple[float, float] = (-3.0, 3.0)
-    doc: str = ""
+def _out_dtype(out: str, dtype: Any) -> Any:
+    return bool_ if out == "bool" else real_dtype(dtype) if out == "real" else dtype
 
 
-def _zero_grad(g: Tensor, x: Tensor, out: Tensor) -> Tensor:
-    return g * 0.0
+def _unary_op(spec: Unary) -> Callable[[Tensor], Tensor]:
+    name, grad_rule, rule = spec.name, spec.grad, RULES[spec.rule]
+    kinds, optional = rule.accepts, spec.optional
 
-
-_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
-
-
-def _sigmoid_ref(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-UNARY = [
-    _Unary("neg", "numeric", lambda g, x, y: -g, "", np.negative, doc="-x"),
-    _Unary("abs", "numeric", lambda g, x, y: g * x.sign(), "x", np.abs, doc="|x|"),
-    _Unary("exp", "float", lambda g, x, y: g * y, "out", np.exp, doc="e**x"),
-    _Unary("log", "float", lambda g, x, y: g / x, "x", np.log, (0.1, 5.0), "natural log"),
-    _Unary("log1p", "float", lambda g, x, y: g / (x + 1.0), "x", np.log1p, (-0.9, 5.0),
-           "log(1 + x), accurate near 0"),
-    _Unary("expm1", "float", lambda g, x, y: g * (y + 1.0), "out", np.expm1,
-           doc="e**x - 1, accurate near 0"),
-    _Unary("sqrt", "float", lambda g, x, y: g / (y * 2.0), "out", np.sqrt, (0.1, 5.0)),
-    _Unary("sin", "float", lambda g, x, y: g * x.cos(), "x", np.sin),
-    _Unary("cos", "float", lambda g, x, y: -g * x.sin(), "x", np.cos),
-    _Unary("tanh", "float", lambda g, x, y: g * (1.0 - y * y), "out", np.tanh),
-    _Unary("sigmoid", "float", lambda g, x, y: g * y * (1.0 - y), "out", _sigmoid_ref,
-           doc="1 / (1 + e**-x), stable for large |x|"),
-    _Unary("relu", "numeric", lambda g, x, y: g * (x > 0), "x", lambda x: np.maximum(x, 0),
-           doc="max(x, 0)"),
-    _Unary("sign", "numeric", _zero_grad, "", np.sign, doc="-1, 0 or 1 (NaN stays NaN)"),
-    _Unary("floor", "numeric", _zero_grad, "", np.floor),
-    _Unary("ceil", "numeric", _zero_grad, "", np.ceil),
-    _Unary("round", "numeric", _zero_grad, "", np.round, doc="to nearest, ties to even"),
-    _Unary("reciprocal", "float", lambda g, x, y: -g * y * y, "out", np.reciprocal,
-           (0.2, 3.0), "1 / x"),
-    _Unary("erf", "float", lambda g, x, y: g * (-x * x).exp() * _TWO_OVER_SQRT_PI, "x",
-           np.vectorize(math.erf, otypes=[np.float64]), doc="the error function (for GELU)"),
-    _Unary("logical_not", "logical", None, "", np.logical_not),
-    _Unary("isnan", "predicate", None, "", np.isnan),
-    _Unary("isinf", "predicate", None, "", np.isinf),
-    _Unary("isfinite", "predicate", None, "", np.isfinite),
-]  # fmt: skip
-
-
-def _unary_op(spec: _Unary) -> Callable[[Tensor], Tensor]:
-    name, rule, grad_rule, kinds = spec.name, spec.rule, spec.grad, _KINDS[spec.rule]
-
-    def op(x: Tensor) -> Tensor:
+    def op(x: Tensor, /) -> Tensor:
         x = check_tensor(name, x)
         dtype = x.dtype
         if dtype.kind not in kinds:
-            raise TypeError(f"{name}(): not defined for {dtype.name} tensors")
-        if rule == "float" and dtype.kind != "float":
+            raise _kind_error(name, dtype, kinds, "a tensor")
+        if rule.cast_bool and dtype is not bool_:
+            dtype = bool_
+            x = x.astype(dtype)
+        elif rule.to_float and not dtype.is_inexact:
             dtype = DEFAULT_FLOAT
             x = x.astype(dtype)
-        elif rule == "logical" and dtype is not bool_:
-            x = x.astype(bool_)
-        out_dtype = bool_ if rule in ("predicate", "logical") else dtype
-        out = Tensor._empty(x._storage.backend, x.shape, out_dtype)
-        x._storage.backend.map(name, out._d, x._d)
+        if spec.real_input is not None and dtype.kind != "complex":
+            return spec.real_input(x)
+        backend = x._storage.backend
+        out = Tensor._empty(backend, x.shape, _out_dtype(rule.out, dtype))
+        if dtype is bool_ and name in BOOL_KERNELS:
+            backend.map(BOOL_KERNELS[name], out._d, x._d)
+        elif optional:
+            backend.elementwise(name, out._d, x._d)
+        else:
+            backend.map(name, out._d, x._d)
         if grad_rule is not None and autograd.needs_grad(x):
             saved_out = out.detach()
             saved = (x,) if spec.saves == "x" else (saved_out,) if spec.saves == "out" else ()
@@ -137,9 +112,11 @@ def _unary_op(spec: _Unary) -> Callable[[Tensor], Tensor]:
     return op
 
 
-def _unary_doc(spec: _Unary) -> str:
+def _unary_doc(spec: Unary) -> str:
     what = spec.doc or spec.name
-    sample = "[0.5, 1.0]" if spec.rule in ("float", "numeric") else "[1.0, nan]"
+    rule = spec.rule
+    sample = {"predicate": "[1.0, nan]", "logical": "[1.0, nan]", "bitwise": "[1, 2]",
+              "shift": "[1, 2]", "real_numeric": "[0.5, 1.5]"}.get(rule, "[0.5, 0.75]")  # fmt: skip
     return (
         f"Elementwise {what}.\n\n"
         f">>> import mytensor as mt\n"
@@ -147,62 +124,15 @@ def _unary_doc(spec: _Unary) -> str:
     ).replace("nan]", "float('nan')]")
 
 
-@dataclass(frozen=True)
-class _Binary:
-    name: str
-    rule: str  # "arith", "true_div", "compare", "logical"
-    grad: Callable[[Tensor, Tensor, Tensor, Tensor], tuple] | None  # (g, a, b, out)
-    saves: str  # "ab", "abo", ""
-    ref: Callable[[np.ndarray, np.ndarray], np.ndarray]
-    symbol: str = ""
-    domain: tuple[float, float] = (-3.0, 3.0)
-    exclude_zero: bool = False
-
-
-def _pow_grad(g: Tensor, a: Tensor, b: Tensor, out: Tensor) -> tuple:
-    grad_a = g * where(b == 0, 0.0, b * a ** (b - 1.0))
-    grad_b = g * where((a == 0) & (b >= 0), 0.0, out * a.log())
-    return grad_a, grad_b
-
-
-def _extremum_grad(pick: str) -> Callable:
-    def grad(g: Tensor, a: Tensor, b: Tensor, out: Tensor) -> tuple:
-        wins = (a > b) if pick == "max" else (a < b)
-        share_a = where(a == b, 0.5, wins.astype(g.dtype))
-        return g * share_a, g * (1.0 - share_a)
-
-    return grad
-
-
-BINARY = [
-    _Binary("add", "arith", lambda g, a, b, y: (g, g), "", np.add, "+"),
-    _Binary("sub", "arith", lambda g, a, b, y: (g, -g), "", np.subtract, "-"),
-    _Binary("mul", "arith", lambda g, a, b, y: (g * b, g * a), "ab", np.multiply, "*"),
-    _Binary("div", "true_div", lambda g, a, b, y: (g / b, -g * y / b), "abo", np.true_divide,
-            "/", exclude_zero=True),
-    _Binary("floor_divide", "arith", None, "", np.floor_divide, "//", exclude_zero=True),
-    _Binary("remainder", "arith", lambda g, a, b, y: (g, -g * (a // b)), "ab", np.remainder,
-            "%", exclude_zero=True),
-    _Binary("pow", "arith", _pow_grad, "abo", np.power, "**", domain=(0.2, 2.0)),
-    _Binary("maximum", "arith", _extremum_grad("max"), "ab", np.maximum),
-    _Binary("minimum", "arith", _extremum_grad("min"), "ab", np.minimum),
-    _Binary("lt", "compare", None, "", np.less, "<"),
-    _Binary("le", "compare", None, "", np.less_equal, "<="),
-    _Binary("eq", "compare", None, "", np.equal, "=="),
-    _Binary("ne", "compare", None, "", np.not_equal, "!="),
-    _Binary("gt", "compare", None, "", np.greater, ">"),
-    _Binary("ge", "compare", None, "", np.greater_equal, ">="),
-    _Binary("logical_and", "logical", None, "", np.logical_and, "&"),
-    _Binary("logical_or", "logical", None, "", np.logical_or, "|"),
-    _Binary("logical_xor", "logical", None, "", np.logical_xor, "^"),
-]  # fmt: skip
-
-
-def _binary_op(spec: _Binary) -> Callable[[Any, Any], Tensor]:
-    name, rule, grad_rule = spec.name, spec.rule, spec.grad
+def _binary_op(spec: Binary) -> Callable[[Any, Any], Tensor]:
+    name, grad_rule, rule = spec.name, spec.grad, RULES[spec.rule]
+    kinds, optional = rule.accepts, spec.optional
     saves_out = spec.saves == "abo"
+    out_kind, float_fix = rule.out, spec.float_fix
+    cast_bool, to_float = rule.cast_bool, rule.to_float
 
-    def op(a: Tensor | float, b: Tensor | float) -> Tensor:
+    def op(x1: Tensor | complex, x2: Tensor | complex, /) -> Tensor:
+        a, b = x1, x2
         if (
             isinstance(a, Tensor)
             and isinstance(b, Tensor)
@@ -212,24 +142,28 @@ def _binary_op(spec: _Binary) -> Callable[[Any, Any], Tensor]:
             dtype = a.dtype  # the common case, without the general promotion's calls
         else:
             a, b, dtype = promote_operands(name, a, b)
-        if rule == "logical":
+        if cast_bool:
             a, b, dtype = cast(a, bool_), cast(b, bool_), bool_
-        elif dtype is bool_ and rule != "compare":
-            raise TypeError(
-                f"{name}(): not defined for two bool tensors; use logical_and/logical_or, "
-                "or convert with .astype(mytensor.int64)"
-            )
-        elif rule == "true_div" and dtype.kind != "float":
+        elif dtype.kind not in kinds:
+            raise _kind_error(name, dtype, kinds, "operands promoted to")
+        elif to_float and not dtype.is_inexact:
             a, b, dtype = a.astype(DEFAULT_FLOAT), b.astype(DEFAULT_FLOAT), DEFAULT_FLOAT
         backend = a._storage.backend
         if a.shape == b.shape:
-            shape = a.shape
-            out = Tensor._empty(backend, shape, bool_ if rule == "compare" else dtype)
-            backend.zip(name, out._d, a._d, b._d)
+            shape, da, db = a.shape, a._d, b._d
         else:
             shape = broadcast_shapes(name, a.shape, b.shape)
-            out = Tensor._empty(backend, shape, bool_ if rule == "compare" else dtype)
-            backend.zip(name, out._d, expanded(a, shape), expanded(b, shape))
+            da, db = expanded(a, shape), expanded(b, shape)
+        out = Tensor._empty(backend, shape, bool_ if out_kind == "bool" else dtype)
+        if dtype is bool_ and name in BOOL_KERNELS:
+            backend.zip(BOOL_KERNELS[name], out._d, da, db)
+        elif optional:
+            backend.elementwise(name, out._d, da, db)
+        else:
+            backend.zip(name, out._d, da, db)
+        if float_fix is not None and dtype.kind == "float":
+            with autograd.no_grad():
+                out = float_fix(out, a, b)
         if grad_rule is not None and GRAD_MODE.enabled and (a.requires_grad or b.requires_grad):
             y = out.detach() if saves_out else None
 
@@ -247,16 +181,18 @@ def _binary_op(spec: _Binary) -> Callable[[Any, Any], Tensor]:
         return out
 
     op.__name__ = op.__qualname__ = name
-    verb = f"`a {spec.symbol} b`" if spec.symbol else f"{name}(a, b)"
+    verb = f"`x1 {spec.symbol} x2`" if spec.symbol else f"{name}(x1, x2)"
+    sample = "mt.tensor([1, 4]), 2" if spec.rule in ("bitwise", "shift") else \
+        "mt.tensor([1.0, 4.0]), 2.0"  # fmt: skip
     op.__doc__ = (
         f"Elementwise {verb}, broadcasting by numpy's rules; scalars are weakly typed.\n\n"
-        f">>> import mytensor as mt\n>>> mt.{name}(mt.tensor([1.0, 4.0]), 2.0).shape\n(2,)\n"
+        f">>> import mytensor as mt\n>>> mt.{name}({sample}).shape\n(2,)\n"
     )
     return op
 
 
-def where(condition: Tensor, a: Tensor | float, b: Tensor | float) -> Tensor:
-    """Elementwise `a if condition else b`, broadcasting all three.
+def where(condition: Tensor, x1: Tensor | complex, x2: Tensor | complex, /) -> Tensor:
+    """Elementwise `x1 if condition else x2`, broadcasting all three (scalars allowed).
 
     >>> import mytensor as mt
     >>> x = mt.tensor([-1.0, 2.0])
@@ -264,6 +200,7 @@ def where(condition: Tensor, a: Tensor | float, b: Tensor | float) -> Tensor:
     [0.0, 2.0]
     """
     condition = check_tensor("where", condition, "condition")
+    a, b = x1, x2
     if condition.dtype is not bool_:
         condition = condition.astype(bool_)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
@@ -288,8 +225,11 @@ def where(condition: Tensor, a: Tensor | float, b: Tensor | float) -> Tensor:
     return out
 
 
-def astype(x: Tensor, dtype: Any) -> Tensor:
-    """A copy of `x` converted to `dtype` (float to int truncates toward zero).
+def astype(x: Tensor, dtype: Any, /, *, copy: bool = True, device: Any = None) -> Tensor:
+    """`x` converted to `dtype` (float to int truncates toward zero), on `device` if given.
+
+    With ``copy=False`` the input itself is returned when nothing changes. Complex to
+    real is refused (take mytensor.real or abs first). Differentiable between floats.
 
     >>> import mytensor as mt
     >>> mt.astype(mt.tensor([1.7, -1.7]), mt.int64).tolist()
@@ -297,6 +237,18 @@ def astype(x: Tensor, dtype: Any) -> Tensor:
     """
     x = check_tensor("astype", x)
     dtype = to_dtype(dtype)
+    if device is not None:
+        from mytensor.core.creation import to_backend
+        from mytensor.core.device import backend_name
+
+        x = to_backend(x, backend_name("astype", device))
+    if x.dtype.kind == "complex" and dtype.kind not in ("complex", "bool"):
+        raise TypeError(
+            f"astype(): casting {x.dtype.name} to {dtype.name} would drop the imaginary "
+            "part; use mytensor.real(x) or mytensor.abs(x) first"
+        )
+    if dtype is x.dtype and not copy:
+        return x
     backend = x._storage.backend
     out = Tensor._empty(backend, x.shape, dtype)
     backend.copy(out._d, x._d)
@@ -305,24 +257,59 @@ def astype(x: Tensor, dtype: Any) -> Tensor:
     return out
 
 
-def clip(x: Tensor, min: Tensor | float | None = None, max: Tensor | float | None = None) -> Tensor:
-    """Limit `x` to [min, max]; the gradient passes where min <= x <= max. NaN stays NaN.
+def clip(
+    x: Tensor, /, min: Tensor | float | None = None, max: Tensor | float | None = None
+) -> Tensor:
+    """Limit `x` to [min, max] (keeping x's dtype); the gradient passes where
+    min <= x <= max. NaN stays NaN.
 
     >>> import mytensor as mt
     >>> mt.clip(mt.tensor([-2.0, 0.5, 3.0]), -1.0, 1.0).tolist()
     [-1.0, 0.5, 1.0]
     """
     x = check_tensor("clip", x)
+    if x.dtype.kind == "complex":
+        raise _kind_error("clip", x.dtype, RULES["real_numeric"].accepts, "a tensor")
     out = x
     if min is not None:
         out = where(out < min, _like(min, out), out)
     if max is not None:
         out = where(out > max, _like(max, out), out)
-    return out if out is not x else x.clone()
+    if out is x:
+        return x.clone()
+    return out if out.dtype is x.dtype else out.astype(x.dtype)
 
 
 def _like(bound: Tensor | float, x: Tensor) -> Tensor | float:
     return bound.astype(x.dtype) if isinstance(bound, Tensor) else bound
+
+
+def _check_numeric(op: str, x: Tensor) -> Tensor:
+    x = check_tensor(op, x)
+    if x.dtype.kind not in NUMERIC:
+        raise _kind_error(op, x.dtype, NUMERIC, "a tensor")
+    return x
+
+
+def positive(x: Tensor, /) -> Tensor:
+    """Elementwise `+x`: a copy of a numeric tensor.
+
+    >>> import mytensor as mt
+    >>> mt.positive(mt.tensor([-1.0, 2.0])).tolist()
+    [-1.0, 2.0]
+    """
+    return _check_numeric("positive", x).clone()
+
+
+def square(x: Tensor, /) -> Tensor:
+    """Elementwise `x * x`.
+
+    >>> import mytensor as mt
+    >>> mt.square(mt.tensor([-3, 2])).tolist()
+    [9, 4]
+    """
+    x = _check_numeric("square", x)
+    return BINARY_OPS["mul"](x, x)
 
 
 UNARY_OPS = {spec.name: _unary_op(spec) for spec in UNARY}
@@ -334,11 +321,9 @@ for _spec in UNARY:
             name=_spec.name,
             func=UNARY_OPS[_spec.name],
             ref=_spec.ref,
-            dtypes=FLOAT_DTYPES
-            if _spec.rule == "float"
-            else (NUMERIC_DTYPES if _spec.rule == "numeric" else ALL_DTYPES),
+            dtypes=RULES[_spec.rule].tested,
             domain=_spec.domain,
-            grad=_spec.grad is not None and _spec.grad is not _zero_grad,
+            grad=_spec.grad is not None and _spec.grad is not zero_grad,
         )
     )
 for _spec in BINARY:
@@ -348,14 +333,17 @@ for _spec in BINARY:
             func=BINARY_OPS[_spec.name],
             ref=_spec.ref,
             arity=2,
-            dtypes=ALL_DTYPES if _spec.rule in ("compare", "logical") else NUMERIC_DTYPES,
+            dtypes=RULES[_spec.rule].tested,
             domain=_spec.domain,
             grad=_spec.grad is not None,
             shapes="broadcast",
             exclude_zero=_spec.exclude_zero,
         )
     )
+_NUMERIC_TESTED = RULES["numeric"].tested
 register(OpRecord("where", where, lambda c, a, b: np.where(c, a, b), arity=3, shapes="where"))
 register(OpRecord("astype", astype, None, shapes="custom"))
 register(OpRecord("clip", clip, lambda x, min=None, max=None: np.clip(x, min, max),
                   variants=lambda shapes: [{"min": -1.0, "max": 1.5}, {"min": 0.5}]))  # fmt: skip
+register(OpRecord("positive", positive, np.positive, dtypes=_NUMERIC_TESTED))
+register(OpRecord("square", square, np.square, dtypes=_NUMERIC_TESTED))

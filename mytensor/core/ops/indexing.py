@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from mytensor.core import autograd
-from mytensor.core.dtypes import FLOAT_DTYPES, bool_, int64
+from mytensor.core.dtypes import _KIND_RANK, FLOAT_DTYPES, bool_, int64
 from mytensor.core.layout import normalize_dim
 from mytensor.core.ops._base import (
     OpRecord,
@@ -28,7 +28,7 @@ def _is_int(item: Any) -> bool:
         return False
     if isinstance(item, int | np.integer):
         return True
-    return isinstance(item, Tensor) and item.ndim == 0 and item.dtype.kind == "int"
+    return isinstance(item, Tensor) and item.ndim == 0 and item.dtype.is_integral
 
 
 def _advanced_array(item: Any) -> np.ndarray:
@@ -104,7 +104,12 @@ def _basic_view(x: Tensor, items: list) -> tuple[tuple, tuple, int, list]:
             strides.append(0)
         elif item.dtype == np.bool_:
             span = x.shape[dim : dim + item.ndim]
-            if item.shape != span:
+            # an empty mask may have size 0 where the tensor's dimension is not (the
+            # array API test suite's reading): it selects nothing
+            empty = item.size == 0 and len(span) == item.ndim and all(
+                k in (n, 0) for k, n in zip(item.shape, span, strict=True)
+            )
+            if item.shape != span and not empty:
                 raise IndexError(
                     f"indexing: boolean mask of shape {item.shape} does not match dimensions "
                     f"{dim}..{dim + item.ndim - 1} of the tensor (shape {x.shape})"
@@ -301,7 +306,7 @@ def assign(x: Tensor, result: Tensor, op: str) -> Tensor:
 
 
 def _rank(dtype) -> int:
-    return {"bool": 0, "int": 1, "float": 2}[dtype.kind]
+    return _KIND_RANK[dtype.kind]
 
 
 def _check_inplace_grad(op: str, x: Tensor) -> None:
@@ -318,28 +323,30 @@ def _check_inplace_grad(op: str, x: Tensor) -> None:
         )
 
 
-def setitem(x: Tensor, key: Any, value: Tensor | float) -> None:
-    """``x[key] = value`` for basic keys and boolean masks; `value` broadcasts.
+def setitem(x: Tensor, key: Any, value: Tensor | complex) -> None:
+    """``x[key] = value`` with numpy's indexing (ints, slices, None, ..., boolean masks and
+    integer arrays); `value` broadcasts to ``x[key]``'s shape and takes x's dtype. Where
+    integer arrays name an element twice, the last write wins (as in numpy).
 
     >>> import mytensor as mt
     >>> x = mt.zeros(4)
     >>> x[1:3] = 5.0
+    >>> x[mt.tensor([0, 3])] = mt.tensor([1.0, 2.0])
     >>> x.tolist()
-    [0.0, 5.0, 5.0, 0.0]
+    [1.0, 5.0, 5.0, 2.0]
     """
     from mytensor.core.ops._base import promote_operands
 
-    if isinstance(key, Tensor) and key.dtype is bool_ and key.shape == x.shape:
+    single = not isinstance(value, Tensor) or value.numel() == 1
+    if isinstance(key, Tensor) and key.dtype is bool_ and key.shape == x.shape and single:
         from mytensor.core.ops.elementwise import where
 
         assign(x, where(key, value, x).astype(x.dtype), "setitem")
         return
     items = _normalize_key(x, key)
     if not all(_is_basic(i) for i in items):
-        raise NotImplementedError(
-            "setitem(): assignment through integer-array indices is not supported; "
-            "use mytensor.scatter_add, or mytensor.where with a boolean mask"
-        )
+        _setitem_advanced(x, items, value)
+        return
     shape, strides, offset, _ = _basic_view(x, items)
     target = x._view(shape, strides, offset)
     if not isinstance(value, Tensor):
@@ -366,6 +373,38 @@ def setitem(x: Tensor, key: Any, value: Tensor | float) -> None:
     full = zeros(x.shape, dtype=value.dtype, backend=x.backend)
     full = _place(full, key, value, shape)
     assign(x, where(region, full, x).astype(x.dtype), "setitem")
+
+
+def _setitem_advanced(x: Tensor, items: list, value: Tensor | complex) -> None:
+    """Assignment through integer arrays / masks: one `gather` picks each element of the
+    result from x or from the (broadcast) values, so every dtype and backend works and
+    the gradient reaches both x and value."""
+    from mytensor.core.creation import asarray
+    from mytensor.core.ops._base import promote_operands
+    from mytensor.core.ops.shape import cat
+
+    np_key = tuple(int(i) if isinstance(i, Tensor) else i for i in items)
+    try:
+        positions = np.arange(x.numel(), dtype=np.int64).reshape(x.shape)[np_key]
+    except IndexError as exc:
+        raise IndexError(f"setitem(): {exc} (tensor shape {x.shape})") from None
+    if not isinstance(value, Tensor):
+        value = promote_operands("setitem", x, value)[1]
+    same_backend("setitem", x, value)
+    from mytensor.core.layout import broadcast_shapes
+
+    if broadcast_shapes("setitem", value.shape, positions.shape) != positions.shape:
+        raise ValueError(
+            f"setitem(): value of shape {value.shape} cannot fill a slot of {positions.shape}"
+        )
+    flat_positions = positions.reshape(-1)
+    source = np.arange(x.numel(), dtype=np.int64)
+    # the last write to a position wins: assign in order, later entries overwrite
+    source[flat_positions] = x.numel() + np.arange(flat_positions.size, dtype=np.int64)
+    values = value.astype(x.dtype).broadcast_to(positions.shape).reshape(-1)
+    pool = cat([x.reshape(-1), values])
+    result = gather(pool, 0, asarray(source, backend=x.backend)).reshape(x.shape)
+    assign(x, result, "setitem")
 
 
 def _place(base: Tensor, key: Any, value: Tensor, shape: tuple) -> Tensor:

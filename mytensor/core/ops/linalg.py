@@ -1,13 +1,17 @@
-"""Matrix multiplication: numpy's rules (1-d cases, broadcast batch dims) in the core,
-one batched primitive in the backend."""
+"""The standard's main-namespace linear algebra: matmul (numpy's rules for 1-d operands
+and broadcast batch dims in the core, one batched primitive in the backend), and
+tensordot, vecdot and matrix_transpose composed from it and from views."""
 
 from __future__ import annotations
+
+import math
+from collections.abc import Sequence
 
 import numpy as np
 
 from mytensor.core import autograd
-from mytensor.core.dtypes import NUMERIC_DTYPES
-from mytensor.core.layout import broadcast_shapes
+from mytensor.core.dtypes import ALL_DTYPES, NUMERIC_DTYPES
+from mytensor.core.layout import broadcast_shapes, normalize_dim
 from mytensor.core.ops._base import OpRecord, check_tensor, promote_operands, register
 from mytensor.core.tensor import Tensor
 
@@ -30,7 +34,7 @@ def _batched(a: Tensor, b: Tensor) -> Tensor:
     return out
 
 
-def matmul(a: Tensor, b: Tensor) -> Tensor:
+def matmul(x1: Tensor, x2: Tensor, /) -> Tensor:
     """Matrix product with numpy's rules: 1-d operands are promoted to a matrix and the
     added dim removed after; leading (batch) dims broadcast.
 
@@ -38,8 +42,8 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     >>> (mt.ones(5, 2, 3) @ mt.ones(3)).shape
     (5, 2)
     """
-    a = check_tensor("matmul", a)
-    b = check_tensor("matmul", b, "other")
+    a = check_tensor("matmul", x1, "x1")
+    b = check_tensor("matmul", x2, "x2")
     a, b, dtype = promote_operands("matmul", a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(
@@ -69,4 +73,101 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     return out
 
 
+def matrix_transpose(x: Tensor, /) -> Tensor:
+    """Swap the last two axes (a view); `x` needs rank >= 2.
+
+    >>> import mytensor as mt
+    >>> mt.matrix_transpose(mt.zeros(4, 2, 3)).shape
+    (4, 3, 2)
+    """
+    x = check_tensor("matrix_transpose", x)
+    if x.ndim < 2:
+        raise ValueError(
+            f"matrix_transpose(): needs a tensor of rank >= 2, got shape {x.shape}"
+        )
+    return x.transpose(-2, -1)
+
+
+def vecdot(x1: Tensor, x2: Tensor, /, *, axis: int = -1) -> Tensor:
+    """Dot products of the vectors along `axis` (the other axes broadcast):
+    ``sum(conj(x1) * x2, axis=axis)``.
+
+    >>> import mytensor as mt
+    >>> mt.vecdot(mt.tensor([[1.0, 2.0], [3.0, 4.0]]), mt.tensor([1.0, 1.0])).tolist()
+    [3.0, 7.0]
+    """
+    a = check_tensor("vecdot", x1, "x1")
+    b = check_tensor("vecdot", x2, "x2")
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"vecdot(): needs tensors of rank >= 1, got {a.shape} and {b.shape}")
+    shape = broadcast_shapes("vecdot", a.shape, b.shape)
+    back = normalize_dim("vecdot", axis, len(shape)) - len(shape)  # counted from the end
+    if back < -min(a.ndim, b.ndim) or a.shape[back] != b.shape[back]:
+        raise ValueError(
+            f"vecdot(): axis {axis} must have the same size in both inputs, got shapes "
+            f"{a.shape} and {b.shape}"
+        )
+    a, b, dtype = promote_operands("vecdot", a, b)
+    if dtype.kind == "complex":
+        from mytensor.core.ops.elementwise import UNARY_OPS
+
+        a = UNARY_OPS["conj"](a)
+    return (a * b).sum(back)
+
+
+def tensordot(x1: Tensor, x2: Tensor, /, *,
+              axes: int | tuple[Sequence[int], Sequence[int]] = 2) -> Tensor:  # fmt: skip
+    """Sum of products over the axes `axes` names: the last `axes` of x1 with the first
+    `axes` of x2 (an int), or the pairs ``(x1_axes, x2_axes)``. One matmul.
+
+    >>> import mytensor as mt
+    >>> mt.tensordot(mt.ones(2, 3, 4), mt.ones(3, 4, 5)).shape
+    (2, 5)
+    """
+    a = check_tensor("tensordot", x1, "x1")
+    b = check_tensor("tensordot", x2, "x2")
+    if isinstance(axes, int):
+        if axes < 0 or axes > min(a.ndim, b.ndim):
+            raise ValueError(
+                f"tensordot(): axes={axes} must be in [0, {min(a.ndim, b.ndim)}] for shapes "
+                f"{a.shape} and {b.shape}"
+            )
+        left, right = list(range(a.ndim - axes, a.ndim)), list(range(axes))
+    else:
+        left = [normalize_dim("tensordot", d, a.ndim) for d in axes[0]]
+        right = [normalize_dim("tensordot", d, b.ndim) for d in axes[1]]
+    pairs = list(zip(left, right, strict=False))
+    if len(left) != len(right) or any(a.shape[i] != b.shape[j] for i, j in pairs):
+        raise ValueError(
+            f"tensordot(): axes {axes!r} pair dimensions of different sizes in shapes "
+            f"{a.shape} and {b.shape}"
+        )
+    free_a = [d for d in range(a.ndim) if d not in left]
+    free_b = [d for d in range(b.ndim) if d not in right]
+    k = math.prod(a.shape[d] for d in left)
+    rows, cols = tuple(a.shape[d] for d in free_a), tuple(b.shape[d] for d in free_b)
+    lhs = a.permute(*free_a, *left).reshape(math.prod(rows), k)
+    rhs = b.permute(*right, *free_b).reshape(k, math.prod(cols))
+    return matmul(lhs, rhs).reshape(rows + cols)
+
+
+def _vecdot_variants(shapes):
+    ndim = min(len(s) for s in shapes)
+    rank = max(len(s) for s in shapes)
+    same = [d for d in range(-ndim, 0)
+            if shapes[0][d] == shapes[1][d] or 1 not in (shapes[0][d], shapes[1][d])]
+    return [{"axis": d} for d in same] + ([{"axis": rank + same[-1]}] if same else [])
+
+
+def _np_vecdot(a, b, axis=-1):
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    a, b = np.broadcast_to(a, shape), np.broadcast_to(b, shape)
+    return np.sum(a * b, axis=axis)
+
+
 register(OpRecord("matmul", matmul, np.matmul, arity=2, dtypes=NUMERIC_DTYPES, shapes="matmul"))
+register(OpRecord("vecdot", vecdot, _np_vecdot, arity=2, dtypes=NUMERIC_DTYPES,
+                  shapes="broadcast", variants=_vecdot_variants))  # fmt: skip
+register(OpRecord("matrix_transpose", matrix_transpose, lambda a: np.swapaxes(a, -1, -2),
+                  dtypes=ALL_DTYPES,
+                  variants=lambda shapes: [{}] if len(shapes[0]) >= 2 else []))  # fmt: skip

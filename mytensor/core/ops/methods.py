@@ -30,8 +30,10 @@ def _write_in_place(self: Tensor, kernel: str, other: Any) -> bool:
     """`self = kernel(self, other)` straight into self's buffer, when nothing is recorded
     and no promotion, broadcast of self, or overlap is involved (the optimizer's case).
     Returns False to send the call down the general path, which also reports errors."""
-    if self.dtype.kind == "bool" or (kernel == "div" and self.dtype.kind != "float"):
+    if self.dtype.kind in ("bool", "complex") or (kernel == "div" and self.dtype.kind != "float"):
         return False
+    if kernel == "floor_divide" and self.dtype.kind == "float":
+        return False  # the op adds the standard's infinite-operand cases to the kernel
     backend = self._storage.backend
     if isinstance(other, Tensor):
         if other.dtype is not self.dtype or other._storage.backend is not backend:
@@ -106,9 +108,11 @@ _OPERATORS = {
     "floor_divide": ("__floordiv__", "__rfloordiv__", "__ifloordiv__"),
     "remainder": ("__mod__", "__rmod__", "__imod__"),
     "pow": ("__pow__", "__rpow__", "__ipow__"),
-    "logical_and": ("__and__", "__rand__", "__iand__"),
-    "logical_or": ("__or__", "__ror__", "__ior__"),
-    "logical_xor": ("__xor__", "__rxor__", "__ixor__"),
+    "bitwise_and": ("__and__", "__rand__", "__iand__"),
+    "bitwise_or": ("__or__", "__ror__", "__ior__"),
+    "bitwise_xor": ("__xor__", "__rxor__", "__ixor__"),
+    "bitwise_left_shift": ("__lshift__", "__rlshift__", "__ilshift__"),
+    "bitwise_right_shift": ("__rshift__", "__rrshift__", "__irshift__"),
 }
 _COMPARISONS = {"lt": "__lt__", "le": "__le__", "eq": "__eq__", "ne": "__ne__",
                 "gt": "__gt__", "ge": "__ge__"}  # fmt: skip
@@ -118,6 +122,7 @@ for _name, (_op, _rop, _iop) in _OPERATORS.items():
     TENSOR_METHODS[_op] = B[_name]
     TENSOR_METHODS[_rop] = _reflected(B[_name])
     TENSOR_METHODS[_iop] = _inplace(B[_name], _iop)
+for _name in (*_OPERATORS, "logical_and", "logical_or", "logical_xor"):
     TENSOR_METHODS[_name + "_"] = _inplace(B[_name], _name + "_")
 for _name, _dunder in _COMPARISONS.items():
     TENSOR_METHODS[_dunder] = B[_name]
@@ -129,11 +134,14 @@ for _name in ("exp", "log", "sqrt", "sigmoid", "tanh", "relu", "neg", "abs", "cl
 TENSOR_METHODS.update(
     {
         "__neg__": U["neg"],
-        "__pos__": lambda self: self,
+        "__pos__": ew.positive,
         "__abs__": U["abs"],
-        "__invert__": U["logical_not"],
+        "__invert__": U["bitwise_invert"],
         "__matmul__": linalg.matmul,
         "__rmatmul__": _reflected(linalg.matmul),
+        "__imatmul__": _inplace(linalg.matmul, "__imatmul__"),
+        "positive": _forward(ew.positive),
+        "square": _forward(ew.square),
         "__getitem__": indexing.getitem,
         "__setitem__": indexing.setitem,
         "matmul": _forward(linalg.matmul),

@@ -1,4 +1,6 @@
-"""Reductions (primitives over the backend's `reduce`) and the composites built on them."""
+"""Reductions (primitives over the backend's `reduce`) and the composites built on them,
+in PyTorch's form (``dim=``, ``keepdim=``, positional dims): the tensor methods. The
+namespace functions with the array API's signatures wrap them (`statistical.py`)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from mytensor.core import autograd
-from mytensor.core.dtypes import ALL_DTYPES, FLOAT_DTYPES, NUMERIC_DTYPES, bool_, int64
+from mytensor.core.dtypes import FLOAT_DTYPES, bool_, int64, to_dtype
 from mytensor.core.layout import contiguous_strides, normalize_dim, normalize_dims
 from mytensor.core.ops._base import OpRecord, check_tensor, register, require_kind
 from mytensor.core.ops.elementwise import where
@@ -43,7 +45,11 @@ def _check_nonempty(op: str, x: Tensor, dims: tuple[int, ...]) -> None:
 
 
 def _accumulator_dtype(x: Tensor):
-    return x.dtype if x.dtype.kind == "float" else int64
+    """sum/prod accumulate floats in their own dtype, unsigned integers in uint64 and
+    signed integers and bools in int64 (the array API's default integer dtypes)."""
+    if x.dtype.kind in ("float", "complex"):
+        return x.dtype
+    return to_dtype("uint64") if x.dtype.kind == "uint" else int64
 
 
 def sum(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
@@ -201,13 +207,14 @@ def _require_float(op: str, x: Tensor) -> None:
 
 
 def mean(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
-    """Arithmetic mean over `dim` (floating-point input; empty gives NaN).
+    """Arithmetic mean over `dim` (floating-point or complex input; empty gives NaN).
 
     >>> import mytensor as mt
     >>> mt.mean(mt.tensor([1.0, 2.0, 6.0])).item()
     3.0
     """
-    _require_float("mean", x)
+    if check_tensor("mean", x).dtype.kind != "complex":
+        _require_float("mean", x)
     n = _count("mean", x, dim)
     return sum(x, dim, keepdim) / (n if n else float("nan"))
 
@@ -216,7 +223,7 @@ def var(x: Tensor, dim: Dim = None, correction: float = 1, keepdim: bool = False
     """Variance over `dim`, dividing by ``N - correction`` (1 by default, like PyTorch).
 
     >>> import mytensor as mt
-    >>> mt.var(mt.tensor([1.0, 2.0, 3.0, 4.0]), correction=0).item()
+    >>> mt.tensor([1.0, 2.0, 3.0, 4.0]).var(correction=0).item()
     1.25
     """
     _require_float("var", x)
@@ -231,7 +238,7 @@ def std(x: Tensor, dim: Dim = None, correction: float = 1, keepdim: bool = False
     """Standard deviation: ``sqrt(var(x, dim, correction))``.
 
     >>> import mytensor as mt
-    >>> mt.std(mt.tensor([1.0, 3.0])).item()
+    >>> mt.tensor([1.0, 3.0]).std().item()  # the method: PyTorch's correction=1
     1.4142135381698608
     """
     return var(x, dim, correction, keepdim).sqrt()
@@ -284,35 +291,19 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
     return x - logsumexp(x, d, keepdim=True)
 
 
-# -- conformance records ------------------------------------------------------------------
-def _dim_variants(shapes: tuple[tuple[int, ...], ...]) -> list[dict]:
-    ndim = len(shapes[0])
-    out: list[dict] = [{}, {"keepdim": True}]
-    for d in range(-ndim, ndim):
-        out.append({"dim": d})
-        out.append({"dim": d, "keepdim": True})
-    if ndim >= 2:
-        out.append({"dim": (0, ndim - 1)})
-        out.append({"dim": (0, -1), "keepdim": True})
-    return out
-
-
+# -- conformance records (the namespace reductions' records are in statistical.py) -------
 def _nonempty_dim_variants(shapes: tuple[tuple[int, ...], ...]) -> list[dict]:
     shape = shapes[0]
+    ndim = len(shape)
+    out: list[dict] = [{}, {"keepdim": True}]
+    for d in range(-ndim, ndim):
+        out += [{"dim": d}, {"dim": d, "keepdim": True}]
+    if ndim >= 2:
+        out += [{"dim": (0, ndim - 1)}, {"dim": (0, -1), "keepdim": True}]
     return [
-        kw for kw in _dim_variants(shapes)
-        if builtins.all(shape[d] for d in normalize_dims("v", kw.get("dim"), len(shape)))
-        and (kw.get("dim") is not None or 0 not in shape)
+        kw for kw in out
+        if builtins.all(shape[d] for d in normalize_dims("v", kw.get("dim"), ndim))
     ]  # fmt: skip
-
-
-def _single_dim_variants(shapes: tuple[tuple[int, ...], ...]) -> list[dict]:
-    shape = shapes[0]
-    out = [{"dim": d} for d in range(-len(shape), len(shape)) if shape[d]]
-    out += [{"dim": d, "keepdim": True} for d in range(len(shape)) if shape[d]]
-    if 0 not in shape:
-        out.append({})
-    return out
 
 
 def _softmax_variants(shapes: tuple[tuple[int, ...], ...]) -> list[dict]:
@@ -321,30 +312,6 @@ def _softmax_variants(shapes: tuple[tuple[int, ...], ...]) -> list[dict]:
 
 def _np_axis(dim):
     return tuple(dim) if isinstance(dim, tuple | list) else dim
-
-
-def _np_reduce(func, int_dtype=None):
-    def ref(x, dim=None, keepdim=False):
-        kw = {"dtype": np.int64} if int_dtype and x.dtype.kind in "biu" else {}
-        return func(x, axis=_np_axis(dim), keepdims=keepdim, **kw)
-
-    return ref
-
-
-def _np_var(x, dim=None, correction=1, keepdim=False):
-    return np.var(x, axis=_np_axis(dim), ddof=correction, keepdims=keepdim)
-
-
-def _np_arg(func):
-    def ref(x, dim=None, keepdim=False):
-        if x.ndim == 0:
-            return np.int64(0)
-        if dim is None:
-            out = func(x.reshape(-1))
-            return np.reshape(out, (1,) * x.ndim) if keepdim else out
-        return func(x, axis=dim, keepdims=keepdim)
-
-    return ref
 
 
 def _np_logsumexp(x, dim=None, keepdim=False):
@@ -362,21 +329,9 @@ def _np_log_softmax(x, dim):
     return x - _np_logsumexp(x, dim, keepdim=True) if x.size else x
 
 
-for _name, _func, _ref, _dtypes, _variants, _grad in [
-    ("sum", sum, _np_reduce(np.sum, True), ALL_DTYPES, _dim_variants, True),
-    ("prod", prod, _np_reduce(np.prod, True), ALL_DTYPES, _dim_variants, True),
-    ("max", max, _np_reduce(np.max), NUMERIC_DTYPES, _nonempty_dim_variants, True),
-    ("min", min, _np_reduce(np.min), NUMERIC_DTYPES, _nonempty_dim_variants, True),
-    ("argmax", argmax, _np_arg(np.argmax), NUMERIC_DTYPES, _single_dim_variants, False),
-    ("argmin", argmin, _np_arg(np.argmin), NUMERIC_DTYPES, _single_dim_variants, False),
-    ("any", any, _np_reduce(np.any), ALL_DTYPES, _dim_variants, False),
-    ("all", all, _np_reduce(np.all), ALL_DTYPES, _dim_variants, False),
-    ("mean", mean, _np_reduce(np.mean), FLOAT_DTYPES, _nonempty_dim_variants, True),
-    ("var", var, _np_var, FLOAT_DTYPES, _nonempty_dim_variants, True),
-    ("std", std, lambda x, **kw: np.sqrt(_np_var(x, **kw)), FLOAT_DTYPES,
-     _nonempty_dim_variants, True),
-    ("logsumexp", logsumexp, _np_logsumexp, FLOAT_DTYPES, _nonempty_dim_variants, True),
-    ("softmax", softmax, _np_softmax, FLOAT_DTYPES, _softmax_variants, True),
-    ("log_softmax", log_softmax, _np_log_softmax, FLOAT_DTYPES, _softmax_variants, True),
+for _name, _func, _ref, _variants in [
+    ("logsumexp", logsumexp, _np_logsumexp, _nonempty_dim_variants),
+    ("softmax", softmax, _np_softmax, _softmax_variants),
+    ("log_softmax", log_softmax, _np_log_softmax, _softmax_variants),
 ]:  # fmt: skip
-    register(OpRecord(_name, _func, _ref, dtypes=_dtypes, variants=_variants, grad=_grad))
+    register(OpRecord(_name, _func, _ref, dtypes=FLOAT_DTYPES, variants=_variants))

@@ -157,7 +157,7 @@ def expand(x: Tensor, *shape: int) -> Tensor:
     return broadcast_to(x, target)
 
 
-def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
+def broadcast_to(x: Tensor, /, shape: Sequence[int]) -> Tensor:
     """`x` viewed with numpy-broadcast `shape` (stride 0 on new/size-1 axes).
 
     >>> import mytensor as mt
@@ -347,11 +347,11 @@ def _np_split(x, split_size_or_sections, dim=0):
     return tuple(np.split(x, cuts, axis=dim))
 
 
+# reshape, flip, squeeze and stack are recorded with their namespace forms (manipulation.py)
 _CUSTOM = [
-    ("reshape", reshape), ("view", view), ("permute", permute), ("transpose", transpose),
-    ("expand", expand), ("broadcast_to", broadcast_to), ("squeeze", squeeze),
-    ("unsqueeze", unsqueeze), ("flip", flip), ("contiguous", contiguous), ("clone", clone),
-    ("cat", cat), ("stack", stack), ("split", split),
+    ("view", view), ("permute", permute), ("transpose", transpose), ("expand", expand),
+    ("broadcast_to", broadcast_to), ("unsqueeze", unsqueeze), ("contiguous", contiguous),
+    ("clone", clone), ("cat", cat), ("split", split),
 ]  # fmt: skip
 for _name, _func in _CUSTOM:
     register(OpRecord(_name, _func, None, dtypes=ALL_DTYPES, shapes="custom"))

@@ -1,0 +1,323 @@
+"""The cuda backend: the contract's primitives on numba-cuda kernels.
+
+Buffers are 1-d numba device arrays (from CuPy's memory pool when CuPy sees a GPU, else
+from `allocator.BlockCache`). Every primitive plans its launch in Python (`_plan`,
+cached by layout), then queues one kernel on the backend's stream and returns: nothing
+waits for the device except `to_host` and `synchronize`. Kernel metadata (shapes,
+strides, offsets, convolution geometry) is passed as scalar and tuple kernel
+parameters, never copied to the device.
+
+Matmul runs CuPy's ``matmul`` (cuBLAS) by default when CuPy is in use, else the tiled
+kernel of `_matmul`; choose with ``MYTENSOR_CUDA_MATMUL=tiled|cublas`` or the
+``matmul_impl`` attribute.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from mytensor.backends.cuda import _conv, _elementwise, _matmul, _random, _reduce
+from mytensor.backends.cuda._plan import elementwise_plan, reduce_plan
+from mytensor.backends.cuda._runtime import (
+    BLOCK,
+    MAX_BLOCKS,
+    REDUCE_BLOCK,
+    SIMULATOR,
+    TILE,
+    Runtime,
+    grid_for,
+    load_cupy,
+)
+from mytensor.backends.cuda.allocator import BlockCache, CupyAllocator
+from mytensor.backends.spec import OPTIONAL_MAP_OPS, OPTIONAL_ZIP_OPS, Strided
+from mytensor.core.dtypes import DType
+from mytensor.core.layout import contiguous_strides
+
+__all__ = ["MATMUL_IMPLS", "CudaBackend"]
+
+MATMUL_IMPLS = ("cublas", "tiled")
+_PREDICATES = frozenset(_elementwise.MAP_PREDICATE_FLOAT)
+_COMPARISONS = frozenset(_elementwise.ZIP_COMPARE)
+_IDENTITY = {"sum": 0, "prod": 1, "any": False, "all": True}
+
+
+def _family(table: str, op: str, dtype: DType) -> str:
+    floating = dtype.kind == "float"
+    if table == "map":
+        if op in _PREDICATES:
+            return "map_pred_float" if floating else "map_pred_exact"
+        return "map_float" if floating else "map_int"
+    if op in _COMPARISONS:
+        return "zip_compare"
+    return "zip_float" if floating else "zip_int"
+
+
+class CudaBackend:
+    """numba-cuda kernels on one stream; see the module docstring."""
+
+    name = "cuda"
+    device = "cuda"
+    dtypes = frozenset({"bool", "int32", "int64", "float32", "float64"})
+    # the optional elementwise names with a kernel here (the rest: the core's host fallback)
+    ops = frozenset(
+        op for family in _elementwise.FAMILIES.values() for op in family.ops
+        if op in OPTIONAL_MAP_OPS or op in OPTIONAL_ZIP_OPS
+    )  # fmt: skip
+
+    def __init__(self, matmul: str | None = None) -> None:
+        self.simulator = SIMULATOR
+        self.fast_simulator_blocks = False
+        if SIMULATOR:
+            from mytensor.backends.cuda import _simulator
+
+            self.fast_simulator_blocks = _simulator.install()
+        self.cupy = load_cupy()
+        self.runtime = Runtime(self.cupy)
+        self.stream = self.runtime.stream
+        if self.cupy is not None:
+            self.allocator: Any = CupyAllocator(self.cupy, self.runtime.cupy_stream)
+        else:
+            self.allocator = BlockCache(self.stream)
+        chosen = matmul or os.environ.get("MYTENSOR_CUDA_MATMUL", "").strip().lower() or None
+        self.matmul_impl = chosen or ("cublas" if self.cupy is not None else "tiled")
+        if self.matmul_impl not in MATMUL_IMPLS:
+            raise ValueError(
+                f"cuda: unknown matmul implementation {self.matmul_impl!r} "
+                f"(MYTENSOR_CUDA_MATMUL); choose one of {', '.join(MATMUL_IMPLS)}"
+            )
+        if self.matmul_impl == "cublas" and self.cupy is None:
+            raise RuntimeError(
+                "cuda: matmul 'cublas' needs CuPy on a real GPU (pip install "
+                "'mytensor[cuda12]' or 'mytensor[cuda13]'); use MYTENSOR_CUDA_MATMUL=tiled"
+            )
+
+    # -- memory -------------------------------------------------------------------
+    def allocate(self, size: int, dtype: DType) -> Any:
+        return self.allocator.allocate(size, dtype.numpy)
+
+    def from_host(self, array: np.ndarray) -> Any:
+        buffer = self.allocator.allocate(array.size, array.dtype)
+        if array.size:
+            buffer.copy_to_device(np.ascontiguousarray(array).reshape(-1), stream=self.stream)
+        return buffer
+
+    def to_host(self, src: Strided) -> np.ndarray:
+        if src.size == 0:
+            return np.empty(src.shape, src.dtype.numpy)
+        if src.strides != contiguous_strides(src.shape):
+            packed = Strided(self.allocate(src.size, src.dtype), src.shape,
+                             contiguous_strides(src.shape), 0, src.dtype)  # fmt: skip
+            self.copy(packed, src)
+            src = packed
+        host = src.buffer[src.offset : src.offset + src.size].copy_to_host(stream=self.stream)
+        self.synchronize()  # the copy is queued on the stream: wait before handing it out
+        return host.reshape(src.shape)
+
+    def copy(self, out: Strided, src: Strided) -> None:
+        if out.dtype.kind == "bool" and src.dtype.kind != "bool":
+            self._elementwise("copy", "to_bool", (out, src))
+        elif out.dtype.kind == "int" and src.dtype.kind == "float":
+            limits = np.iinfo(out.dtype.numpy)
+            bound = float(-int(limits.min))  # 2**(bits-1), exact in float32 and float64
+            self._elementwise("cast_int", "cast_int", (out, src),
+                              (-bound, bound, np.int64(limits.min)))  # fmt: skip
+        else:
+            self._elementwise("copy", "copy", (out, src))
+
+    def synchronize(self) -> None:
+        """Block until every kernel and copy queued on the stream has finished."""
+        self.runtime.synchronize()
+
+    # -- elementwise ------------------------------------------------------------------
+    def map(self, op: str, out: Strided, a: Strided) -> None:
+        self._elementwise(_family("map", op, a.dtype), op, (out, a))
+
+    def zip(self, op: str, out: Strided, a: Strided, b: Strided) -> None:
+        self._elementwise(_family("zip", op, a.dtype), op, (out, a, b))
+
+    def where(self, out: Strided, cond: Strided, a: Strided, b: Strided) -> None:
+        self._elementwise("where", "where", (out, cond, a, b))
+
+    def fill(self, out: Strided, value: Any) -> None:
+        """Set every element of `out` to `value` (a kernel, not a host copy)."""
+        self._elementwise("fill", "fill", (out,), (out.dtype.numpy.type(value),))
+
+    def _elementwise(self, family: str, op: str, descs: tuple, extra: tuple = ()) -> None:
+        if op not in _elementwise.FAMILIES[family].ops:
+            dtypes = ", ".join(d.dtype.name for d in descs[1:])
+            raise NotImplementedError(f"cuda: op {op!r} is not defined for dtype(s) {dtypes}")
+        n, shape, strides, offsets = elementwise_plan(descs)
+        if n == 0:
+            return
+        args: list[Any] = [n]
+        linear = len(shape) == 1
+        if not linear:
+            args.append(shape)
+        for desc, st, offset in zip(descs, strides, offsets, strict=True):
+            args += (desc.buffer, offset, st[0] if linear else st)
+        kernel = _elementwise.kernel(family, op, linear)
+        kernel[grid_for(n), BLOCK, self.stream](*args, *extra)
+
+    # -- reductions -------------------------------------------------------------------
+    def reduce(self, op: str, out: Strided, a: Strided, dims: tuple[int, ...]) -> None:
+        if out.size == 0:
+            return
+        if a.size == 0:
+            if op not in _IDENTITY:
+                raise ValueError(f"cuda: reduce {op!r} of an empty tensor has no identity")
+            self.fill(out, _IDENTITY[op])
+            return
+        arg = op in ("argmax", "argmin")
+        kshape, kas, kos, rshape, ras, outputs, reduced = reduce_plan(a, out, dims, arg)
+        floating = a.dtype.kind == "float" and op not in ("any", "all")
+        pieces = _reduce.split(op, outputs, reduced)
+        if pieces == 1:
+            lanes_bx, _ = _reduce.LAYOUTS["lanes"]
+            _, rows_by = _reduce.LAYOUTS["rows"]
+            lanes = outputs >= lanes_bx and (reduced < rows_by or abs(kas[-1]) < abs(ras[-1]))
+            self._reduce_launch(op, "lanes" if lanes else "rows", floating, outputs, (
+                outputs, reduced, kshape, kas, kos, rshape, ras,
+                out.buffer, out.offset, a.buffer, a.offset, 1, reduced, 0))  # fmt: skip
+            return
+        # two passes: partials laid out [kept..., piece], then reduced over the pieces
+        if op in ("sum", "prod"):
+            partial_dtype = np.dtype(np.float64 if floating else np.int64)
+        else:
+            partial_dtype = np.dtype(np.bool_) if op in ("any", "all") else a.dtype.numpy
+        partial = self.allocator.allocate(outputs * pieces, partial_dtype)
+        pkos = tuple(s * pieces for s in contiguous_strides(kshape))
+        chunk = -(-reduced // pieces)
+        self._reduce_launch(op, "rows", floating, outputs * pieces, (
+            outputs, reduced, kshape, kas, pkos, rshape, ras,
+            partial, 0, a.buffer, a.offset, pieces, chunk, 1))  # fmt: skip
+        self._reduce_launch(op, "rows", partial_dtype.kind == "f", outputs, (
+            outputs, pieces, kshape, pkos, kos, (pieces,), (1,),
+            out.buffer, out.offset, partial, 0, 1, pieces, 0))  # fmt: skip
+
+    def _reduce_launch(self, op: str, layout: str, floating: bool, groups: int,
+                       args: tuple) -> None:  # fmt: skip
+        kernel, (bx, by) = _reduce.kernel(op, layout, "float" if floating else "int")
+        zero = np.float64(-0.0) if floating else np.int64(0)
+        blocks = min(MAX_BLOCKS, -(-groups // bx))
+        # the kernel's parameters: (outputs ... a, pa), zero, (pieces, chunk, ps)
+        kernel[blocks, (bx, by), self.stream](*args[:11], zero, *args[11:])
+
+    # -- optional primitives ----------------------------------------------------------
+    def matmul(self, out: Strided, a: Strided, b: Strided) -> None:
+        if out.size == 0:
+            return
+        if self.matmul_impl == "cublas":
+            self._matmul_cupy(out, a, b)
+            return
+        *batch, n, k = a.shape
+        m = b.shape[-1]
+        count = 1
+        for size in batch:
+            count *= size
+        nb = len(batch)
+        bshape = tuple(batch) if batch else (1,)
+
+        def batch_strides(desc: Strided) -> tuple[int, ...]:
+            return tuple(desc.strides[:nb]) if nb else (0,)
+
+        tiles = count * -(-n // TILE) * -(-m // TILE)
+        kernel = _matmul.kernel(out.dtype.numpy)
+        kernel[min(tiles, MAX_BLOCKS), (TILE, TILE), self.stream](
+            n, m, k, count, bshape,
+            out.buffer, out.offset, batch_strides(out), out.strides[-2], out.strides[-1],
+            a.buffer, a.offset, batch_strides(a), a.strides[-2], a.strides[-1],
+            b.buffer, b.offset, batch_strides(b), b.strides[-2], b.strides[-1],
+            out.dtype.numpy.type(0),
+        )  # fmt: skip
+
+    def _matmul_cupy(self, out: Strided, a: Strided, b: Strided) -> None:
+        cp = self.cupy
+        o, x, y = (self._cupy_view(d) for d in (out, a, b))
+        with self.runtime.cupy_stream:
+            if o.flags.c_contiguous:
+                cp.matmul(x, y, out=o)
+            else:
+                o[...] = cp.matmul(x, y)
+
+    def _cupy_view(self, desc: Strided) -> Any:
+        """A CuPy array viewing `desc` (no copy; the numba buffer stays the owner)."""
+        cp, itemsize = self.cupy, desc.dtype.itemsize
+        base = desc.buffer.__cuda_array_interface__["data"][0]
+        memory = cp.cuda.UnownedMemory(base, desc.buffer.nbytes, desc.buffer)
+        pointer = cp.cuda.MemoryPointer(memory, desc.offset * itemsize)
+        strides = tuple(s * itemsize for s in desc.strides)
+        return cp.ndarray(desc.shape, desc.dtype.numpy, pointer, strides=strides)
+
+    def gather(self, out: Strided, a: Strided, index: Strided, dim: int) -> None:
+        strides = list(a.strides)
+        strides[dim] = 0  # the kernel adds index * step along dim
+        walk = Strided(a.buffer, out.shape, tuple(strides), a.offset, a.dtype)
+        self._elementwise("gather", "gather", (out, index, walk), (a.strides[dim],))
+
+    def scatter_add(self, out: Strided, index: Strided, src: Strided, dim: int) -> None:
+        if out.dtype.kind == "bool":
+            raise NotImplementedError("cuda: scatter_add has no atomic add for dtype bool")
+        strides = list(out.strides)
+        strides[dim] = 0
+        walk = Strided(out.buffer, src.shape, tuple(strides), out.offset, out.dtype)
+        self._elementwise("scatter_add", "scatter_add", (walk, index, src), (out.strides[dim],))
+
+    def random(self, out: Strided, distribution: str, seed: int) -> None:
+        if distribution not in ("uniform", "normal"):
+            raise ValueError(f"cuda: unknown distribution {distribution!r}")
+        n = out.size
+        if n == 0:
+            return
+        k0, k1 = _random.split_seed(seed)
+        code = _random.UNIFORM if distribution == "uniform" else _random.NORMAL
+        _random.fill[grid_for(n), BLOCK, self.stream](
+            n, out.shape or (1,), out.buffer, out.offset, out.strides or (0,), k0, k1, code,
+            out.dtype.name == "float32",
+        )  # fmt: skip
+
+    # -- convolution ------------------------------------------------------------------
+    @staticmethod
+    def _geometry(x_shape, w_shape, out_shape, stride, padding, dilation, groups) -> tuple:
+        return (x_shape[1] // groups, w_shape[0] // groups, w_shape[2], w_shape[3],
+                *stride, *padding, *dilation, x_shape[2], x_shape[3], out_shape[2],
+                out_shape[3])  # fmt: skip
+
+    def conv2d(self, out, x, weight, stride, padding, dilation, groups) -> None:
+        """Direct convolution (cross-correlation), one thread per output element."""
+        if out.size == 0:
+            return
+        geom = self._geometry(x.shape, weight.shape, out.shape, stride, padding, dilation,
+                              groups)  # fmt: skip
+        _conv.forward[grid_for(out.size), BLOCK, self.stream](
+            out.size, out.shape, geom, out.buffer, out.offset, out.strides,
+            x.buffer, x.offset, x.strides, weight.buffer, weight.offset, weight.strides,
+            out.dtype.numpy.type(0),
+        )  # fmt: skip
+
+    def conv2d_grad_input(self, grad_x, grad_out, weight, stride, padding, dilation, groups):
+        """The input gradient, gathered per input element (no atomics)."""
+        if grad_x.size == 0:
+            return
+        geom = self._geometry(grad_x.shape, weight.shape, grad_out.shape, stride, padding,
+                              dilation, groups)  # fmt: skip
+        _conv.grad_input[grid_for(grad_x.size), BLOCK, self.stream](
+            grad_x.size, grad_x.shape, geom, grad_x.buffer, grad_x.offset, grad_x.strides,
+            grad_out.buffer, grad_out.offset, grad_out.strides,
+            weight.buffer, weight.offset, weight.strides, grad_x.dtype.numpy.type(0),
+        )  # fmt: skip
+
+    def conv2d_grad_weight(self, grad_weight, x, grad_out, stride, padding, dilation, groups):
+        """The weight gradient: one block and one shared-memory tree per weight element."""
+        total = grad_weight.size
+        if total == 0:
+            return
+        geom = self._geometry(x.shape, grad_weight.shape, grad_out.shape, stride, padding,
+                              dilation, groups)  # fmt: skip
+        _conv.grad_weight[min(total, MAX_BLOCKS), REDUCE_BLOCK, self.stream](
+            total, grad_weight.shape, geom, x.shape[0],
+            grad_weight.buffer, grad_weight.offset, grad_weight.strides,
+            x.buffer, x.offset, x.strides, grad_out.buffer, grad_out.offset, grad_out.strides,
+        )  # fmt: skip

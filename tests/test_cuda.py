@@ -1,0 +1,167 @@
+"""The cuda backend without a GPU: its conformance and kernel tests under numba's CUDA
+simulator (in subprocesses: ``NUMBA_ENABLE_CUDASIM`` must be set before numba is first
+imported), and the clear error it gives where neither a GPU nor the simulator is there.
+
+The simulator runs one Python thread per CUDA thread; with the conformance suite's small
+shapes, small blocks and the backend's simulator block scheduler the whole suite runs at
+its full example counts in about 3 minutes on a busy 2-core machine. Should a CI budget
+ever need it, ``MYTENSOR_CONFORMANCE_EXAMPLES`` (`SIM_EXAMPLES`) scales the hypothesis
+example counts down while every test still runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import mytensor as mt
+
+TESTS = Path(__file__).resolve().parent
+# hypothesis examples per conformance test, as a multiple of the suite's default (1: all)
+SIM_EXAMPLES = "1"
+# In the simulator kernel bodies run on numpy scalars, which warn where a GPU silently
+# returns inf/NaN (1/0, log(0), ...): expected results, not problems, so not reported.
+QUIET_IEEE = ("-W", "ignore::RuntimeWarning")
+HAVE_NUMBA_CUDA = importlib.util.find_spec("numba") is not None and (
+    importlib.util.find_spec("numba_cuda") is not None
+)
+needs_numba_cuda = pytest.mark.skipif(
+    not HAVE_NUMBA_CUDA, reason="numba-cuda is not installed (pip install 'mytensor[cudasim]')"
+)
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MYTENSOR_BACKEND", "NUMBA_ENABLE_CUDASIM")}  # fmt: skip
+    env.update(extra)
+    return env
+
+
+def _run(args: list[str], timeout: int, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(args, env=_env(**env), capture_output=True, text=True,
+                          timeout=timeout, cwd=TESTS.parent)  # fmt: skip
+
+
+def _tail(result: subprocess.CompletedProcess, lines: int = 60) -> str:
+    text = (result.stdout + "\n" + result.stderr).strip().splitlines()
+    return "\n".join(text[-lines:])
+
+
+@needs_numba_cuda
+def test_conformance_under_simulator():
+    """The whole conformance suite, on the real kernels run by numba's simulator."""
+    result = _run(
+        [sys.executable, "-m", "pytest", "--pyargs", "mytensor.conformance", "--backend", "cuda",
+         "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *QUIET_IEEE],
+        timeout=600, NUMBA_ENABLE_CUDASIM="1", MYTENSOR_CONFORMANCE_EXAMPLES=SIM_EXAMPLES,
+    )  # fmt: skip
+    assert result.returncode == 0, f"cuda conformance under the simulator:\n{_tail(result)}"
+    assert " passed" in result.stdout
+
+
+@needs_numba_cuda
+def test_kernels_under_simulator():
+    """tests/test_cuda_kernels.py (long reductions, tiles, conv, atomics, layouts, launch
+    metadata), which only runs with the simulator on."""
+    result = _run(
+        [sys.executable, "-m", "pytest", str(TESTS / "test_cuda_kernels.py"), "-q",
+         "-p", "no:cacheprovider", "-p", "no:randomly", *QUIET_IEEE],
+        timeout=300, NUMBA_ENABLE_CUDASIM="1",
+    )  # fmt: skip
+    assert result.returncode == 0, f"cuda kernel tests under the simulator:\n{_tail(result)}"
+    assert " passed" in result.stdout and "skipped" not in result.stdout, _tail(result)
+
+
+def _python(code: str, **env: str) -> subprocess.CompletedProcess:
+    return _run([sys.executable, "-c", textwrap.dedent(code)], timeout=120, **env)
+
+
+@needs_numba_cuda
+def test_docs_examples_run_under_simulator():
+    """The python blocks of docs/cuda.md run as written (on the simulator here)."""
+    text = (TESTS.parent / "docs" / "cuda.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert blocks, "docs/cuda.md has no python example"
+    for block in blocks:
+        result = _python(block, NUMBA_ENABLE_CUDASIM="1")
+        assert result.returncode == 0, f"docs/cuda.md example failed:\n{block}\n{_tail(result)}"
+
+
+@needs_numba_cuda
+def test_no_gpu_is_a_clear_error_and_other_backends_work():
+    """Without a GPU and without the simulator, choosing cuda says what is missing."""
+    result = _python(
+        """
+        import mytensor as mt
+        from mytensor import BackendError
+        try:
+            mt.ones(2)
+        except BackendError as exc:
+            print("ERROR:", exc)
+        print("REF:", mt.ones(2, backend="numpy_ref").numpy().tolist())
+        """,
+        MYTENSOR_BACKEND="cuda",
+    )
+    if "ERROR:" not in result.stdout and "REF:" in result.stdout:
+        pytest.skip("this machine has a usable CUDA GPU: the no-GPU error cannot be shown here")
+    assert result.returncode == 0, _tail(result)
+    error = result.stdout.split("ERROR:", 1)[1].split("REF:")[0]
+    assert "backend 'cuda'" in error
+    assert "no usable CUDA GPU" in error and "NUMBA_ENABLE_CUDASIM=1" in error
+    assert "nvidia-smi" in error
+    assert "REF: [1.0, 1.0]" in result.stdout
+
+
+@needs_numba_cuda
+def test_cli_lists_cuda_with_its_reason():
+    result = _run([sys.executable, "-m", "mytensor.cli", "backends"], timeout=120)
+    if "cuda: broken" not in result.stdout:
+        pytest.skip("this machine has a usable CUDA GPU: cuda loads")
+    assert result.returncode == 0, _tail(result)
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:] if line}
+    assert rows["cuda"][1:3] == ["broken", "cuda"]
+    assert rows["numpy_ref"][1] == "loaded"
+    assert "no usable CUDA GPU" in result.stdout and "NUMBA_ENABLE_CUDASIM" in result.stdout
+
+
+def test_missing_numba_cuda_says_which_extra_to_install():
+    """With numba's CUDA package hidden, the factory names the pip extras."""
+    result = _python(
+        """
+        import sys
+        sys.modules["numba_cuda"] = None  # importing numba-cuda now raises ImportError
+        import mytensor as mt
+        try:
+            mt.zeros(1, backend="cuda")
+        except mt.BackendError as exc:
+            print("ERROR:", exc)
+        print("REF:", mt.zeros(1, backend="numpy_ref").numpy().tolist())
+        """
+    )
+    assert result.returncode == 0, _tail(result)
+    assert "mytensor[cuda12]" in result.stdout and "mytensor[cuda13]" in result.stdout
+    assert "nvidia-smi" in result.stdout
+    assert "REF: [0.0]" in result.stdout
+
+
+@needs_numba_cuda
+def test_cuda_is_opt_in():
+    """cuda loads (here in the simulator) but never becomes the default backend."""
+    (info,) = [b for b in mt.backends() if b.name == "cuda"]
+    assert info.priority < 0 and info.device == "cuda"
+    result = _python(
+        """
+        import mytensor as mt
+        print("DEFAULT:", mt.ones(1).backend, "CUDA:", mt.ones(1, backend="cuda").backend)
+        """,
+        NUMBA_ENABLE_CUDASIM="1",
+    )
+    assert result.returncode == 0, _tail(result)
+    assert "DEFAULT: numpy_ref CUDA: cuda" in result.stdout, _tail(result)
