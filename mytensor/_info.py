@@ -40,11 +40,12 @@ class Info:
         return Device(get_backend().name)
 
     def devices(self) -> list[Any]:
-        """Every working backend, as a device."""
+        """Every backend that loads here, as a device (`mytensor.backends()` says why any
+        other one does not)."""
         from mytensor.core.device import Device
         from mytensor.core.registry import backends
 
-        return [Device(b.name) for b in backends() if b.status != "broken"]
+        return [Device(b.name) for b in backends() if b.status == "loaded"]
 
     def default_dtypes(self, *, device: Any = None) -> dict[str, DType]:
         """The default dtypes: float32, complex64, int64 (and int64 for indices)."""

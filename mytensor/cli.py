@@ -26,8 +26,8 @@ def _backends(args: argparse.Namespace) -> int:
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     for info in infos:
-        if info.status == "broken":
-            print(f"\n{info.name}: broken: {info.error}")
+        if info.status in ("broken", "unavailable"):
+            print(f"\n{info.name}: {info.status}: {info.error}")
     return 0
 
 
@@ -67,6 +67,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     import json
+    from dataclasses import asdict
 
     from mytensor.bench import default_rows, runner, select, table
     from mytensor.bench.rows import PEERS
@@ -82,16 +83,17 @@ def _bench(args: argparse.Namespace) -> int:
         rows, cases, settings, isolate=not args.in_process,
         progress=lambda line: print(line, file=sys.stderr, flush=True),
     )  # fmt: skip
-    process = "one process per row" if not args.in_process else "all rows in one process"
+    process = "all rows in one process" if args.in_process else "one process per row"
     report = table.report(results, rows, machine=table.machine(), quick=args.quick,
-                          isolation=process)  # fmt: skip
+                          settings=asdict(settings), isolation=process)  # fmt: skip
     if args.json:
         print(json.dumps(report, indent=1))
     else:
         about = report["machine"]
         versions = ", ".join(f"{k} {v}" for k, v in about["versions"].items() if v)
         print(f"mytensor bench{' --quick' if args.quick else ''}: {about['cpu']}; Python "
-              f"{about['python']}, {versions}; {about['date']}; {process}.\n"
+              f"{about['python']}, {versions}; {about['date']}; {process}, taking turns "
+              "cell by cell.\n"
               "Median time per call; ratios are backend / peer (below 1: the backend is "
               "faster).\n")  # fmt: skip
         print(table.render(report, markdown=args.markdown))

@@ -72,6 +72,17 @@ def test_promotion_of_tensors_matches_the_table():
         mt.ones(2, dtype=mt.uint64) + mt.ones(2, dtype=mt.int8)
 
 
+@pytest.mark.parametrize("backend", [*HOST_BACKENDS])
+def test_uint64_compares_exactly_with_signed_integers(backend):
+    u = np.array([0, 5, 2**63 + 1, 2**64 - 1, 3], np.uint64)
+    s = np.array([-1, 5, 7, -(2**63), 3], np.int64)
+    x, y = mt.tensor(u, mt.uint64, backend=backend), mt.tensor(s, mt.int64, backend=backend)
+    for name in ("less", "less_equal", "greater", "greater_equal", "equal", "not_equal"):
+        ours, ref = getattr(mt, name), getattr(np, name)
+        np.testing.assert_array_equal(ours(x, y).numpy(), ref(u, s), err_msg=name)
+        np.testing.assert_array_equal(ours(y[:1], x).numpy(), ref(s[:1], u), err_msg=name)
+
+
 @pytest.mark.parametrize(
     ("dtype", "scalar", "want"),
     [("int8", 3, "int8"), ("uint8", 3, "uint8"), ("uint16", 2.5, "float32"),

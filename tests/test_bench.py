@@ -74,6 +74,17 @@ def test_rows_that_cannot_run_raise_not_implemented(monkeypatch) -> None:
         TorchRow()
 
 
+def test_device_rows_synchronize_inside_the_timed_call(monkeypatch) -> None:
+    row = get_row("numpy_ref")
+    row.device = "gpu"  # as the cuda backend declares itself: its work is asynchronous
+    waited = []
+    monkeypatch.setattr("mytensor.synchronize", lambda name=None: waited.append(name))
+    fn = WORKLOADS["add"].build(row, 10)
+    assert waited == []
+    fn()
+    assert waited == ["numpy_ref"]
+
+
 def test_default_rows_and_their_override(monkeypatch) -> None:
     monkeypatch.delenv("MYTENSOR_BENCH_ROWS", raising=False)
     rows = default_rows()

@@ -122,11 +122,11 @@ def test_no_gpu_is_a_clear_error_and_other_backends_work():
 @needs_numba_cuda
 def test_cli_lists_cuda_with_its_reason():
     result = _run([sys.executable, "-m", "mytensor.cli", "backends"], timeout=120)
-    if "cuda: broken" not in result.stdout:
+    if "cuda: unavailable" not in result.stdout:
         pytest.skip("this machine has a usable CUDA GPU: cuda loads")
     assert result.returncode == 0, _tail(result)
     rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:] if line}
-    assert rows["cuda"][1:3] == ["broken", "cuda"]
+    assert rows["cuda"][1:3] == ["unavailable", "cuda"]
     assert rows["numpy_ref"][1] == "loaded"
     assert "no usable CUDA GPU" in result.stdout and "NUMBA_ENABLE_CUDASIM" in result.stdout
 

@@ -162,6 +162,7 @@ __all__ = [
     "ZIP_OPS",
     "Backend",
     "BackendEntry",
+    "BackendUnavailable",
     "BackendHooks",
     "Strided",
     "hookimpl",
@@ -270,6 +271,14 @@ class Backend(Protocol):
     def zip(self, op: str, out: Strided, a: Strided, b: Strided) -> None: ...
     def where(self, out: Strided, cond: Strided, a: Strided, b: Strided) -> None: ...
     def reduce(self, op: str, out: Strided, a: Strided, dims: tuple[int, ...]) -> None: ...
+
+
+class BackendUnavailable(RuntimeError):
+    """Raised by a factory whose backend cannot run here: a package or the hardware is missing.
+
+    The registry reports such a backend as "unavailable" with this message (which should
+    say what is missing and how to get it), not as "broken".
+    """
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,9 @@ from mytensor.backends import spec
 __all__ = ["BackendError", "BackendInfo", "backends", "get_backend", "set_backend", "use_backend"]
 
 
+_UNUSABLE = ("broken", "unavailable")
+
+
 class BackendError(RuntimeError):
     """A backend is unknown, failed to load, or breaks the contract."""
 
@@ -34,7 +37,7 @@ class BackendInfo:
     """What `mytensor.backends()` reports for one backend."""
 
     name: str
-    status: str  # "available", "loaded" or "broken"
+    status: str  # "available", "loaded", "unavailable" (missing package/hardware) or "broken"
     device: str = "?"
     priority: int = 0
     description: str = ""
@@ -100,10 +103,13 @@ class _Registry:
         info = self.infos.get(name)
         if info is None:
             raise BackendError(f"unknown backend {name!r}; installed backends: {self.listing()}")
-        if info.status == "broken":
-            raise BackendError(f"backend {name!r} is broken: {info.error}")
+        if info.status in ("broken", "unavailable"):
+            raise BackendError(f"backend {name!r} is {info.status}: {info.error}")
         try:
             backend = info.entry.factory()
+        except spec.BackendUnavailable as exc:
+            info.status, info.error = "unavailable", str(exc)
+            raise BackendError(f"backend {name!r} is unavailable: {exc}") from exc
         except Exception as exc:
             info.status, info.error = "broken", f"factory raised {_describe(exc)}"
             raise BackendError(f"backend {name!r} is broken: {info.error}") from exc
@@ -121,7 +127,7 @@ class _Registry:
         return backend
 
     def listing(self) -> str:
-        names = [n for n, i in sorted(self.infos.items()) if i.status != "broken"]
+        names = [n for n, i in sorted(self.infos.items()) if i.status not in _UNUSABLE]
         return ", ".join(names) or "(none)"
 
     def default_name(self) -> str:
@@ -130,7 +136,7 @@ class _Registry:
             return chosen
         self.discover()
         ranked = sorted(
-            (i for i in self.infos.values() if i.status != "broken"),
+            (i for i in self.infos.values() if i.status not in _UNUSABLE),
             key=lambda i: (-i.priority, i.name),
         )
         for info in ranked:

@@ -8,7 +8,7 @@ kernels on the CPU).
 
 from __future__ import annotations
 
-from mytensor.backends.spec import BackendEntry, hookimpl
+from mytensor.backends.spec import BackendEntry, BackendUnavailable, hookimpl
 
 __all__ = ["MISSING_NUMBA_CUDA", "mytensor_backends", "no_gpu_message"]
 
@@ -35,7 +35,7 @@ def _make_backend():
         import numba_cuda  # noqa: F401  (the numba-cuda package, not numba's retired target)
         from numba import config, cuda
     except ImportError as exc:
-        raise ImportError(MISSING_NUMBA_CUDA) from exc
+        raise BackendUnavailable(MISSING_NUMBA_CUDA) from exc
     # numba reads NUMBA_ENABLE_CUDASIM once, when it is first imported
     if not (config.ENABLE_CUDASIM or cuda.is_available()):
         reason = None
@@ -44,7 +44,7 @@ def _make_backend():
             reason = str(error) if error else None
         except Exception:  # numba's diagnostics are best effort; the message stands alone
             reason = None
-        raise RuntimeError(no_gpu_message(reason))
+        raise BackendUnavailable(no_gpu_message(reason))
     from mytensor.backends.cuda.backend import CudaBackend
 
     return CudaBackend()

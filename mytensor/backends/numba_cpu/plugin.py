@@ -1,6 +1,6 @@
 """Registers the numba_cpu backend; imports neither numba nor any kernel."""
 
-from mytensor.backends.spec import BackendEntry, hookimpl
+from mytensor.backends.spec import BackendEntry, BackendUnavailable, hookimpl
 
 MISSING_NUMBA = "numba_cpu needs numba: pip install 'mytensor[numba]'"
 
@@ -9,7 +9,7 @@ def _make_backend():
     try:
         import numba  # noqa: F401
     except ImportError as exc:
-        raise ImportError(MISSING_NUMBA) from exc
+        raise BackendUnavailable(MISSING_NUMBA) from exc
     from mytensor.backends.numba_cpu.backend import NumbaBackend
 
     return NumbaBackend()

@@ -54,15 +54,38 @@ from mytensor.core.tensor import Tensor
 def _kind_error(name: str, dtype: Any, kinds: tuple[str, ...], what: str) -> TypeError:
     hint = ""
     if dtype is bool_ and "int" in kinds:
-        hint = "; use logical_and/logical_or, or convert with .astype(mytensor.int64)"
         if what != "a tensor":
-            return TypeError(f"{name}(): not defined for two bool tensors{hint}")
+            return TypeError(
+                f"{name}(): not defined for two bool tensors; use logical_and/logical_or, "
+                "or convert with .astype(mytensor.int64)"
+            )
+        hint = "; use logical_not, or convert with .astype(mytensor.int64)"
     elif dtype.kind == "complex" and "float" in kinds:
         hint = "; take mytensor.real / imag / abs first"
     return TypeError(
         f"{name}(): not defined for {what} of dtype {dtype.name} (it takes "
         f"{describe_kinds(kinds)} tensors){hint}"
     )
+
+
+# comparisons of uint64 with a signed integer need no common dtype: where the signed
+# operand is negative the answer is known, elsewhere both fit in uint64
+_SWAPPED = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne"}
+_WHEN_NEGATIVE = {"lt": False, "le": False, "gt": True, "ge": True, "eq": False, "ne": True}
+
+
+def _mixed_signs(a: Any, b: Any) -> bool:
+    return (isinstance(a, Tensor) and isinstance(b, Tensor)
+            and {a.dtype.kind, b.dtype.kind} == {"int", "uint"})  # fmt: skip
+
+
+def _compare_mixed_signs(name: str, a: Tensor, b: Tensor) -> Tensor:
+    """`a op b` for a uint64 and a signed integer tensor, exactly (as numpy does)."""
+    if a.dtype.kind == "int":  # put the unsigned operand first
+        a, b, name = b, a, _SWAPPED[name]
+    negative = BINARY_OPS["lt"](b, 0)
+    agree = BINARY_OPS[name](a, b.astype(a.dtype))
+    return where(negative, _WHEN_NEGATIVE[name], agree)
 
 
 def _out_dtype(out: str, dtype: Any) -> Any:
@@ -141,7 +164,12 @@ def _binary_op(spec: Binary) -> Callable[[Any, Any], Tensor]:
         ):
             dtype = a.dtype  # the common case, without the general promotion's calls
         else:
-            a, b, dtype = promote_operands(name, a, b)
+            try:
+                a, b, dtype = promote_operands(name, a, b)
+            except TypeError:
+                if out_kind == "bool" and not cast_bool and _mixed_signs(a, b):
+                    return _compare_mixed_signs(name, a, b)
+                raise
         if cast_bool:
             a, b, dtype = cast(a, bool_), cast(b, bool_), bool_
         elif dtype.kind not in kinds:

@@ -106,8 +106,10 @@ def _basic_view(x: Tensor, items: list) -> tuple[tuple, tuple, int, list]:
             span = x.shape[dim : dim + item.ndim]
             # an empty mask may have size 0 where the tensor's dimension is not (the
             # array API test suite's reading): it selects nothing
-            empty = item.size == 0 and len(span) == item.ndim and all(
-                k in (n, 0) for k, n in zip(item.shape, span, strict=True)
+            empty = (
+                item.size == 0
+                and len(span) == item.ndim
+                and all(k in (n, 0) for k, n in zip(item.shape, span, strict=True))
             )
             if item.shape != span and not empty:
                 raise IndexError(
