@@ -164,7 +164,7 @@ def vector_norm(x: Tensor, /, *, axis: int | tuple[int, ...] | None = None,
 def _as_float(x: Tensor) -> Tensor:
     from mytensor.core.dtypes import DEFAULT_FLOAT
 
-    return x if x.dtype.kind == "float" else x.astype(DEFAULT_FLOAT)
+    return x if x.dtype.kind in ("float", "complex") else x.astype(DEFAULT_FLOAT)
 
 
 def matrix_norm(x: Tensor, /, *, keepdims: bool = False, ord: float | str = "fro") -> Tensor:
@@ -260,4 +260,10 @@ def pinv(x: Tensor, /, *, rtol: float | Tensor | None = None) -> Tensor:
     limit = (max(s, axis=-1, keepdims=True) * tol).detach() if s.shape[-1] else s
     kept = s > limit
     s_inv = where(kept, 1.0 / where(kept, s, 1.0), 0.0)
-    return (vh.mT * s_inv.unsqueeze(-2)) @ u.mT
+    return (_conj_transpose(vh) * s_inv.unsqueeze(-2)) @ _conj_transpose(u)
+
+
+def _conj_transpose(x: Tensor) -> Tensor:
+    from mytensor.core.ops.elementwise import UNARY_OPS
+
+    return UNARY_OPS["conj"](x.mT) if x.dtype.kind == "complex" else x.mT

@@ -39,8 +39,8 @@ def test_the_standard_dtypes_are_exported():
     for name in NAMES:
         dtype = getattr(mt, name)
         assert dtype.name == name and dtype.numpy == np.dtype(name)
-    assert mt.bool is mt.bool_
-    assert isinstance(True, bool)  # the package's `bool` did not replace Python's here
+    assert mt.bool is mt.bool_ and "bool" in mt.__all__ and "bool_" in mt.__all__
+    assert mt.tensor([0, 2]).bool().tolist() == [False, True]  # the torch-style method stays
 
 
 @pytest.mark.parametrize(("a", "b"), PAIRS, ids=[f"{a}-{b}" for a, b in PAIRS])

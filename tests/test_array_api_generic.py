@@ -11,7 +11,7 @@ import pytest
 import mytensor as mt
 from mytensor.autograd import gradcheck
 
-BACKENDS = [info.name for info in mt.backends() if info.status != "broken"]
+BACKENDS = [info.name for info in mt.backends() if info.status == "loaded"]
 
 
 def standardized_ranks(x):

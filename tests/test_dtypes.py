@@ -109,7 +109,8 @@ def test_astype_aliases():
     [([1.0, 2.0], F32), ([1, 2], I64), ([True, False], B), ([1, 2.5], F32), (3, I64),
      (3.0, F32), (True, B), (np.array([1.0]), F64), (np.array([1.0], np.float32), F32),
      (np.array([1], np.int32), I32), (np.array([1], np.int64), I64), (np.float64(2.0), F64),
-     ([[1, 2], [3, 4]], I64), (np.array([1], np.int16), I64), (np.array([1], np.uint8), I64)],
+     ([[1, 2], [3, 4]], I64), (np.array([1], np.int16), mt.int16),
+     (np.array([1], np.uint8), mt.uint8)],
 )  # fmt: skip
 def test_creation_dtype_inference(data, want):
     t = mt.tensor(data)

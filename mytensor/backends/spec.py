@@ -103,9 +103,12 @@ Dtypes
 ``dtypes`` lists the dtype names a backend holds (of the array API's 13: bool,
 int8/16/32/64, uint8/16/32/64, float32/64, complex64/128); the five core dtypes
 (bool, int32, int64, float32, float64) are the least a backend must support. The
-core never allocates or uploads any other dtype on the backend: it raises a
+core never allocates or uploads a dtype a backend does not declare: it raises a
 `mytensor.core.dtypes.UnsupportedDTypeError` that names the backend, the dtype,
-what is supported, and the fix.
+what is supported, and the fix. A backend that declares the complex dtypes gets
+them in the arithmetic (add sub mul div pow neg), the float functions (exp log
+sqrt sin ... reciprocal, and the optional acos ... log10), sign, round, eq, ne,
+the predicates, sum/prod and ``abs`` (complex in, real out), with numpy's values.
 
 Optional convolution (all three or none; the core's default is a graph of
 views, ``stack`` and ``matmul``, see ``mytensor/core/ops/conv.py``)

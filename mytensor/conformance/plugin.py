@@ -55,7 +55,7 @@ def _resolve_backends(requested: list[str] | None) -> list[str]:
 
     infos = {info.name: info for info in mt.backends()}
     if not requested:
-        names = [name for name, info in infos.items() if info.status != "broken"]
+        names = [name for name, info in infos.items() if info.status == "loaded"]
         if not names:
             raise pytest.UsageError("mytensor conformance: no working backend is installed")
         return names
@@ -66,8 +66,8 @@ def _resolve_backends(requested: list[str] | None) -> list[str]:
             raise pytest.UsageError(
                 f"--backend {name}: unknown backend; installed: {', '.join(sorted(infos))}"
             )
-        if info.status == "broken":
-            raise pytest.UsageError(f"--backend {name}: the backend is broken: {info.error}")
+        if info.status != "loaded":
+            raise pytest.UsageError(f"--backend {name}: the backend is {info.status}: {info.error}")
     return names
 
 

@@ -15,6 +15,7 @@ from mytensor.core.dtypes import (
     DEFAULT_COMPLEX,
     DEFAULT_FLOAT,
     DEFAULT_INT,
+    STANDARD_DTYPES,
     DType,
     bool_,
     float64,
@@ -52,9 +53,9 @@ def _from_numpy(array: np.ndarray, dtype: DType, backend: Any) -> Tensor:
     return Tensor._make(storage, array.shape, contiguous_strides(array.shape), 0, dtype)
 
 
-# the numpy dtypes a numpy array (or DLPack producer) keeps; other integer and float
-# widths take the default of their kind, as before the standard's extra dtypes existed
-_KEPT = (np.int32, np.int64, np.float32, np.float64, np.complex64, np.complex128)
+# a numpy array (or DLPack producer) keeps its dtype when the standard has it; other
+# widths (float16, ...) take the default of their kind
+_KEPT = tuple(d.numpy for d in STANDARD_DTYPES)
 
 
 def _infer_dtype(op: str, array: np.ndarray, source: Any) -> DType:

@@ -112,7 +112,9 @@ def vecdot(x1: Tensor, x2: Tensor, /, *, axis: int = -1) -> Tensor:
         from mytensor.core.ops.elementwise import UNARY_OPS
 
         a = UNARY_OPS["conj"](a)
-    return (a * b).sum(back)
+    from mytensor.core.ops.statistical import sum as sum_
+
+    return sum_(a * b, axis=back, dtype=dtype)  # the operands' dtype: no widening of ints
 
 
 def tensordot(x1: Tensor, x2: Tensor, /, *,

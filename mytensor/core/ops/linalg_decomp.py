@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from mytensor.core import autograd
-from mytensor.core.dtypes import DEFAULT_FLOAT
+from mytensor.core.dtypes import DEFAULT_FLOAT, real_dtype
 from mytensor.core.layout import broadcast_shapes
 from mytensor.core.ops._base import check_tensor, promote_operands, same_backend
 from mytensor.core.ops.elementwise import where
@@ -59,10 +59,17 @@ def _matrix(op: str, x: Tensor, square: bool = True) -> Tensor:
     return x
 
 
-def _run(op: str, ins: tuple[Tensor, ...], shapes: list[tuple[int, ...]]) -> list[Tensor]:
-    """Allocate the outputs and call the backend's linalg primitive (no graph)."""
+def _run(op: str, ins: tuple[Tensor, ...], shapes: list[tuple[int, ...]],
+         real: tuple[int, ...] = ()) -> list[Tensor]:  # fmt: skip
+    """Allocate the outputs and call the backend's linalg primitive (no graph). The
+    outputs numbered in `real` (singular values, eigenvalues, log|det|) are real even
+    for complex input."""
     backend = same_backend(f"linalg.{op}", *ins)
-    outs = [Tensor._empty(backend, shape, ins[0].dtype) for shape in shapes]
+    dtype = ins[0].dtype
+    outs = [
+        Tensor._empty(backend, shape, real_dtype(dtype) if i in real else dtype)
+        for i, shape in enumerate(shapes)
+    ]
     if any(o.numel() for o in outs):
         backend.linalg(op, tuple(o._d for o in outs), tuple(t.detach()._d for t in ins))
     return outs
@@ -143,7 +150,7 @@ def slogdet(x: Tensor, /) -> SlogdetResult:
     (-1.0, 0.6931)
     """
     x = _matrix("slogdet", x)
-    sign, logabs = _run("slogdet", (x,), [x.shape[:-2], x.shape[:-2]])
+    sign, logabs = _run("slogdet", (x,), [x.shape[:-2], x.shape[:-2]], real=(1,))
 
     def backward(g_sign: Tensor, g_log: Tensor) -> tuple:
         return (g_log.reshape(*g_log.shape, 1, 1) * inv(x).mT,)
@@ -225,7 +232,7 @@ def eigh(x: Tensor, /) -> EighResult:
     """
     x = _matrix("eigh", x)
     n = x.shape[-1]
-    values, vectors = _run("eigh", (x,), [x.shape[:-1], x.shape])
+    values, vectors = _run("eigh", (x,), [x.shape[:-1], x.shape], real=(0,))
 
     def backward(g_w: Tensor, g_v: Tensor) -> tuple:
         f = _off_diagonal_reciprocal(w.unsqueeze(-2) - w.unsqueeze(-1), n)
@@ -286,7 +293,7 @@ def svd(x: Tensor, /, *, full_matrices: bool = True) -> SVDResult:
     k = min(m, n)
     u_cols, v_rows = (m, n) if full_matrices else (k, k)
     op = "svd_full" if full_matrices else "svd"
-    raw = _run(op, (x,), [(*batch, m, u_cols), (*batch, k), (*batch, v_rows, n)])
+    raw = _run(op, (x,), [(*batch, m, u_cols), (*batch, k), (*batch, v_rows, n)], real=(1,))
 
     def backward(g_u: Tensor, g_s: Tensor, g_vh: Tensor) -> tuple:
         if u.shape[-1] != k or vh.shape[-2] != k:
@@ -327,7 +334,7 @@ def svdvals(x: Tensor, /) -> Tensor:
     x = _matrix("svdvals", x, square=False)
     *batch, m, n = x.shape
     k = min(m, n)
-    u, s_raw, vh = _run("svd", (x,), [(*batch, m, k), (*batch, k), (*batch, k, n)])
+    u, s_raw, vh = _run("svd", (x,), [(*batch, m, k), (*batch, k), (*batch, k, n)], real=(1,))
 
     def backward(g: Tensor) -> tuple:
         return ((u * g.unsqueeze(-2)) @ vh,)
