@@ -150,3 +150,22 @@ def infer_shape(op: str, shape: Sequence[int], total: int) -> Shape:
     elif known != total:
         raise ValueError(f"{op}(): shape {shape} is invalid for a tensor of {total} elements")
     return shape
+
+
+def merge_dims(sizes: list[int], strides: list[list[int]]) -> tuple[list[int], list[list[int]]]:
+    """Merge each dimension into the one before it when every operand allows it
+    (a backend's kernels then loop over fewer, longer dimensions)."""
+    out_sizes: list[int] = []
+    out_strides: list[list[int]] = [[] for _ in strides]
+    for j, size in enumerate(sizes):
+        if out_sizes and all(
+            row[-1] == st[j] * size for row, st in zip(out_strides, strides, strict=True)
+        ):
+            out_sizes[-1] *= size
+            for row, st in zip(out_strides, strides, strict=True):
+                row[-1] = st[j]
+        else:
+            out_sizes.append(size)
+            for row, st in zip(out_strides, strides, strict=True):
+                row.append(st[j])
+    return out_sizes, out_strides

@@ -13,8 +13,9 @@ same-layout call becomes rank 1, which the kernels run without any index divisio
 from __future__ import annotations
 
 from mytensor.backends.spec import Strided
+from mytensor.core.layout import merge_dims
 
-__all__ = ["elementwise_plan", "merge_dims", "reduce_plan"]
+__all__ = ["elementwise_plan", "reduce_plan"]
 
 _PLANS: dict[tuple, tuple] = {}
 _MAX_PLANS = 8192
@@ -25,24 +26,6 @@ def _remember(key: tuple, plan: tuple) -> tuple:
         _PLANS.clear()
     _PLANS[key] = plan
     return plan
-
-
-def merge_dims(sizes: list[int], strides: list[list[int]]) -> tuple[list[int], list[list[int]]]:
-    """Merge each dimension into the one before it when every operand allows it."""
-    out_sizes: list[int] = []
-    out_strides: list[list[int]] = [[] for _ in strides]
-    for j, size in enumerate(sizes):
-        if out_sizes and all(
-            row[-1] == st[j] * size for row, st in zip(out_strides, strides, strict=True)
-        ):
-            out_sizes[-1] *= size
-            for row, st in zip(out_strides, strides, strict=True):
-                row[-1] = st[j]
-        else:
-            out_sizes.append(size)
-            for row, st in zip(out_strides, strides, strict=True):
-                row.append(st[j])
-    return out_sizes, out_strides
 
 
 def elementwise_plan(descs: tuple[Strided, ...]) -> tuple:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from mytensor.backends.spec import Strided
+from mytensor.core.layout import merge_dims
 
 _PLANS: dict[tuple, tuple] = {}
 _MAX_PLANS = 8192
@@ -57,24 +58,6 @@ def _build_elementwise(shape: tuple[int, ...], layouts: tuple[tuple, ...]) -> tu
         np.array(offsets, np.int64),
         size,
     )
-
-
-def merge_dims(sizes: list[int], strides: list[list[int]]) -> tuple[list[int], list[list[int]]]:
-    """Merge each dimension into the one before it when every operand allows it."""
-    out_sizes: list[int] = []
-    out_strides: list[list[int]] = [[] for _ in strides]
-    for j, size in enumerate(sizes):
-        if out_sizes and all(
-            row[-1] == st[j] * size for row, st in zip(out_strides, strides, strict=True)
-        ):
-            out_sizes[-1] *= size
-            for row, st in zip(out_strides, strides, strict=True):
-                row[-1] = st[j]
-        else:
-            out_sizes.append(size)
-            for row, st in zip(out_strides, strides, strict=True):
-                row.append(st[j])
-    return out_sizes, out_strides
 
 
 def numpy_view(desc: Strided) -> np.ndarray:
