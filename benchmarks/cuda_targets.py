@@ -144,36 +144,25 @@ def sums(mt, size: int, repeat: int, copy_gbs: float) -> None:
 
 
 def training(mt, batches: list[int], repeat: int) -> None:
-    from mytensor import nn
-    from mytensor.training import lenet, mlp
+    """The `mytensor bench` training workloads (`mlp_step`, `lenet_step`) at each batch."""
+    from mytensor.bench.workloads import WORKLOADS
 
     print("\n5. one SGD training step, cuda vs numba_cpu")
-    models = {"mlp 784-256-256-10": (lambda: mlp(784, 256, 10), (784,)),
-              "lenet 28x28": (lambda: lenet(28), (1, 28, 28))}  # fmt: skip
-    for label, (make, features) in models.items():
+    for name in ("mlp_step", "lenet_step"):
+        workload = WORKLOADS[name]
         for batch in batches:
             seconds = {}
             for backend in ("cuda", "numba_cpu"):
                 try:
-                    mt.manual_seed(0)
-                    model = make().to(backend)
+                    step = workload.prepare(backend, batch)  # timed calls synchronize
                 except Exception as exc:  # numba_cpu not installed, out of memory, ...
-                    print(f"  {label} batch {batch} on {backend}: skipped ({exc})")
+                    print(f"  {name} batch {batch} on {backend}: skipped ({exc})")
                     continue
-                opt = mt.optim.SGD(model.parameters(), lr=0.01)
-                x = mt.randn(batch, *features, backend=backend)
-                y = mt.randint(0, 10, (batch,), backend=backend)
-
-                def step(model=model, opt=opt, x=x, y=y) -> None:
-                    opt.zero_grad()
-                    nn.functional.cross_entropy(model(x), y).backward()
-                    opt.step()
-
                 seconds[backend] = median_time(step, lambda b=backend: mt.synchronize(b), repeat)
             if len(seconds) == 2:
                 ratio = seconds["numba_cpu"] / seconds["cuda"]
                 cpu_ms = seconds["numba_cpu"] * 1e3
-                _row(f"{label}, batch {batch}", seconds["cuda"],
+                _row(f"{workload.description[:30]}, batch {batch}", seconds["cuda"],
                      f"numba_cpu {cpu_ms:9.3f} ms  speed-up {ratio:6.2f}x")  # fmt: skip
 
 
