@@ -26,8 +26,8 @@ __all__ = ["load", "load_metadata", "save"]
 
 PathLike = str | os.PathLike
 
-_WRITE_CODES = {"float32": "F32", "float64": "F64", "int32": "I32", "int64": "I64", "bool": "BOOL"}
-# code -> (numpy dtype of the stored bytes, numpy dtype of the loaded tensor)
+# code -> (numpy dtype of the stored bytes, numpy dtype of the loaded tensor); safetensors
+# has no complex128, and its half-precision floats load widened to float32
 _READ_CODES: dict[str, tuple[str, str]] = {
     "F64": ("<f8", "float64"),
     "F32": ("<f4", "float32"),
@@ -35,12 +35,17 @@ _READ_CODES: dict[str, tuple[str, str]] = {
     "BF16": ("<u2", "float32"),
     "I64": ("<i8", "int64"),
     "I32": ("<i4", "int32"),
-    "I16": ("<i2", "int32"),
-    "I8": ("i1", "int32"),
-    "U32": ("<u4", "int64"),
-    "U16": ("<u2", "int32"),
-    "U8": ("u1", "int32"),
+    "I16": ("<i2", "int16"),
+    "I8": ("i1", "int8"),
+    "U64": ("<u8", "uint64"),
+    "U32": ("<u4", "uint32"),
+    "U16": ("<u2", "uint16"),
+    "U8": ("u1", "uint8"),
+    "C64": ("<c8", "complex64"),
     "BOOL": ("?", "bool"),
+}
+_WRITE_CODES = {
+    target: code for code, (stored, target) in _READ_CODES.items() if np.dtype(stored) == target
 }
 _MAX_HEADER = 100_000_000  # as in the safetensors library
 
@@ -81,7 +86,7 @@ def save(
     for name in order:
         array = arrays[name]
         header[name] = {
-            "dtype": _WRITE_CODES[_dtype_name(array)],
+            "dtype": _WRITE_CODES[_dtype_name(array)],  # every dtype but complex128: checked
             "shape": list(array.shape),
             "data_offsets": [offset, offset + array.nbytes],
         }
@@ -106,6 +111,12 @@ def _to_arrays(tensors: Mapping[str, Tensor]) -> dict[str, np.ndarray]:
             raise ValueError("save(): '__metadata__' is reserved; pass metadata=... instead")
         if not isinstance(value, Tensor):
             raise TypeError(f"save(): {name!r} is a {type(value).__name__}, not a Tensor")
+        if value.dtype.name not in _WRITE_CODES:
+            raise TypeError(
+                f"save(): {name!r} is {value.dtype.name}, which the safetensors format cannot "
+                "store; save it as complex64 (x.astype(mytensor.complex64)) or as its real and "
+                "imaginary parts (mytensor.real, mytensor.imag)"
+            )
         array = value.numpy()
         # astype(order="C"), not ascontiguousarray, which would make a 0-d array 1-d
         arrays[name] = array.astype(array.dtype.newbyteorder("<"), order="C")
@@ -133,8 +144,8 @@ def _atomic_write(path: str, chunks: list) -> None:
 def load(path: PathLike, *, backend: str | None = None) -> dict[str, Tensor]:
     """Read a .safetensors file into a dict of name -> Tensor.
 
-    F32, F64, I32, I64 and BOOL load as they are; F16 and BF16 load as float32, and the
-    smaller integer types as int32 (U32 as int64). A truncated or corrupt file raises
+    Every dtype mytensor has loads as it is (complex128 excepted: safetensors has none);
+    F16 and BF16 load as float32. A truncated or corrupt file raises
     ValueError naming the file and what is wrong with it.
 
     Args:

@@ -119,7 +119,7 @@ def _write(path, header, data=b""):
     [
         ({"x": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 4, "truncated"),
         ({"x": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}, b"\0" * 8, "needs 12"),
-        ({"x": {"dtype": "C64", "shape": [1], "data_offsets": [0, 8]}}, b"\0" * 8, "'C64'"),
+        ({"x": {"dtype": "C128", "shape": [1], "data_offsets": [0, 8]}}, b"\0" * 8, "'C128'"),
         ({"x": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, b"\0" * 4, "shape"),
         ({"x": {"dtype": "F32", "shape": [1]}}, b"\0" * 4, "data_offsets"),
         ({"x": {"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}}, b"\0" * 4, "begin"),
@@ -155,7 +155,7 @@ def test_truncated_files_are_explained(tmp_path):
             load(path)
 
 
-def test_smaller_stored_dtypes_are_widened(tmp_path):
+def test_half_floats_are_widened_and_integers_kept(tmp_path):
     path = tmp_path / "small.safetensors"
     half = np.array([1.5, -2.0], dtype=np.float16)
     bf16 = (np.array([3.0, -0.5], dtype=np.float32).view(np.uint32) >> 16).astype("<u2")
@@ -173,7 +173,7 @@ def test_smaller_stored_dtypes_are_widened(tmp_path):
     got = load(path)
     assert got["h"].dtype is mt.float32 and got["h"].tolist() == [1.5, -2.0]
     assert got["bf"].tolist() == [3.0, -0.5]
-    assert got["u"].dtype is mt.int32 and got["u"].tolist() == [0, 255]
+    assert got["u"].dtype is mt.uint8 and got["u"].tolist() == [0, 255]
 
 
 def test_interop_with_the_safetensors_library(tmp_path):
@@ -234,3 +234,20 @@ def test_tensors_pickle_by_value():
     twin = copy.deepcopy(w)
     assert twin.requires_grad and twin.is_leaf and twin._storage is not w._storage
     assert pickle.loads(pickle.dumps(mt.bool_)) is mt.bool_
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "uint8", "uint16", "uint32", "uint64",
+                                   "complex64"])  # fmt: skip
+def test_every_standard_dtype_round_trips(tmp_path, dtype):
+    values = np.array([[0, 1, 2], [3, 4, 5]]).astype(dtype)
+    save({"x": mt.asarray(values)}, tmp_path / "x.safetensors")
+    got = load(tmp_path / "x.safetensors")["x"]
+    assert got.dtype == mt.asarray(values).dtype
+    np.testing.assert_array_equal(got.numpy(), values)
+
+
+def test_complex128_is_refused_with_the_fix(tmp_path):
+    path = tmp_path / "c.safetensors"
+    with pytest.raises(TypeError, match=r"'z' is complex128.*complex64"):
+        save({"z": mt.asarray(np.array([1 + 2j]))}, path)
+    assert not path.exists()

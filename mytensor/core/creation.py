@@ -18,6 +18,7 @@ from mytensor.core.dtypes import (
     STANDARD_DTYPES,
     DType,
     bool_,
+    check_supported,
     float64,
     to_dtype,
 )
@@ -396,8 +397,7 @@ def to_backend(x: Tensor, name: str) -> Tensor:
     target = get_backend(name)
     if target is x._storage.backend:
         return x
-    if x.dtype not in target.dtypes:
-        raise TypeError(f"to(): backend {name!r} does not support dtype {x.dtype.name}")
+    check_supported(target, x.dtype)
     out = _from_numpy(x.numpy(), x.dtype, target)
     if autograd.needs_grad(x):
         source = x.backend
