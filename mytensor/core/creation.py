@@ -136,7 +136,11 @@ def _convert(op: str, obj: Any, dtype: Any, backend: str | None, copy: bool | No
         array = np.from_dlpack(obj)
     else:
         try:
-            array = np.asarray(obj)
+            # with the dtype known, numpy converts Python ints exactly (no float detour for
+            # uint64 values above 2**63 mixed with small ones)
+            array = np.asarray(obj) if target is None else np.asarray(obj, dtype=target.numpy)
+        except OverflowError as exc:
+            raise OverflowError(f"{op}(): a value does not fit {target.name}: {exc}") from None
         except (ValueError, TypeError) as exc:
             raise ValueError(f"{op}(): cannot make a tensor from this data: {exc}") from None
         if array.dtype == object:
