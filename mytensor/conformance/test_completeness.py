@@ -33,12 +33,12 @@ NOT_OPS = {
     "nn", "optim", "data", "save", "load",
     # array API functions whose arguments a table record cannot draw (tensor lists,
     # positional-only non-tensor arguments, index tensors, tuple results); every one is
-    # checked against numpy on every installed backend, with gradients where differentiable,
-    # by tests/test_array_api_functions.py
+    # checked against numpy on the backend under test by test_namespace.py, and with
+    # gradients where differentiable by tests/test_array_api_functions.py
     "broadcast_arrays", "concat", "moveaxis", "repeat", "tile", "unstack", "nonzero",
     "searchsorted", "take", "take_along_axis", "tensordot",
     "unique_all", "unique_counts", "unique_inverse", "unique_values", "meshgrid",
-    # the linalg extension module (its functions: tests/test_linalg.py, every backend)
+    # the linalg extension module (its functions: test_namespace.py and tests/test_linalg.py)
     "linalg",
 }  # fmt: skip
 
