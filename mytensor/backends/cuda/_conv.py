@@ -29,18 +29,23 @@ __all__ = ["forward", "grad_input", "grad_weight"]
 BY = REDUCE_BLOCK
 
 
+@cuda.jit(device=True)
+def _unravel4(t, shape):
+    """The (a, b, c, d) position of flat index `t` in a C-ordered 4-d `shape`."""
+    d = t % shape[3]
+    r = t // shape[3]
+    c = r % shape[2]
+    r = r // shape[2]
+    return r // shape[1], r % shape[1], c, d
+
+
 @cuda.jit
 def forward(total, oshape, geom, o, po, so, x, px, sx, w, pw_, sw_, zero):
     """out[n, o, y, x'] = sum over the group's channels and taps of xpad * weight."""
     cg, og, kh, kw, sh, sw, ph, pw, dh, dw, h_in, w_in, _, _ = geom
     t = cuda.grid(1)
     while t < total:
-        xo = t % oshape[3]
-        r = t // oshape[3]
-        y = r % oshape[2]
-        r = r // oshape[2]
-        oc = r % oshape[1]
-        n = r // oshape[1]
+        n, oc, y, xo = _unravel4(t, oshape)
         g = oc // og
         acc = zero
         for c in range(cg):
@@ -67,12 +72,7 @@ def grad_input(total, xshape, geom, gx, pgx, sgx, go, pgo, sgo, w, pw_, sw_, zer
     cg, og, kh, kw, sh, sw, ph, pw, dh, dw, _, _, h_out, w_out = geom
     t = cuda.grid(1)
     while t < total:
-        wx = t % xshape[3]
-        r = t // xshape[3]
-        hy = r % xshape[2]
-        r = r // xshape[2]
-        ci = r % xshape[1]
-        n = r // xshape[1]
+        n, ci, hy, wx = _unravel4(t, xshape)
         g = ci // cg
         c = ci - g * cg
         acc = zero
@@ -103,12 +103,7 @@ def grad_weight(total, wshape, geom, batch, gw, pgw, sgw, x, px, sx, go, pgo, sg
     t = cuda.blockIdx.x
     positions = batch * h_out * w_out
     while t < total:
-        j = t % wshape[3]
-        r = t // wshape[3]
-        i = r % wshape[2]
-        r = r // wshape[2]
-        c = r % wshape[1]
-        oc = r // wshape[1]
+        oc, c, i, j = _unravel4(t, wshape)
         ci = (oc // og) * cg + c
         acc = 0.0
         p = ty
