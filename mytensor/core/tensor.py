@@ -13,6 +13,8 @@ import numpy as np
 
 from mytensor.backends.spec import Strided
 from mytensor.core import autograd
+from mytensor.core._methods_indexing import IndexingMethods
+from mytensor.core._methods_math import MathMethods
 from mytensor.core.dtypes import _BY_NAME, DType, to_dtype
 from mytensor.core.layout import contiguous_strides, is_contiguous, numel
 
@@ -32,7 +34,7 @@ class Storage:
         self.version = 0
 
 
-class Tensor:
+class Tensor(IndexingMethods, MathMethods):
     """An n-dimensional array on a backend, with reverse-mode autograd.
 
     Create tensors with `mytensor.tensor`, `mytensor.zeros`, ... rather than

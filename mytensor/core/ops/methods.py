@@ -56,6 +56,18 @@ def _write_in_place(self: Tensor, kernel: str, other: Any) -> bool:
     return True
 
 
+def run_inplace(self: Tensor, name: str, op: Callable, *args: Any, **kwargs: Any) -> Tensor:
+    """``self = op(self, *args, **kwargs)`` in place, guarded as PyTorch guards it: the
+    version counter moves (so a backward that saved self's old values fails loudly), and a
+    leaf that requires grad may be written only under ``no_grad``."""
+    source = self
+    if needs_grad(self, *(a for a in args if isinstance(a, Tensor))):
+        # the op's backward may read self's old values, which assign overwrites
+        source = self.clone()
+        args = tuple(source if a is self else a for a in args)
+    return indexing.assign(self, op(source, *args, **kwargs), name)
+
+
 def _inplace(op: Callable, name: str) -> Callable:
     kernel = op.__name__ if op.__name__ in _ARITHMETIC else None
 
@@ -68,12 +80,7 @@ def _inplace(op: Callable, name: str) -> Callable:
             and _write_in_place(self, kernel, args[0])
         ):
             return self
-        source = self
-        if needs_grad(self, *(a for a in args if isinstance(a, Tensor))):
-            # the op's backward may read self's old values, which assign overwrites
-            source = self.clone()
-            args = tuple(source if a is self else a for a in args)
-        return indexing.assign(self, op(source, *args, **kwargs), name)
+        return run_inplace(self, name, op, *args, **kwargs)
 
     method.__name__ = name
     return method
