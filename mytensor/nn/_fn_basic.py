@@ -1,4 +1,4 @@
-"""Functional forms of the simple layers: linear, activations, dropout, embedding, pad.
+"""Functional forms of the simple layers: linear, activations, embedding, flatten.
 
 Each is a few core ops, so its gradient comes from the core on every backend.
 """
@@ -6,20 +6,18 @@ Each is a few core ops, so its gradient comes from the core on every backend.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 
 from mytensor.backends.spec import Strided
 from mytensor.core import autograd
-from mytensor.core.creation import asarray, full, rand
+from mytensor.core.creation import asarray
 from mytensor.core.dtypes import int64
 from mytensor.core.ops._base import expanded
 from mytensor.core.ops.elementwise import UNARY_OPS, where
 from mytensor.core.ops.indexing import gather
 from mytensor.core.ops.reductions import log_softmax as _log_softmax
 from mytensor.core.ops.reductions import softmax as _softmax
-from mytensor.core.ops.shape import cat
 from mytensor.core.tensor import Tensor
 
 _erf, _tanh = UNARY_OPS["erf"], UNARY_OPS["tanh"]
@@ -116,15 +114,17 @@ def _linear_2d(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
 
 
 # -- activations ---------------------------------------------------------------------------
-def relu(input: Tensor) -> Tensor:
-    """``max(input, 0)``; the gradient at 0 is 0, as in PyTorch.
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``max(input, 0)``; the gradient at 0 is 0, as in PyTorch. ``inplace=True`` writes
+    the result into `input` (as ``input.relu_()``) and returns it.
 
     >>> import mytensor as mt
     >>> import mytensor.nn.functional as F
     >>> F.relu(mt.tensor([-1.0, 2.0])).tolist()
     [0.0, 2.0]
     """
-    return _require("relu", input).relu()
+    x = _require("relu", input)
+    return x.relu_() if inplace else x.relu()
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -194,30 +194,6 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
     """
     x = _require("log_softmax", input)
     return _log_softmax(x, _softmax_dim(x.ndim) if dim is None else dim)
-
-
-# -- dropout -------------------------------------------------------------------------------
-def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Zero each element with probability `p` and scale the rest by ``1 / (1 - p)``
-    (in training; the identity otherwise). Seeded by `mytensor.manual_seed`.
-
-    >>> import mytensor as mt
-    >>> import mytensor.nn.functional as F
-    >>> y = F.dropout(mt.ones(1000), p=0.5)
-    >>> sorted(set(y.tolist()))
-    [0.0, 2.0]
-    >>> F.dropout(mt.ones(3), p=0.5, training=False).tolist()
-    [1.0, 1.0, 1.0]
-    """
-    x = _require("dropout", input)
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout(): probability has to be between 0 and 1, got {p}")
-    if not training or p == 0.0:
-        return x
-    if p == 1.0:
-        return x * 0.0
-    keep = rand(*x.shape, dtype=x.dtype, backend=x.backend) < (1.0 - p)
-    return x * (keep.astype(x.dtype) * (1.0 / (1.0 - p)))
 
 
 # -- embedding -----------------------------------------------------------------------------
@@ -323,39 +299,3 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         )
     merged = math.prod(x.shape[start : end + 1])
     return x.reshape(*x.shape[:start], merged, *x.shape[end + 1 :])
-
-
-# -- padding -------------------------------------------------------------------------------
-def pad(input: Tensor, pad: Sequence[int], value: float = 0.0) -> Tensor:
-    """Constant padding: `pad` is (left, right) for the last dim, then (top, bottom) for
-    the one before, and so on, like PyTorch; negative amounts crop.
-
-    >>> import mytensor as mt
-    >>> import mytensor.nn.functional as F
-    >>> F.pad(mt.ones(1, 2), (1, 2), value=-1.0).tolist()
-    [[-1.0, 1.0, 1.0, -1.0, -1.0]]
-    """
-    x = _require("pad", input)
-    if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ValueError(
-            f"pad(): padding {tuple(pad)} must have an even length of at most "
-            f"2 * {x.ndim} (the input's rank)"
-        )
-    for k in range(len(pad) // 2):
-        d = x.ndim - 1 - k
-        before, after = int(pad[2 * k]), int(pad[2 * k + 1])
-        if before < 0 or after < 0:
-            index = [slice(None)] * x.ndim
-            index[d] = slice(max(-before, 0), x.shape[d] - max(-after, 0))
-            x = x[tuple(index)]
-            before, after = max(before, 0), max(after, 0)
-        pieces = []
-        for amount in (before, after):
-            shape = list(x.shape)
-            shape[d] = amount
-            pieces.append(
-                full(tuple(shape), value, dtype=x.dtype, backend=x.backend) if amount else None
-            )
-        parts = [p for p in (pieces[0], x, pieces[1]) if p is not None]
-        x = cat(parts, d) if len(parts) > 1 else x
-    return x

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from mytensor.core.ops.conv import conv2d as _conv2d
 from mytensor.core.tensor import Tensor
-from mytensor.nn._fn_basic import _require, pad
+from mytensor.nn._fn_basic import _require
+from mytensor.nn._fn_pad import pad
 
 IntPair = int | Sequence[int]
 

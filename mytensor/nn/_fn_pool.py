@@ -18,8 +18,9 @@ from mytensor.core.creation import arange, asarray
 from mytensor.core.ops.indexing import gather
 from mytensor.core.ops.shape import stack
 from mytensor.core.tensor import Tensor
-from mytensor.nn._fn_basic import _require, pad
+from mytensor.nn._fn_basic import _require
 from mytensor.nn._fn_conv import IntPair, _batched, _tuple
+from mytensor.nn._fn_pad import pad
 
 
 def _pool_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:

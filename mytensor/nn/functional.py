@@ -13,20 +13,28 @@ run on any backend.
 (3, 4)
 """
 
+from mytensor.nn._fn_activation import (
+    elu,
+    hardtanh,
+    leaky_relu,
+    mish,
+    prelu,
+    silu,
+    softplus,
+)
 from mytensor.nn._fn_basic import (
-    dropout,
     embedding,
     flatten,
     gelu,
     linear,
     log_softmax,
-    pad,
     relu,
     sigmoid,
     softmax,
     tanh,
 )
 from mytensor.nn._fn_conv import conv1d, conv2d
+from mytensor.nn._fn_dropout import dropout, dropout1d, dropout2d
 from mytensor.nn._fn_loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -43,6 +51,7 @@ from mytensor.nn._fn_loss_metric import (
     triplet_margin_loss,
 )
 from mytensor.nn._fn_norm import batch_norm, layer_norm
+from mytensor.nn._fn_pad import pad
 from mytensor.nn._fn_pool import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -65,24 +74,33 @@ __all__ = [
     "cosine_embedding_loss",
     "cross_entropy",
     "dropout",
+    "dropout1d",
+    "dropout2d",
+    "elu",
     "embedding",
     "flatten",
     "gelu",
+    "hardtanh",
     "kl_div",
     "l1_loss",
     "layer_norm",
+    "leaky_relu",
     "linear",
     "log_softmax",
     "max_pool1d",
     "max_pool2d",
+    "mish",
     "mse_loss",
     "nll_loss",
     "pad",
     "pairwise_distance",
+    "prelu",
     "relu",
     "sigmoid",
+    "silu",
     "smooth_l1_loss",
     "softmax",
+    "softplus",
     "tanh",
     "triplet_margin_loss",
 ]
