@@ -12,6 +12,8 @@
 """
 
 from mytensor.optim import lr_scheduler
+from mytensor.optim.adadelta import Adadelta
+from mytensor.optim.adagrad import Adagrad
 from mytensor.optim.adam import Adam, AdamW
 from mytensor.optim.clip import clip_grad_norm_, clip_grad_value_
 from mytensor.optim.optimizer import Optimizer
@@ -20,6 +22,8 @@ from mytensor.optim.sgd import SGD
 
 __all__ = [
     "SGD",
+    "Adadelta",
+    "Adagrad",
     "Adam",
     "AdamW",
     "Optimizer",

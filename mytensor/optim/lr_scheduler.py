@@ -1,94 +1,39 @@
-"""Learning-rate schedules: StepLR, CosineAnnealingLR, LinearLR (warmup), SequentialLR.
+"""Learning-rate schedules: StepLR, MultiStepLR, ExponentialLR, LambdaLR, CosineAnnealingLR,
+LinearLR (warmup), SequentialLR, OneCycleLR and ReduceLROnPlateau.
 
 A scheduler rewrites each parameter group's "lr" once per `step()` (usually once per
-epoch, after the optimizer's steps). The rules are PyTorch's chainable forms, so a
-schedule gives the same learning rates as `torch.optim.lr_scheduler`, step for step.
+epoch, after the optimizer's steps; OneCycleLR once per batch; ReduceLROnPlateau with the
+validation metric). The rules are PyTorch's chainable forms, so a schedule gives the same
+learning rates as `torch.optim.lr_scheduler`, step for step.
 """
 
 from __future__ import annotations
 
 import bisect
+import copy
 import math
-from collections.abc import Sequence
+import types
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from mytensor.optim._one_cycle import OneCycleLR
+from mytensor.optim._plateau import ReduceLROnPlateau
+from mytensor.optim._scheduler_base import LRScheduler, check_optimizer
 from mytensor.optim.optimizer import Optimizer
 
-__all__ = ["CosineAnnealingLR", "LRScheduler", "LinearLR", "SequentialLR", "StepLR"]
-
-
-class LRScheduler:
-    """Base class: records each group's initial lr, then sets "lr" on every `step()`.
-
-    Subclasses implement `get_lr()`, the learning rates for epoch `self.last_epoch`
-    computed from the groups' current "lr" values.
-
-    >>> import mytensor as mt
-    >>> class Halving(mt.optim.lr_scheduler.LRScheduler):
-    ...     def get_lr(self):
-    ...         return [base / 2**self.last_epoch for base in self.base_lrs]
-    >>> opt = mt.optim.SGD([mt.ones(1, requires_grad=True)], lr=1.0)
-    >>> sched = Halving(opt)
-    >>> sched.step(); sched.step()
-    >>> sched.get_last_lr(), sched.last_epoch
-    ([0.25], 2)
-    """
-
-    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(
-                f"{type(self).__name__}(): expected an Optimizer, got {type(optimizer).__name__}"
-            )
-        self.optimizer = optimizer
-        for i, group in enumerate(optimizer.param_groups):
-            if last_epoch == -1:
-                group.setdefault("initial_lr", group["lr"])
-            elif "initial_lr" not in group:
-                raise KeyError(
-                    f"param 'initial_lr' is not specified in param_groups[{i}] "
-                    "when resuming a schedule (last_epoch != -1)"
-                )
-        self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
-        self.last_epoch = last_epoch
-        self._step_count = 0
-        self.step()
-
-    def get_lr(self) -> list[float]:
-        raise NotImplementedError(f"{type(self).__name__} does not implement get_lr()")
-
-    def _closed_form(self) -> list[float]:
-        return self.get_lr()
-
-    def _set(self, lrs: Sequence[float]) -> None:
-        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
-
-    def step(self) -> None:
-        """Advance one epoch and set each group's learning rate."""
-        self._step_count += 1
-        self.last_epoch += 1
-        self._set(self.get_lr())
-
-    def _restart(self) -> None:
-        """Jump to epoch 0 (how SequentialLR starts its next schedule)."""
-        self._step_count += 1
-        self.last_epoch = 0
-        self._set(self._closed_form())
-
-    def get_last_lr(self) -> list[float]:
-        """The learning rates the last `step()` set, one per parameter group."""
-        return list(self._last_lr)
-
-    def state_dict(self) -> dict[str, Any]:
-        """Everything but the optimizer (restore with `load_state_dict`)."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.__dict__.update(state_dict)
-
-    def _lrs(self) -> list[float]:
-        return [group["lr"] for group in self.optimizer.param_groups]
+__all__ = [
+    "CosineAnnealingLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "LambdaLR",
+    "LinearLR",
+    "MultiStepLR",
+    "OneCycleLR",
+    "ReduceLROnPlateau",
+    "SequentialLR",
+    "StepLR",
+]
 
 
 class StepLR(LRScheduler):
@@ -120,6 +65,166 @@ class StepLR(LRScheduler):
 
     def _closed_form(self) -> list[float]:
         return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the learning rate by `gamma` at each epoch in `milestones` (by
+    ``gamma ** n`` at an epoch listed n times).
+
+    >>> import mytensor as mt
+    >>> opt = mt.optim.SGD([mt.ones(1, requires_grad=True)], lr=1.0)
+    >>> sched = mt.optim.lr_scheduler.MultiStepLR(opt, milestones=[1, 3], gamma=0.5)
+    >>> lrs = []
+    >>> for _ in range(5):
+    ...     lrs.append(sched.get_last_lr()[0]); opt.step(); sched.step()
+    >>> lrs
+    [1.0, 0.5, 0.5, 0.25, 0.25]
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        milestones: Iterable[int],
+        gamma: float = 0.1,
+        last_epoch: int = -1,
+    ) -> None:
+        self.milestones = Counter(milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        times = self.milestones.get(self.last_epoch, 0)
+        if times == 0:
+            return self._lrs()
+        return [lr * self.gamma**times for lr in self._lrs()]
+
+    def _closed_form(self) -> list[float]:
+        passed = bisect.bisect_right(sorted(self.milestones.elements()), self.last_epoch)
+        return [base * self.gamma**passed for base in self.base_lrs]
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a `state_dict()`; the milestones come back as a Counter (a checkpoint
+        file stores them as a plain dict of epoch -> count).
+
+        >>> import mytensor as mt
+        >>> opt = mt.optim.SGD([mt.ones(1, requires_grad=True)], lr=1.0)
+        >>> sched = mt.optim.lr_scheduler.MultiStepLR(opt, milestones=[2])
+        >>> sched.load_state_dict({**sched.state_dict(), "milestones": {5: 1}})
+        >>> sched.milestones
+        Counter({5: 1})
+        """
+        super().load_state_dict(state_dict)
+        self.milestones = Counter({int(k): v for k, v in self.milestones.items()})
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply the learning rate by `gamma` every epoch.
+
+    >>> import mytensor as mt
+    >>> opt = mt.optim.SGD([mt.ones(1, requires_grad=True)], lr=1.0)
+    >>> sched = mt.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
+    >>> lrs = []
+    >>> for _ in range(4):
+    ...     lrs.append(sched.get_last_lr()[0]); opt.step(); sched.step()
+    >>> lrs
+    [1.0, 0.5, 0.25, 0.125]
+    """
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self._step_count == 1:  # the first step (of a new or a resumed schedule) keeps lr
+            return self._lrs()
+        return [lr * self.gamma for lr in self._lrs()]
+
+    def _closed_form(self) -> list[float]:
+        return [base * self.gamma**self.last_epoch for base in self.base_lrs]
+
+
+class LambdaLR(LRScheduler):
+    """Set each group's learning rate to its initial value times ``lr_lambda(epoch)`` (one
+    function for all groups, or a list with one per group).
+
+    `state_dict()` stores no functions, as in PyTorch: plain functions and lambdas become
+    None, callable objects their `__dict__`; build the scheduler with the same functions
+    before `load_state_dict`.
+
+    >>> import mytensor as mt
+    >>> opt = mt.optim.SGD([mt.ones(1, requires_grad=True)], lr=1.0)
+    >>> sched = mt.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 1 / (epoch + 1))
+    >>> lrs = []
+    >>> for _ in range(4):
+    ...     lrs.append(sched.get_last_lr()[0]); opt.step(); sched.step()
+    >>> lrs
+    [1.0, 0.5, 0.3333333333333333, 0.25]
+    >>> sched.state_dict()["lr_lambdas"]
+    [None]
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+        last_epoch: int = -1,
+    ) -> None:
+        n = len(check_optimizer("LambdaLR", optimizer).param_groups)
+        if isinstance(lr_lambda, list | tuple):
+            if len(lr_lambda) != n:
+                raise ValueError(
+                    f"LambdaLR(): expected {n} lr_lambdas (one per parameter group), "
+                    f"got {len(lr_lambda)}"
+                )
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * n
+        bad = [i for i, fn in enumerate(self.lr_lambdas) if not callable(fn)]
+        if bad:
+            got = type(self.lr_lambdas[bad[0]]).__name__
+            raise TypeError(f"LambdaLR(): lr_lambda {bad[0]} is a {got}, not a callable")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [
+            base * fn(self.last_epoch)
+            for fn, base in zip(self.lr_lambdas, self.base_lrs, strict=True)
+        ]
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without its functions (see the class docstring).
+
+        >>> import mytensor as mt
+        >>> opt = mt.optim.SGD([mt.ones(1, requires_grad=True)], lr=1.0)
+        >>> sorted(mt.optim.lr_scheduler.LambdaLR(opt, abs).state_dict())[:3]
+        ['_last_lr', '_step_count', 'base_lrs']
+        """
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [
+            None
+            if isinstance(fn, types.FunctionType | types.BuiltinFunctionType)
+            else dict(fn.__dict__)
+            for fn in self.lr_lambdas
+        ]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a `state_dict()`, keeping this scheduler's functions (callable objects
+        get their saved attributes back).
+
+        >>> import mytensor as mt
+        >>> opt = mt.optim.SGD([mt.ones(1, requires_grad=True)], lr=1.0)
+        >>> sched = mt.optim.lr_scheduler.LambdaLR(opt, lambda e: 0.5**e)
+        >>> sched.load_state_dict({**sched.state_dict(), "last_epoch": 3})
+        >>> sched.step(); sched.get_last_lr()
+        [0.0625]
+        """
+        state = dict(state_dict)
+        saved = state.pop("lr_lambdas", [None] * len(self.lr_lambdas))
+        super().load_state_dict(state)
+        for fn, attributes in zip(self.lr_lambdas, saved, strict=True):
+            if attributes is not None:
+                fn.__dict__.update(copy.deepcopy(attributes))
 
 
 class CosineAnnealingLR(LRScheduler):
