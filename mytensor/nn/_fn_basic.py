@@ -11,7 +11,7 @@ import numpy as np
 
 from mytensor.backends.spec import Strided
 from mytensor.core import autograd
-from mytensor.core.creation import asarray
+from mytensor.core.creation import arange, asarray
 from mytensor.core.dtypes import int64
 from mytensor.core.ops._base import expanded
 from mytensor.core.ops.elementwise import UNARY_OPS, where
@@ -299,3 +299,35 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         )
     merged = math.prod(x.shape[start : end + 1])
     return x.reshape(*x.shape[:start], merged, *x.shape[end + 1 :])
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """An int64 tensor of shape ``(*tensor.shape, num_classes)`` with a 1 at each class
+    index of the integer `tensor`; ``num_classes=-1`` uses the largest index plus one.
+
+    >>> import mytensor as mt
+    >>> import mytensor.nn.functional as F
+    >>> F.one_hot(mt.tensor([0, 2]), 3).tolist()
+    [[1, 0, 0], [0, 0, 1]]
+    """
+    idx = _require("one_hot", tensor, "tensor")
+    if idx.dtype.kind != "int":
+        raise TypeError(
+            f"one_hot(): expected an integer index tensor, got {idx.dtype.name}; "
+            "convert it with .long()"
+        )
+    host = idx.numpy()
+    if num_classes == -1:
+        if host.size == 0:
+            raise ValueError(
+                "one_hot(): cannot infer num_classes from an empty tensor; pass num_classes"
+            )
+        num_classes = int(host.max()) + 1
+    if host.size and host.min() < 0:
+        raise ValueError(f"one_hot(): class values must be non-negative, got {host.min()}")
+    if host.size and host.max() >= num_classes:
+        raise ValueError(
+            f"one_hot(): class value {host.max()} must be smaller than num_classes={num_classes}"
+        )
+    classes = arange(num_classes, dtype=int64, backend=idx.backend)
+    return (idx.astype(int64).unsqueeze(-1) == classes).astype(int64)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 from mytensor.core.ops.elementwise import where
 from mytensor.core.tensor import Tensor
 from mytensor.nn._fn_basic import _require
+from mytensor.nn._fn_distance import pairwise_distance
 from mytensor.nn._fn_loss import _check_reduction, _reduce
 
 
@@ -59,6 +58,37 @@ def smooth_l1_loss(
     return _reduce("smooth_l1_loss", loss, reduction)
 
 
+def huber_loss(
+    input: Tensor,
+    target: Tensor,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight: Tensor | None = None,
+) -> Tensor:
+    """``0.5 * d**2`` where ``|d| < delta``, else ``delta * (|d| - 0.5 * delta)``, with
+    ``d = input - target`` (broadcast); `weight` (input's shape) scales each term.
+
+    >>> import mytensor as mt
+    >>> import mytensor.nn.functional as F
+    >>> F.huber_loss(mt.tensor([0.5, 3.0]), mt.tensor([0.0, 0.0]), reduction="none").tolist()
+    [0.125, 2.5]
+    """
+    _require("huber_loss", input)
+    _require("huber_loss", target, "target")
+    if delta <= 0:
+        raise ValueError(f"huber_loss(): delta must be positive, got {delta}")
+    d = (input - target).abs()
+    loss = where(d < delta, d * d * 0.5, (d - 0.5 * delta) * delta)
+    if weight is not None:
+        if _require("huber_loss", weight, "weight").shape != input.shape:
+            raise ValueError(
+                f"huber_loss(): weight of shape {weight.shape} must have the input's shape "
+                f"{input.shape}"
+            )
+        loss = loss * weight
+    return _reduce("huber_loss", loss, reduction)
+
+
 def kl_div(
     input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False
 ) -> Tensor:
@@ -87,29 +117,6 @@ def kl_div(
 
 
 # -- embeddings and metric learning ----------------------------------------------------------
-def _norm(x: Tensor, p: float, dim: int) -> Tensor:
-    if p == 2:
-        return (x * x).sum(dim).sqrt()
-    if p == 1:
-        return x.abs().sum(dim)
-    if math.isinf(p):
-        return x.abs().max(dim)
-    return (x.abs() ** p).sum(dim) ** (1.0 / p)
-
-
-def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6) -> Tensor:
-    """``||x1 - x2 + eps||_p`` over the last dim (PyTorch's definition, eps inside).
-
-    >>> import mytensor as mt
-    >>> import mytensor.nn.functional as F
-    >>> round(F.pairwise_distance(mt.tensor([[3.0, 0.0]]), mt.tensor([[0.0, 4.0]])).item(), 3)
-    5.0
-    """
-    _require("pairwise_distance", x1)
-    _require("pairwise_distance", x2, "x2")
-    return _norm(x1 - x2 + eps, p, -1)
-
-
 def cosine_embedding_loss(
     input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: str = "mean"
 ) -> Tensor:
@@ -171,3 +178,26 @@ def triplet_margin_loss(
         d_neg = where(d_swap < d_neg, d_swap, d_neg)
     loss = (d_pos - d_neg + margin).clip(min=0.0)
     return _reduce("triplet_margin_loss", loss, reduction)
+
+
+def margin_ranking_loss(
+    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: str = "mean"
+) -> Tensor:
+    """``max(0, -target * (input1 - input2) + margin)``: `target` (1 or -1) says which
+    input should rank higher.
+
+    >>> import mytensor as mt
+    >>> import mytensor.nn.functional as F
+    >>> x1, x2 = mt.tensor([1.0, 2.0]), mt.tensor([2.0, 0.0])
+    >>> F.margin_ranking_loss(x1, x2, mt.tensor([1.0, 1.0]), reduction="none").tolist()
+    [1.0, 0.0]
+    """
+    for name, t in (("input1", input1), ("input2", input2), ("target", target)):
+        _require("margin_ranking_loss", t, name)
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise ValueError(
+            f"margin_ranking_loss(): input1, input2 and target must have the same number of "
+            f"dims, got shapes {input1.shape}, {input2.shape} and {target.shape}"
+        )
+    z = -target * (input1 - input2) + margin
+    return _reduce("margin_ranking_loss", where(z >= 0, z, 0.0), reduction)

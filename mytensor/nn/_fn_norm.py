@@ -1,7 +1,9 @@
-"""Functional normalisation: layer_norm and batch_norm, from means and a reciprocal sqrt."""
+"""Functional normalisation: layer_norm, batch_norm and group_norm, from means and a
+reciprocal sqrt."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from mytensor.core import autograd
@@ -100,6 +102,49 @@ def batch_norm(
         centered = x - running_mean.reshape(shape)
         var = running_var.reshape(shape)
     out = _normalize(centered, var, eps)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Split the channels (dim 1) of (N, C, ...) into `num_groups` groups, normalise each
+    group of each sample to zero mean and unit (biased) variance, then scale and shift
+    each channel by `weight` and `bias` (shape (C,)).
+
+    >>> import mytensor as mt
+    >>> import mytensor.nn.functional as F
+    >>> y = F.group_norm(mt.tensor([[1.0, 3.0, 5.0, 9.0]]), 2)
+    >>> [round(v, 3) for v in y.reshape(-1).tolist()]
+    [-1.0, 1.0, -1.0, 1.0]
+    """
+    x = _require("group_norm", input)
+    if x.ndim < 2:
+        raise ValueError(f"group_norm(): expected an input of shape (N, C, ...), got {x.shape}")
+    n, c = x.shape[:2]
+    if not isinstance(num_groups, int) or num_groups < 1 or c % num_groups:
+        raise ValueError(
+            f"group_norm(): the number of channels ({c}, input shape {x.shape}) must be "
+            f"divisible by num_groups ({num_groups})"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and _require("group_norm", t, name).shape != (c,):
+            raise ValueError(
+                f"group_norm(): {name} must have shape ({c},) (one per channel), got {t.shape}"
+            )
+    grouped = x.reshape(n, num_groups, (c // num_groups) * math.prod(x.shape[2:]))
+    centered = grouped - grouped.mean(2, keepdim=True)
+    var = (centered * centered).mean(2, keepdim=True)
+    out = _normalize(centered, var, eps).reshape(x.shape)
+    shape = (1, c) + (1,) * (x.ndim - 2)
     if weight is not None:
         out = out * weight.reshape(shape)
     if bias is not None:
