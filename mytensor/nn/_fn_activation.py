@@ -34,8 +34,8 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 
     >>> import mytensor as mt
     >>> import mytensor.nn.functional as F
-    >>> F.leaky_relu(mt.tensor([-2.0, 3.0]), 0.1).tolist()
-    [-0.2, 3.0]
+    >>> F.leaky_relu(mt.tensor([-2.0, 3.0]), 0.25).tolist()
+    [-0.5, 3.0]
     """
     return _apply("leaky_relu", input, inplace, lambda x: where(x > 0, x, x * negative_slope))
 

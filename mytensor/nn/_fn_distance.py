@@ -42,8 +42,8 @@ def normalize(
 
     >>> import mytensor as mt
     >>> import mytensor.nn.functional as F
-    >>> F.normalize(mt.tensor([[3.0, 4.0], [0.0, 0.0]])).tolist()
-    [[0.6, 0.8], [0.0, 0.0]]
+    >>> F.normalize(mt.tensor([[3.0, 4.0], [0.0, 0.0]]), p=1).tolist()
+    [[0.4285714328289032, 0.5714285969734192], [0.0, 0.0]]
     """
     x = _require("normalize", input)
     result = x / _vector_norm(x, p, dim, keepdim=True).clip(min=eps)
@@ -83,8 +83,8 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 
     >>> import mytensor as mt
     >>> import mytensor.nn.functional as F
-    >>> F.cosine_similarity(mt.tensor([[1.0, 0.0]]), mt.tensor([[1.0, 1.0]])).tolist()
-    [0.7071067690849304]
+    >>> F.cosine_similarity(mt.tensor([[1.0, 0.0]]), mt.tensor([[3.0, 4.0]])).tolist()
+    [0.6000000238418579]
     """
     a, b = _broadcast("cosine_similarity", x1, x2)
     norm_a = _clamped_below(_vector_norm(a, 2, dim, keepdim=True), eps)
