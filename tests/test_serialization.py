@@ -98,10 +98,10 @@ def test_save_is_atomic(tmp_path, monkeypatch):
 
 def test_save_rejects_what_it_cannot_store(tmp_path):
     path = tmp_path / "bad.safetensors"
-    with pytest.raises(TypeError, match="'w' is a ndarray"):
+    with pytest.raises(TypeError, match=r'obj\["w"\] is a ndarray.*mytensor.tensor\(\)'):
         save({"w": np.ones(2)}, path)
-    with pytest.raises(TypeError, match="names must be strings"):
-        save({1: mt.ones(1)}, path)
+    with pytest.raises(TypeError, match=r"key \(1, 2\) of type tuple.*str or int keys"):
+        save({(1, 2): mt.ones(1)}, path)
     with pytest.raises(TypeError, match="metadata"):
         save({"w": mt.ones(1)}, path, metadata={"epoch": 3})
     with pytest.raises(ValueError, match="reserved"):
