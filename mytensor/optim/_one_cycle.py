@@ -118,13 +118,15 @@ class OneCycleLR(LRScheduler):
     >>> opt = mt.optim.SGD([mt.ones(1, requires_grad=True)], lr=0.1, momentum=0.9)
     >>> sched = mt.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=5,
     ...                                          anneal_strategy="linear", pct_start=0.4)
-    >>> lrs = []
+    >>> lrs, momenta = [], []
     >>> for _ in range(5):
-    ...     lrs.append(round(sched.get_last_lr()[0], 6)); opt.step(); sched.step()
+    ...     lrs.append(round(sched.get_last_lr()[0], 6))
+    ...     momenta.append(round(opt.param_groups[0]["momentum"], 4))
+    ...     opt.step(); sched.step()
     >>> lrs
     [0.04, 1.0, 0.666668, 0.333336, 4e-06]
-    >>> opt.param_groups[0]["momentum"]
-    0.95
+    >>> momenta
+    [0.95, 0.85, 0.8833, 0.9167, 0.95]
     """
 
     def __init__(
