@@ -352,3 +352,17 @@ def test_new_names_are_exported():
         assert name in sch.__all__ and isinstance(getattr(sch, name), type)
         assert issubclass(getattr(sch, name), sch.LRScheduler)
     assert {"Adagrad", "Adadelta"} <= set(optim.__all__)
+
+
+def _loaded_backends():
+    return [b.name for b in mt.backends() if b.status == "loaded" and b.name != "numpy_ref"]
+
+
+@pytest.mark.parametrize("backend", _loaded_backends())
+@pytest.mark.parametrize(("name", "options"), OPTIMIZER_CASES[1::2])
+def test_updates_agree_on_every_backend(backend, name, options):
+    want = _trajectory(mt, name, options, np.float64, steps=4)
+    with mt.use_backend(backend):
+        assert mt.tensor([1.0]).backend == backend
+        got = _trajectory(mt, name, options, np.float64, steps=4)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
