@@ -12,9 +12,11 @@ __all__ = [
     "BCEWithLogitsLoss",
     "CosineEmbeddingLoss",
     "CrossEntropyLoss",
+    "HuberLoss",
     "KLDivLoss",
     "L1Loss",
     "MSELoss",
+    "MarginRankingLoss",
     "NLLLoss",
     "SmoothL1Loss",
     "TripletMarginLoss",
@@ -164,6 +166,24 @@ class SmoothL1Loss(_Loss):
         return F.smooth_l1_loss(input, target, self.reduction, self.beta)
 
 
+class HuberLoss(_Loss):
+    """Quadratic below `delta`, linear above: ``0.5 * d**2`` or
+    ``delta * (|d| - 0.5 * delta)``.
+
+    >>> import mytensor as mt
+    >>> from mytensor import nn
+    >>> nn.HuberLoss(delta=2.0)(mt.tensor([1.0, 4.0]), mt.zeros(2)).item()
+    3.25
+    """
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.huber_loss(input, target, self.reduction, self.delta)
+
+
 class KLDivLoss(_Loss):
     """KL divergence from log-probability inputs to (log-)probability targets;
     reduction may also be "batchmean" (the mathematically correct mean).
@@ -201,6 +221,25 @@ class CosineEmbeddingLoss(_Loss):
 
     def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
         return F.cosine_embedding_loss(input1, input2, target, self.margin, self.reduction)
+
+
+class MarginRankingLoss(_Loss):
+    """``max(0, -target * (input1 - input2) + margin)``: target 1 asks input1 to rank
+    above input2 by `margin`, target -1 the reverse.
+
+    >>> import mytensor as mt
+    >>> from mytensor import nn
+    >>> rank = nn.MarginRankingLoss(margin=0.5)
+    >>> rank(mt.tensor([1.0]), mt.tensor([0.0]), mt.tensor([-1.0])).item()
+    1.5
+    """
+
+    def __init__(self, margin: float = 0.0, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
+        return F.margin_ranking_loss(input1, input2, target, self.margin, self.reduction)
 
 
 class TripletMarginLoss(_Loss):

@@ -1,4 +1,5 @@
-"""Conv1d and Conv2d: the core's im2col convolution with PyTorch's default init."""
+"""Conv1d, Conv2d, ConvTranspose1d and ConvTranspose2d, with PyTorch's parameter shapes
+and default init."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ def _ntuple(name: str, value: int | Sequence[int], n: int) -> tuple[int, ...]:
 
 class _ConvNd(Module):
     _rank = 0
+    _transposed = False
 
     def __init__(
         self,
@@ -57,7 +59,10 @@ class _ConvNd(Module):
         self.padding = padding if isinstance(padding, str) else _ntuple("padding", padding, n)
         self.dilation = _ntuple("dilation", dilation, n)
         self.padding_mode = padding_mode
-        shape = (out_channels, in_channels // groups, *self.kernel_size)
+        if self._transposed:  # (C_in, C_out/groups, *kernel), as PyTorch stores it
+            shape = (in_channels, out_channels // groups, *self.kernel_size)
+        else:
+            shape = (out_channels, in_channels // groups, *self.kernel_size)
         self.weight = Parameter(empty(*shape, dtype=dtype, backend=backend))
         if bias:
             self.bias = Parameter(empty(out_channels, dtype=dtype, backend=backend))
@@ -76,6 +81,8 @@ class _ConvNd(Module):
         )
         if self.padding != (0,) * n:
             s += f", padding={self.padding}"
+        if getattr(self, "output_padding", (0,) * n) != (0,) * n:
+            s += f", output_padding={self.output_padding}"
         if self.dilation != (1,) * n:
             s += f", dilation={self.dilation}"
         if self.groups != 1:
@@ -122,3 +129,99 @@ class Conv2d(_ConvNd):
         return F.conv2d(
             input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
         )
+
+
+class _ConvTransposeNd(_ConvNd):
+    _transposed = True
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        output_padding: int | Sequence[int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | Sequence[int] = 1,
+        padding_mode: str = "zeros",
+        *,
+        dtype: Any = None,
+        backend: str | None = None,
+    ) -> None:
+        if isinstance(padding, str):
+            raise ValueError(
+                f"{type(self).__name__}: padding must be ints, got {padding!r} (string "
+                "padding is only for convolutions)"
+            )
+        self.output_padding = _ntuple("output_padding", output_padding, self._rank)
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+            padding_mode, dtype=dtype, backend=backend,
+        )  # fmt: skip
+
+    def _output_padding(self, input: Tensor, output_size: Sequence[int] | None) -> tuple:
+        """The output_padding that gives `output_size` (PyTorch's rule), else the layer's."""
+        if output_size is None:
+            return self.output_padding
+        n, name = self._rank, type(self).__name__
+        wanted = tuple(output_size)[-n:]
+        if len(wanted) != n:
+            raise ValueError(
+                f"{name}: output_size must have at least {n} entries, got {output_size}"
+            )
+        spatial = input.shape[-n:]
+        low = [
+            (spatial[i] - 1) * self.stride[i] - 2 * self.padding[i]
+            + self.dilation[i] * (self.kernel_size[i] - 1) + 1
+            for i in range(n)
+        ]  # fmt: skip
+        high = [low[i] + self.stride[i] - 1 for i in range(n)]
+        if any(not low[i] <= wanted[i] <= high[i] for i in range(n)):
+            raise ValueError(
+                f"{name}: requested an output size of {tuple(wanted)}, but valid sizes range "
+                f"from {tuple(low)} to {tuple(high)} (for an input of spatial size {spatial})"
+            )
+        return tuple(wanted[i] - low[i] for i in range(n))
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-d transposed convolution over (N, C_in, L) giving (N, C_out, L_out) with
+    ``L_out = (L - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1``;
+    `weight` is (C_in, C_out/groups, k). `output_size` in forward picks output_padding.
+
+    >>> import mytensor as mt
+    >>> from mytensor import nn
+    >>> up = nn.ConvTranspose1d(4, 2, kernel_size=4, stride=2, padding=1)
+    >>> up(mt.ones(3, 4, 10)).shape, up.weight.shape
+    ((3, 2, 20), (4, 2, 4))
+    """
+
+    _rank = 1
+
+    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+        return F.conv_transpose1d(
+            input, self.weight, self.bias, self.stride, self.padding,
+            self._output_padding(input, output_size), self.groups, self.dilation,
+        )  # fmt: skip
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-d transposed convolution over (N, C_in, H, W) (see `ConvTranspose1d`); `weight`
+    is (C_in, C_out/groups, kh, kw).
+
+    >>> import mytensor as mt
+    >>> from mytensor import nn
+    >>> up = nn.ConvTranspose2d(8, 4, kernel_size=3, stride=2, padding=1)
+    >>> up(mt.ones(1, 8, 5, 5)).shape, up(mt.ones(1, 8, 5, 5), output_size=(10, 10)).shape
+    ((1, 4, 9, 9), (1, 4, 10, 10))
+    """
+
+    _rank = 2
+
+    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+        return F.conv_transpose2d(
+            input, self.weight, self.bias, self.stride, self.padding,
+            self._output_padding(input, output_size), self.groups, self.dilation,
+        )  # fmt: skip

@@ -1,4 +1,4 @@
-"""LayerNorm, BatchNorm1d and BatchNorm2d."""
+"""LayerNorm, GroupNorm, BatchNorm1d and BatchNorm2d."""
 
 from __future__ import annotations
 
@@ -168,3 +168,53 @@ class BatchNorm2d(_BatchNorm):
     """
 
     _ranks = (4,)
+
+
+class GroupNorm(Module):
+    """Normalise each of `num_groups` channel groups of every sample of (N, C, ...), then
+    apply a learned per-channel scale (ones) and shift (zeros).
+
+    >>> import mytensor as mt
+    >>> from mytensor import nn
+    >>> gn = nn.GroupNorm(2, 6)
+    >>> gn(mt.randn(4, 6, 5)).shape, gn
+    ((4, 6, 5), GroupNorm(2, 6, eps=1e-05, affine=True))
+    """
+
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        *,
+        dtype: Any = None,
+        backend: str | None = None,
+    ) -> None:
+        super().__init__()
+        if num_groups < 1 or num_channels % num_groups:
+            raise ValueError(
+                f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
+                f"({num_groups})"
+            )
+        self.num_groups, self.num_channels, self.eps, self.affine = (
+            num_groups, num_channels, eps, affine,
+        )  # fmt: skip
+        if affine:
+            self.weight = Parameter(ones(num_channels, dtype=dtype, backend=backend))
+            self.bias = Parameter(zeros(num_channels, dtype=dtype, backend=backend))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if self.affine:
+            with no_grad():
+                self.weight[...] = 1.0
+                self.bias[...] = 0.0
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

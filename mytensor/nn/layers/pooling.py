@@ -1,4 +1,4 @@
-"""Pooling layers: max, average and adaptive average, in 1-d and 2-d."""
+"""Pooling layers: max, average, adaptive average and adaptive max, in 1-d and 2-d."""
 
 from __future__ import annotations
 
@@ -189,3 +189,39 @@ class AdaptiveAvgPool1d(Module):
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class _AdaptiveMaxPoolNd(Module):
+    def __init__(self, output_size: int | Sequence[int | None], return_indices: bool = False):
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    """Max of (N, C, H, W) over a fixed `output_size` grid of bins, whatever H and W are;
+    with `return_indices`, also each maximum's flat index into H*W.
+
+    >>> import mytensor as mt
+    >>> from mytensor import nn
+    >>> nn.AdaptiveMaxPool2d((2, None))(mt.ones(1, 4, 7, 9)).shape
+    (1, 4, 2, 9)
+    """
+
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    """Max of (N, C, L) over `output_size` bins (see `AdaptiveMaxPool2d`).
+
+    >>> import mytensor as mt
+    >>> from mytensor import nn
+    >>> nn.AdaptiveMaxPool1d(2)(mt.tensor([[[1.0, 5.0, 2.0, 4.0, 3.0]]])).tolist()
+    [[[5.0, 4.0]]]
+    """
+
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
