@@ -121,11 +121,9 @@ def save(obj: Any, path: PathLike, metadata: Mapping[str, str] | None = None) ->
 
 
 def _is_flat(obj: Any) -> bool:
-    """A dict of str -> Tensor (or one that fails the way such a dict always has)."""
+    """A dict of str -> Tensor: written as a plain safetensors file."""
     if not isinstance(obj, Mapping):
         return False
-    if "__metadata__" in obj:
-        return True  # _to_arrays explains that the name is reserved
     return all(isinstance(k, str) and isinstance(v, Tensor) for k, v in obj.items())
 
 
@@ -172,12 +170,7 @@ class _TreeEncoder:
     def _add_tensor(self, value: Tensor, where: str, name: str) -> str:
         if id(value) in self._names:
             return self._names[id(value)]
-        if value.dtype.name not in _WRITE_CODES:
-            raise TypeError(
-                f"save(): {where} is {value.dtype.name}, which the safetensors format cannot "
-                "store; save it as complex64 (x.astype(mytensor.complex64)) or as its real and "
-                "imaginary parts (mytensor.real, mytensor.imag)"
-            )
+        _check_storable(where, value)
         unique, n = name or "tensor", 1
         while unique in self.tensors or unique == "__metadata__":
             unique, n = f"{name}#{n}", n + 1
@@ -199,26 +192,24 @@ def _dtype_name(array: np.ndarray) -> str:
 
 
 def _to_arrays(tensors: Mapping[str, Tensor]) -> dict[str, np.ndarray]:
-    if not isinstance(tensors, Mapping):
-        raise TypeError(f"save(): expected a dict of name -> Tensor, got {type(tensors).__name__}")
     arrays = {}
     for name, value in tensors.items():
-        if not isinstance(name, str):
-            raise TypeError(f"save(): tensor names must be strings, got {name!r}")
         if name == "__metadata__":
             raise ValueError("save(): '__metadata__' is reserved; pass metadata=... instead")
-        if not isinstance(value, Tensor):
-            raise TypeError(f"save(): {name!r} is a {type(value).__name__}, not a Tensor")
-        if value.dtype.name not in _WRITE_CODES:
-            raise TypeError(
-                f"save(): {name!r} is {value.dtype.name}, which the safetensors format cannot "
-                "store; save it as complex64 (x.astype(mytensor.complex64)) or as its real and "
-                "imaginary parts (mytensor.real, mytensor.imag)"
-            )
+        _check_storable(repr(name), value)
         array = value.numpy()
         # astype(order="C"), not ascontiguousarray, which would make a 0-d array 1-d
         arrays[name] = array.astype(array.dtype.newbyteorder("<"), order="C")
     return arrays
+
+
+def _check_storable(where: str, value: Tensor) -> None:
+    if value.dtype.name not in _WRITE_CODES:
+        raise TypeError(
+            f"save(): {where} is {value.dtype.name}, which the safetensors format cannot "
+            "store; save it as complex64 (x.astype(mytensor.complex64)) or as its real and "
+            "imaginary parts (mytensor.real, mytensor.imag)"
+        )
 
 
 def _atomic_write(path: str, chunks: list) -> None:

@@ -77,6 +77,19 @@ def test_a_tensor_saved_twice_loads_as_one_tensor(tmp_path):
     assert len([k for k in _header(tmp_path / "s.safetensors") if k != "__metadata__"]) == 2
 
 
+def test_tensor_names_in_the_file_never_collide(tmp_path):
+    path = tmp_path / "names.safetensors"
+    obj = {"a.b": mt.ones(1), "a": {"b": mt.zeros(1)}, "__metadata__": [mt.full((1,), 2.0)]}
+    mt.save(obj, path)
+    names = set(_header(path)) - {"__metadata__"}
+    assert names == {"a.b", "a.b#1", "__metadata__.0"}
+    back = mt.load(path)
+    assert back["a.b"].tolist() == [1.0] and back["a"]["b"].tolist() == [0.0]
+    assert back["__metadata__"][0].tolist() == [2.0]
+    with pytest.raises(ValueError, match="'__metadata__' is reserved"):
+        mt.save({"__metadata__": mt.ones(1)}, path)  # a flat dict: the name is the file's
+
+
 def test_flat_dicts_stay_plain_safetensors(tmp_path):
     path = tmp_path / "flat.safetensors"
     mt.save({"w": mt.ones(2), "b": mt.zeros(1)}, path)
