@@ -191,6 +191,14 @@ SCHEDULES = [
     (_sgd_momentum, lambda s, o: s.OneCycleLR(o, max_lr=0.5, total_steps=20, three_phase=True)),
     (_sgd, lambda s, o: s.OneCycleLR(o, max_lr=0.5, total_steps=20, cycle_momentum=False)),
     (_adam, lambda s, o: s.OneCycleLR(o, max_lr=0.3, total_steps=20, pct_start=0.5)),
+    (
+        _sgd,
+        lambda s, o: s.SequentialLR(
+            o,
+            [s.ExponentialLR(o, 0.5), s.MultiStepLR(o, [5, 7]), s.LambdaLR(o, lambda e: 0.9**e)],
+            milestones=[3, 9],
+        ),
+    ),
 ]
 
 
