@@ -8,9 +8,12 @@ reproducible on every backend.
 from __future__ import annotations
 
 import math
+import warnings
 
 from mytensor.core.autograd import no_grad
 from mytensor.core.creation import rand, randn
+from mytensor.core.dtypes import float64
+from mytensor.core.ops.elementwise import where
 from mytensor.core.tensor import Tensor
 
 __all__ = [
@@ -20,6 +23,8 @@ __all__ = [
     "kaiming_uniform_",
     "normal_",
     "ones_",
+    "orthogonal_",
+    "trunc_normal_",
     "uniform_",
     "xavier_normal_",
     "xavier_uniform_",
@@ -110,6 +115,85 @@ def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     (2, 3)
     """
     return _fill(t, randn(*t.shape, dtype=t.dtype, backend=t.backend) * std + mean)
+
+
+def _erfinv(y: Tensor) -> Tensor:
+    """Inverse error function of float64 `y` in (-1, 1): Giles' single-precision
+    polynomials, polished by two Newton steps on erf."""
+    w = -((1.0 - y) * (1.0 + y)).log()
+    central, tail = w - 2.5, w.clip(min=5.0).sqrt() - 3.0
+    p_central, p_tail = 2.81022636e-08, -0.000200214257
+    for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+              -0.00125372503, -0.00417768164, 0.246640727, 1.50140941):  # fmt: skip
+        p_central = p_central * central + c
+    for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+              -0.0076224613, 0.00943887047, 1.00167406, 2.83297682):  # fmt: skip
+        p_tail = p_tail * tail + c
+    x = where(w < 5.0, p_central, p_tail) * y
+    for _ in range(2):
+        x = x - (x.erf() - y) / ((-x * x).exp() * (2.0 / math.sqrt(math.pi)))
+    return x
+
+
+def trunc_normal_(
+    t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0
+) -> Tensor:
+    """Fill `t` with samples from N(mean, std**2) truncated to [a, b] (by the inverse
+    CDF, as PyTorch does; `a` and `b` are absolute bounds, not in units of std).
+
+    >>> import mytensor as mt
+    >>> from mytensor.nn import init
+    >>> w = init.trunc_normal_(mt.empty(1000), std=0.02, a=-0.04, b=0.04)
+    >>> bool((w.abs() <= 0.04).all())
+    True
+    """
+    if not std > 0 or not a < b:
+        raise ValueError(f"trunc_normal_(): need std > 0 and a < b, got std={std}, a={a}, b={b}")
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn(
+            "trunc_normal_(): mean is more than 2 std from [a, b]; the distribution of "
+            "values may be incorrect",
+            stacklevel=2,
+        )
+    # 2 * cdf(bound) - 1, so erfinv of a uniform draw between them is the truncated normal
+    lo = math.erf((a - mean) / (std * math.sqrt(2.0)))
+    hi = math.erf((b - mean) / (std * math.sqrt(2.0)))
+    u = rand(*t.shape, dtype=float64, backend=t.backend) * (hi - lo) + lo
+    open_interval = 1.0 - 2.0**-52
+    x = _erfinv(u.clip(min=-open_interval, max=open_interval))
+    return _fill(t, (x * (std * math.sqrt(2.0)) + mean).clip(min=a, max=b).astype(t.dtype))
+
+
+def orthogonal_(t: Tensor, gain: float = 1.0) -> Tensor:
+    """Fill `t` (2 or more dims, read as rows = dim 0 by the rest) with a (semi-)orthogonal
+    matrix times `gain`: the Q of the QR decomposition of a normal matrix, signs fixed by
+    R's diagonal (PyTorch's method, via `mytensor.linalg.qr`).
+
+    >>> import mytensor as mt
+    >>> from mytensor.nn import init
+    >>> w = init.orthogonal_(mt.empty(3, 5))
+    >>> bool(((w @ w.T - mt.eye(3)).abs() < 1e-5).all())
+    True
+    """
+    from mytensor.linalg import diagonal, qr
+
+    if t.ndim < 2:
+        raise ValueError(
+            f"orthogonal_(): only tensors with 2 or more dimensions are supported, got shape "
+            f"{t.shape}"
+        )
+    if t.numel() == 0:
+        return t
+    rows = t.shape[0]
+    cols = t.numel() // rows
+    flat = randn(rows, cols, dtype=t.dtype, backend=t.backend)
+    if rows < cols:
+        flat = flat.T
+    q, r = qr(flat)
+    q = q * diagonal(r).sign()
+    if rows < cols:
+        q = q.T
+    return _fill(t, (q * gain).reshape(t.shape))
 
 
 def constant_(t: Tensor, val: float) -> Tensor:
