@@ -119,6 +119,7 @@ def _sizes(inputs: list[list[Label]], tensors: list[Tensor]) -> dict[Label, int]
     """Each label's size after broadcasting (size-1 dims stretch); clashes are errors."""
     sizes: dict[Label, int] = {}
     for i, (labels, t) in enumerate(zip(inputs, tensors, strict=True)):
+        _check_repeats(labels, t.shape, i)
         for lb, size in zip(labels, t.shape, strict=True):
             seen = sizes.get(lb, 1)
             if size != seen and 1 not in (size, seen):
@@ -131,6 +132,17 @@ def _sizes(inputs: list[list[Label]], tensors: list[Tensor]) -> dict[Label, int]
     return sizes
 
 
+def _check_repeats(labels: list[Label], shape: tuple[int, ...], i: int) -> None:
+    """A label repeated within one operand takes a diagonal: its sizes must be equal."""
+    first: dict[Label, int] = {}
+    for lb, size in zip(labels, shape, strict=True):
+        if first.setdefault(lb, size) != size:
+            raise ValueError(
+                f"einsum(): subscript {lb!r} is repeated for operand {i} but the sizes don't "
+                f"match, {first[lb]} != {size}"
+            )
+
+
 # -- steps --------------------------------------------------------------------------------
 def _remove_repeats(t: Tensor, labels: list[Label], i: int) -> tuple[Tensor, list[Label]]:
     """Diagonal views for a label repeated within one operand (``"ii->i"``)."""
@@ -139,12 +151,7 @@ def _remove_repeats(t: Tensor, labels: list[Label], i: int) -> tuple[Tensor, lis
         lb = next(lb for lb in labels if labels.count(lb) > 1)
         p = labels.index(lb)
         q = labels.index(lb, p + 1)
-        n, m = t.shape[p], t.shape[q]
-        if n != m:
-            raise ValueError(
-                f"einsum(): subscript {lb!r} is repeated for operand {i} but the sizes don't "
-                f"match, {n} != {m}"
-            )
+        n = t.shape[p]
         rest = [d for d in range(t.ndim) if d not in (p, q)]
         square = t.permute(*rest, p, q).reshape(*(t.shape[d] for d in rest), n * n)
         t = square[..., :: n + 1] if n else square

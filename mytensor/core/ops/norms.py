@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mytensor.core import autograd
+from mytensor.core.creation import zeros_like
 from mytensor.core.dtypes import FLOAT_DTYPES, to_dtype
 from mytensor.core.layout import normalize_dim, normalize_dims
 from mytensor.core.ops import reductions as R
@@ -56,7 +58,10 @@ def vector_norm(op: str, x: Tensor, p: float, dim: Dim, keepdim: bool) -> Tensor
     if p == -math.inf:
         return R.min(magnitude, dims, keepdim)
     if p == 0:
-        return R.sum((x != 0).astype(magnitude.dtype), dims, keepdim)
+        count = R.sum((x != 0).astype(magnitude.dtype), dims, keepdim)
+        if autograd.needs_grad(x):  # constant in x: a zero gradient, as PyTorch gives
+            autograd.record(count, op, (x,), lambda g: (zeros_like(x.detach()),))
+        return count
     if p == 1:
         return R.sum(magnitude, dims, keepdim)
     if p == 2:

@@ -93,7 +93,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1,
             f"{mat1.shape[1]} and {mat2.shape[0]}x{mat2.shape[1]})"
         )
     shape = (mat1.shape[0], mat2.shape[1])
-    if broadcast_shapes("addmm", input.shape, shape) != shape:
+    if not _broadcasts_to(input.shape, shape):
         raise ValueError(
             f"addmm(): input of shape {input.shape} does not broadcast to the product's shape "
             f"{shape}"
@@ -104,6 +104,12 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1,
     if beta == 0:
         return product
     return product + (input if beta == 1 else input * beta)
+
+
+def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    if len(shape) > len(target):
+        return False
+    return all(s in (1, t) for s, t in zip(shape[::-1], target[::-1], strict=False))
 
 
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
