@@ -58,7 +58,7 @@ from mytensor.core.dtypes import (
     uint32,
     uint64,
 )
-from mytensor.core.ops.construction import meshgrid, tril, triu
+from mytensor.core.ops.construction import meshgrid
 from mytensor.core.ops.conv import conv1d, conv2d
 from mytensor.core.ops.cumulative import cumulative_prod, cumulative_sum, diff
 from mytensor.core.ops.elementwise import BINARY_OPS as _BINARY
@@ -75,14 +75,24 @@ from mytensor.core.ops.manipulation import (
     permute_dims,
     repeat,
     reshape,
-    roll,
     squeeze,
     stack,
     tile,
     unstack,
 )
+from mytensor.core.ops.masking import (
+    index_add,
+    index_fill,
+    index_select,
+    masked_fill,
+    masked_select,
+)
+from mytensor.core.ops.moments import nanmean, std, var
+from mytensor.core.ops.ranking import aminmax, argsort, kthvalue, max, median, min, sort, topk
 from mytensor.core.ops.reductions import log_softmax, logsumexp, softmax
-from mytensor.core.ops.selection import nonzero, searchsorted, take, take_along_axis
+from mytensor.core.ops.scans import cumprod, cumsum, logcumsumexp
+from mytensor.core.ops.scatter import bucketize, nonzero, scatter, take_along_dim, unique
+from mytensor.core.ops.selection import searchsorted, take, take_along_axis
 from mytensor.core.ops.sets import unique_all, unique_counts, unique_inverse, unique_values
 from mytensor.core.ops.shape import (
     broadcast_to,
@@ -96,21 +106,32 @@ from mytensor.core.ops.shape import (
     unsqueeze,
     view,
 )
-from mytensor.core.ops.sorting import argsort, sort
+from mytensor.core.ops.slicing import (
+    chunk,
+    diag,
+    diagonal,
+    flatten,
+    movedim,
+    narrow,
+    select,
+    swapaxes,
+    t,
+    unbind,
+    unflatten,
+)
 from mytensor.core.ops.statistical import (
     all,
     any,
     argmax,
     argmin,
     count_nonzero,
-    max,
     mean,
-    min,
     prod,
-    std,
     sum,
-    var,
 )
+from mytensor.core.ops.statistical import max as amax
+from mytensor.core.ops.statistical import min as amin
+from mytensor.core.ops.tiling import repeat_interleave, roll, tril, triu
 from mytensor.core.registry import (
     BackendError,
     backends,
@@ -167,7 +188,8 @@ e, pi, inf, nan, newaxis = _math.e, _math.pi, _math.inf, _math.nan, None
 _INFO = __array_namespace_info__()
 capabilities, default_device, devices = _INFO.capabilities, _INFO.default_device, _INFO.devices
 default_dtypes, dtypes = _INFO.default_dtypes, _INFO.dtypes
-amax, amin, clamp = max, min, clip
+clamp = clip
+swapdims = swapaxes
 
 try:
     __version__ = version("mytensor")
@@ -189,6 +211,7 @@ __all__ = [
     "all",
     "amax",
     "amin",
+    "aminmax",
     "any",
     "arange",
     "argmax",
@@ -213,10 +236,12 @@ __all__ = [
     "bool_",
     "broadcast_arrays",
     "broadcast_to",
+    "bucketize",
     "can_cast",
     "capabilities",
     "cat",
     "ceil",
+    "chunk",
     "clamp",
     "clip",
     "clone",
@@ -231,12 +256,16 @@ __all__ = [
     "cos",
     "cosh",
     "count_nonzero",
+    "cumprod",
+    "cumsum",
     "cumulative_prod",
     "cumulative_sum",
     "data",
     "default_device",
     "default_dtypes",
     "devices",
+    "diag",
+    "diagonal",
     "diff",
     "div",
     "divide",
@@ -254,6 +283,7 @@ __all__ = [
     "expm1",
     "eye",
     "finfo",
+    "flatten",
     "flip",
     "float32",
     "float64",
@@ -270,6 +300,9 @@ __all__ = [
     "hypot",
     "iinfo",
     "imag",
+    "index_add",
+    "index_fill",
+    "index_select",
     "inf",
     "int8",
     "int16",
@@ -280,6 +313,7 @@ __all__ = [
     "isfinite",
     "isinf",
     "isnan",
+    "kthvalue",
     "le",
     "less",
     "less_equal",
@@ -292,6 +326,7 @@ __all__ = [
     "log10",
     "log_softmax",
     "logaddexp",
+    "logcumsumexp",
     "logical_and",
     "logical_not",
     "logical_or",
@@ -299,18 +334,24 @@ __all__ = [
     "logsumexp",
     "lt",
     "manual_seed",
+    "masked_fill",
+    "masked_select",
     "matmul",
     "matrix_transpose",
     "max",
     "maximum",
     "mean",
+    "median",
     "meshgrid",
     "min",
     "minimum",
     "moveaxis",
+    "movedim",
     "mul",
     "multiply",
     "nan",
+    "nanmean",
+    "narrow",
     "ne",
     "neg",
     "negative",
@@ -338,13 +379,16 @@ __all__ = [
     "relu",
     "remainder",
     "repeat",
+    "repeat_interleave",
     "reshape",
     "result_type",
     "roll",
     "round",
     "save",
+    "scatter",
     "scatter_add",
     "searchsorted",
+    "select",
     "set_backend",
     "sigmoid",
     "sign",
@@ -362,14 +406,19 @@ __all__ = [
     "sub",
     "subtract",
     "sum",
+    "swapaxes",
+    "swapdims",
     "synchronize",
+    "t",
     "take",
     "take_along_axis",
+    "take_along_dim",
     "tan",
     "tanh",
     "tensor",
     "tensordot",
     "tile",
+    "topk",
     "transpose",
     "tril",
     "triu",
@@ -378,6 +427,9 @@ __all__ = [
     "uint16",
     "uint32",
     "uint64",
+    "unbind",
+    "unflatten",
+    "unique",
     "unique_all",
     "unique_counts",
     "unique_inverse",

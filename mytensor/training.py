@@ -85,7 +85,7 @@ class GlobalMaxPool1d(nn.Module):
     anywhere?", which is the question the sequence task asks."""
 
     def forward(self, x: mt.Tensor) -> mt.Tensor:
-        return x.max(dim=-1)
+        return x.amax(dim=-1)
 
 
 def conv1d_net(classes: int = 4, in_channels: int = 1) -> nn.Module:

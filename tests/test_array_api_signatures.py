@@ -46,9 +46,17 @@ EXTRAS: dict[str, set[str]] = {
     "zeros_like": {"requires_grad"}, "ones_like": {"requires_grad"},
     "empty_like": {"requires_grad"}, "full_like": {"requires_grad"},
     "arange": {"backend"}, "linspace": {"backend"}, "eye": {"backend"},
+    # both conventions in one function: PyTorch's positional arguments (a dim, a diagonal)
+    # arrive in *torch_args, so they cannot change what a standard call means
+    **{n: _REDUCTION | {"torch_args"} for n in ("max", "min")},
+    **{n: _REDUCTION | {"torch_args", "unbiased"} for n in ("var", "std")},
+    "sort": {"dim", "torch_args"}, "argsort": {"dim", "torch_args"},
+    "roll": {"dims", "torch_args"}, "tril": {"diagonal", "torch_args"},
+    "triu": {"diagonal", "torch_args"}, "nonzero": {"as_tuple"},
 }  # fmt: skip
-# PyTorch's zeros(2, 3): the sizes may follow the shape as *more
-_VAR_EXTRAS = {"more"}
+# PyTorch's zeros(2, 3): the sizes may follow the shape as *more; PyTorch's positional
+# arguments after the standard's ones come as *torch_args
+_VAR_EXTRAS = {"more", "torch_args"}
 
 
 def _compare(ours, reference, name: str) -> None:

@@ -203,7 +203,7 @@ def _row_norms(weight: Tensor, norm_type: float) -> Tensor:
     if norm_type == 1:
         return weight.abs().sum(1)
     if math.isinf(norm_type):
-        return weight.abs().max(1)
+        return weight.abs().amax(1)
     return (weight.abs() ** norm_type).sum(1) ** (1.0 / norm_type)
 
 

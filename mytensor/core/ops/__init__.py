@@ -12,6 +12,7 @@ from mytensor.core.ops import (
     selection,
     sets,
     shape,
+    slicing,
     sorting,
     statistical,
 )
@@ -19,5 +20,5 @@ from mytensor.core.ops._base import OPS, OpRecord
 
 __all__ = [
     "OPS", "OpRecord", "construction", "conv", "cumulative", "elementwise", "indexing", "linalg",
-    "manipulation", "reductions", "selection", "sets", "shape", "sorting", "statistical",
+    "manipulation", "reductions", "selection", "sets", "shape", "slicing", "sorting", "statistical",
 ]  # fmt: skip

@@ -250,7 +250,8 @@ def tile(x: Tensor, repetitions: tuple[int, ...], /) -> Tensor:
     interleaved = tuple(v for pair in zip((1,) * rank, base, strict=True) for v in pair)
     target = tuple(v for pair in zip(reps, base, strict=True) for v in pair)
     out = S.broadcast_to(x.reshape(interleaved), target)
-    return out.reshape(tuple(r * s for r, s in zip(reps, base, strict=True)))
+    out = out.reshape(tuple(r * s for r, s in zip(reps, base, strict=True)))
+    return S.clone(out) if out._storage is x._storage else out  # tiles never alias x
 
 
 # -- conformance records ------------------------------------------------------------------

@@ -117,7 +117,7 @@ def max(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Largest value over `dim` (NaN if any is NaN). Returns values only, like `amax`.
 
     >>> import mytensor as mt
-    >>> mt.max(mt.tensor([[1.0, 5.0], [3.0, 2.0]]), dim=1).tolist()
+    >>> mt.amax(mt.tensor([[1.0, 5.0], [3.0, 2.0]]), dim=1).tolist()
     [5.0, 3.0]
     """
     return _extremum("max", x, dim, keepdim)
@@ -127,7 +127,7 @@ def min(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Smallest value over `dim` (NaN if any is NaN). Returns values only, like `amin`.
 
     >>> import mytensor as mt
-    >>> mt.min(mt.tensor([[1.0, 5.0], [3.0, 2.0]]), dim=0).tolist()
+    >>> mt.amin(mt.tensor([[1.0, 5.0], [3.0, 2.0]]), dim=0).tolist()
     [1.0, 2.0]
     """
     return _extremum("min", x, dim, keepdim)

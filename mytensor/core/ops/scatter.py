@@ -173,7 +173,7 @@ def bucketize(input: Tensor | float, boundaries: Tensor, *, out_int32: bool = Fa
     return out.astype(int32) if out_int32 else out
 
 
-def nonzero(input: Tensor, /, *, as_tuple: bool | None = None) -> Tensor | tuple[Tensor, ...]:
+def nonzero(x: Tensor, /, *, as_tuple: bool | None = None) -> Tensor | tuple[Tensor, ...]:
     """The indices of the non-zero elements. The array API's form (no `as_tuple`) and
     PyTorch's ``as_tuple=True`` give one int64 tensor per dimension; PyTorch's
     ``as_tuple=False`` gives one (count, ndim) int64 tensor, row-major.
@@ -186,7 +186,7 @@ def nonzero(input: Tensor, /, *, as_tuple: bool | None = None) -> Tensor | tuple
     from mytensor.core.ops import selection
     from mytensor.core.ops.shape import stack
 
-    x = check_tensor("nonzero", input)
+    x = check_tensor("nonzero", x)
     if as_tuple is None:
         return selection.nonzero(x)
     if x.ndim == 0:
