@@ -181,7 +181,6 @@ def test_activation_errors_name_the_problem():
 
 
 # -- dropout -------------------------------------------------------------------------------
-@pytest.mark.parametrize("backend", BACKENDS)
 CHANNEL_CASES = [
     ("dropout1d", (4, 64, 5), (2,)),
     ("dropout1d", (64, 5), (1,)),
@@ -189,6 +188,7 @@ CHANNEL_CASES = [
 ]
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("name,shape,channel_axes", CHANNEL_CASES)
 def test_channel_dropout_zeroes_whole_channels(backend, name, shape, channel_axes):
     with mt.use_backend(backend):
