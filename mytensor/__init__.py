@@ -14,16 +14,25 @@ from importlib.metadata import PackageNotFoundError, version
 from mytensor import autograd
 from mytensor._dlpack import from_dlpack
 from mytensor._info import __array_namespace_info__
-from mytensor.core import tensor as _tensor_module
-from mytensor.core.autograd import enable_grad, is_grad_enabled, no_grad
+from mytensor.core._methods_convert import Size
+from mytensor.core.autograd import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from mytensor.core.creation import (
     arange,
+    as_tensor,
     asarray,
     empty,
     empty_like,
     eye,
+    from_numpy,
     full,
     full_like,
+    is_tensor,
     linspace,
     manual_seed,
     ones,
@@ -45,6 +54,7 @@ from mytensor.core.dtypes import (
     finfo,
     float32,
     float64,
+    get_default_dtype,
     iinfo,
     int8,
     int16,
@@ -53,6 +63,7 @@ from mytensor.core.dtypes import (
     isdtype,
     promote_types,
     result_type,
+    set_default_dtype,
     uint8,
     uint16,
     uint32,
@@ -141,11 +152,10 @@ from mytensor.core.registry import (
 )
 from mytensor.core.tensor import Tensor
 
-_tensor_module._install_methods()
-
+# isort: split
 # the libraries built on the ops (they import the names above, so they come last)
-from mytensor import data, linalg, nn, optim  # noqa: E402
-from mytensor.serialization import load, save  # noqa: E402
+from mytensor import cuda, data, linalg, nn, optim
+from mytensor.serialization import load, save
 
 neg, abs, exp, log, log1p, expm1 = (_UNARY[n] for n in ("neg", "abs", "exp", "log", "log1p",
                                                         "expm1"))  # fmt: skip
@@ -190,6 +200,10 @@ capabilities, default_device, devices = _INFO.capabilities, _INFO.default_device
 default_dtypes, dtypes = _INFO.default_dtypes, _INFO.dtypes
 clamp = clip
 swapdims = swapaxes
+# PyTorch's spellings of the device object and of dtypes (`float`, `int`, ... are
+# assigned at the end, with `bool`)
+device = Device
+cfloat, cdouble = complex64, complex128
 
 try:
     __version__ = version("mytensor")
@@ -200,6 +214,7 @@ __all__ = [
     "BackendError",
     "DType",
     "Device",
+    "Size",
     "Tensor",
     "__array_api_version__",
     "__array_namespace_info__",
@@ -217,6 +232,7 @@ __all__ = [
     "argmax",
     "argmin",
     "argsort",
+    "as_tensor",
     "asarray",
     "asin",
     "asinh",
@@ -240,7 +256,9 @@ __all__ = [
     "can_cast",
     "capabilities",
     "cat",
+    "cdouble",
     "ceil",
+    "cfloat",
     "chunk",
     "clamp",
     "clip",
@@ -256,6 +274,7 @@ __all__ = [
     "cos",
     "cosh",
     "count_nonzero",
+    "cuda",
     "cumprod",
     "cumsum",
     "cumulative_prod",
@@ -263,12 +282,14 @@ __all__ = [
     "data",
     "default_device",
     "default_dtypes",
+    "device",
     "devices",
     "diag",
     "diagonal",
     "diff",
     "div",
     "divide",
+    "double",
     "dtypes",
     "e",
     "empty",
@@ -285,15 +306,18 @@ __all__ = [
     "finfo",
     "flatten",
     "flip",
+    "float",
     "float32",
     "float64",
     "floor",
     "floor_divide",
     "from_dlpack",
+    "from_numpy",
     "full",
     "full_like",
     "gather",
     "ge",
+    "get_default_dtype",
     "greater",
     "greater_equal",
     "gt",
@@ -304,11 +328,14 @@ __all__ = [
     "index_fill",
     "index_select",
     "inf",
+    "inference_mode",
+    "int",
     "int8",
     "int16",
     "int32",
     "int64",
     "is_grad_enabled",
+    "is_tensor",
     "isdtype",
     "isfinite",
     "isinf",
@@ -332,6 +359,7 @@ __all__ = [
     "logical_or",
     "logical_xor",
     "logsumexp",
+    "long",
     "lt",
     "manual_seed",
     "masked_fill",
@@ -390,6 +418,9 @@ __all__ = [
     "searchsorted",
     "select",
     "set_backend",
+    "set_default_dtype",
+    "set_grad_enabled",
+    "short",
     "sigmoid",
     "sign",
     "signbit",
@@ -445,6 +476,9 @@ __all__ = [
     "zeros_like",
 ]
 
-# the array API's name for the bool dtype; assigned last, so that the module above still
-# sees Python's builtin `bool` (other modules never import it from here)
+# the array API's name for the bool dtype and PyTorch's dtype aliases; assigned last, so
+# that the module above still sees Python's builtins (other modules never import them
+# from here)
 bool = bool_
+float, double = float32, float64
+long, int, short = int64, int32, int16

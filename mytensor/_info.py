@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from mytensor.core.dtypes import (
-    DEFAULT_COMPLEX,
-    DEFAULT_FLOAT,
     DEFAULT_INDEX,
     DEFAULT_INT,
     STANDARD_DTYPES,
     DType,
+    default_complex,
+    default_float,
     isdtype,
 )
 
@@ -50,7 +50,7 @@ class Info:
     def default_dtypes(self, *, device: Any = None) -> dict[str, DType]:
         """The default dtypes: float32, complex64, int64 (and int64 for indices)."""
         self._backend(device)
-        return {"real floating": DEFAULT_FLOAT, "complex floating": DEFAULT_COMPLEX,
+        return {"real floating": default_float(), "complex floating": default_complex(),
                 "integral": DEFAULT_INT, "indexing": DEFAULT_INDEX}  # fmt: skip
 
     def dtypes(self, *, device: Any = None, kind: Any = None) -> dict[str, DType]:

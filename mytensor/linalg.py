@@ -162,9 +162,9 @@ def vector_norm(x: Tensor, /, *, axis: int | tuple[int, ...] | None = None,
 
 
 def _as_float(x: Tensor) -> Tensor:
-    from mytensor.core.dtypes import DEFAULT_FLOAT
+    from mytensor.core.dtypes import default_float
 
-    return x if x.dtype.kind in ("float", "complex") else x.astype(DEFAULT_FLOAT)
+    return x if x.dtype.kind in ("float", "complex") else x.astype(default_float())
 
 
 def matrix_norm(x: Tensor, /, *, keepdims: bool = False, ord: float | str = "fro") -> Tensor:

@@ -49,6 +49,10 @@ NOT_OPS = {
     "masked_fill", "masked_select", "index_select", "index_add", "index_fill", "scatter",
     "take_along_dim", "bucketize", "unique", "topk", "kthvalue", "median", "aminmax",
     "chunk", "unbind",
+    # PyTorch's spellings of dtypes, devices, grad modes and conversions (tests/test_torch_core.py)
+    "Size", "cdouble", "cfloat", "device", "double", "float", "int", "long", "short", "cuda",
+    "get_default_dtype", "set_default_dtype", "inference_mode", "set_grad_enabled",
+    "as_tensor", "from_numpy", "is_tensor",
 }  # fmt: skip
 
 

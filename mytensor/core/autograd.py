@@ -61,14 +61,51 @@ def enable_grad() -> contextlib.AbstractContextManager[None]:
     return _grad_mode(True)
 
 
+class set_grad_enabled:  # noqa: N801 (PyTorch's name, a function-like context manager)
+    """Turn graph recording on or off: at once when called, and back to the previous
+    mode at the end of a ``with`` block.
+
+    >>> import mytensor as mt
+    >>> x = mt.ones(2, requires_grad=True)
+    >>> with mt.set_grad_enabled(False):
+    ...     y = x * 2
+    >>> y.requires_grad, mt.is_grad_enabled()
+    (False, True)
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self.previous = GRAD_MODE.enabled
+        GRAD_MODE.enabled = bool(mode)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        GRAD_MODE.enabled = self.previous
+
+
+def inference_mode(mode: bool = True) -> contextlib.AbstractContextManager[None]:
+    """PyTorch's `inference_mode`: here the same as `no_grad` (``mode=False``: no change).
+    Also usable as a decorator.
+
+    >>> import mytensor as mt
+    >>> with mt.inference_mode():
+    ...     y = mt.ones(2, requires_grad=True) * 2
+    >>> y.requires_grad
+    False
+    """
+    return _grad_mode(False) if mode else _grad_mode(GRAD_MODE.enabled)
+
+
 class Leaf:
     """The graph edge of a leaf tensor that requires grad: gradients accumulate into it."""
 
-    __slots__ = ("tensor",)
+    __slots__ = ("hooks", "tensor")
     name = "AccumulateGrad"
 
     def __init__(self, tensor: Tensor) -> None:
         self.tensor = tensor
+        self.hooks: list | None = None  # Tensor.register_hook's functions, in order
 
 
 class Node:
@@ -78,7 +115,9 @@ class Node:
     references, so the engine may hand them to a leaf's `.grad` without a copy.
     """
 
-    __slots__ = ("backward", "edges", "fresh_grads", "name", "retained", "saved", "versions")
+    __slots__ = (
+        "backward", "edges", "fresh_grads", "hooks", "name", "retained", "saved", "versions",
+    )  # fmt: skip
 
     def __init__(self, name: str, backward: BackwardFn, edges: tuple, saved: tuple) -> None:
         self.name = name
@@ -88,6 +127,7 @@ class Node:
         self.versions = tuple([t._storage.version for t in saved]) if saved else ()
         self.retained: Tensor | None = None
         self.fresh_grads = False
+        self.hooks: list | None = None  # Tensor.register_hook's functions, in order
 
     def __repr__(self) -> str:
         return f"<{self.name}Backward>"
@@ -195,6 +235,8 @@ def run_backward(
             grad = pending.pop(node, None)
             grad_owned = node in owned
             owned.discard(node)
+            if node.hooks and grad is not None:
+                grad, grad_owned = _run_hooks(node.hooks, grad), False
             if capture is not None and node in capture:
                 capture[node] = grad
                 if isinstance(node, Leaf):
@@ -233,6 +275,22 @@ def run_backward(
                 counts[edge] -= 1
                 if counts[edge] == 0:
                     ready.append(edge)
+
+
+def _run_hooks(hooks: list, grad: Tensor) -> Tensor:
+    """Each hook sees the gradient and may return a replacement (of the same shape)."""
+    for hook in list(hooks):
+        replaced = hook(grad)
+        if replaced is not None:
+            if getattr(replaced, "shape", None) != grad.shape:
+                raise RuntimeError(
+                    f"register_hook(): the hook {getattr(hook, '__name__', hook)!r} returned "
+                    f"{type(replaced).__name__} of shape {getattr(replaced, 'shape', None)} for "
+                    f"a gradient of shape {grad.shape}; return a tensor of the same shape, "
+                    "or None to keep the gradient"
+                )
+            grad = replaced
+    return grad
 
 
 def _accumulate(tensor: Tensor, grad: Tensor, create_graph: bool, owned: bool = False) -> None:

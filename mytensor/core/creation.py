@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -12,13 +13,13 @@ from mytensor.backends.spec import Strided
 from mytensor.core import autograd
 from mytensor.core.device import backend_name
 from mytensor.core.dtypes import (
-    DEFAULT_COMPLEX,
-    DEFAULT_FLOAT,
     DEFAULT_INT,
     STANDARD_DTYPES,
     DType,
     bool_,
     check_supported,
+    default_complex,
+    default_float,
     float64,
     to_dtype,
 )
@@ -68,7 +69,7 @@ def _infer_dtype(op: str, array: np.ndarray, source: Any) -> DType:
     typed = isinstance(source, np.ndarray | np.generic) or hasattr(source, "__dlpack__")
     if typed and array.dtype in _KEPT:
         return to_dtype(array.dtype)
-    defaults = {"i": DEFAULT_INT, "u": DEFAULT_INT, "f": DEFAULT_FLOAT, "c": DEFAULT_COMPLEX}
+    defaults = {"i": DEFAULT_INT, "u": DEFAULT_INT, "f": default_float(), "c": default_complex()}
     if kind in defaults:
         return defaults[kind]
     raise TypeError(
@@ -153,15 +154,77 @@ def _convert(op: str, obj: Any, dtype: Any, backend: str | None, copy: bool | No
 
 
 def tensor(
-    data: Any, dtype: Any = None, *, backend: str | None = None, requires_grad: bool = False
+    data: Any,
+    dtype: Any = None,
+    *,
+    device: Any = None,
+    requires_grad: bool = False,
+    backend: str | None = None,
 ) -> Tensor:
-    """A new tensor holding a copy of `data` (see `asarray` for what data can be).
+    """A new tensor holding a copy of `data` (see `asarray` for what data can be) on
+    `device` (a `mytensor.device`, "cpu", "cuda" or a backend name).
 
     >>> import mytensor as mt
     >>> mt.tensor([1.0, 2.0], requires_grad=True)
     tensor([1., 2.], requires_grad=True)
     """
-    return _convert("tensor", data, dtype, backend, True, requires_grad)
+    return _convert("tensor", data, dtype, _backend("tensor", device, backend), True,
+                    requires_grad)  # fmt: skip
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """`data` as a tensor, sharing memory where it can: a tensor comes back as is (or
+    converted), a numpy array on a host backend is used without a copy (see
+    `from_numpy`), other data is copied.
+
+    >>> import numpy as np, mytensor as mt
+    >>> a = np.zeros(2)
+    >>> t = mt.as_tensor(a)
+    >>> a[0] = 5.0
+    >>> t.tolist()
+    [5.0, 0.0]
+    """
+    backend = _backend("as_tensor", device, None)
+    if isinstance(data, np.ndarray) and (dtype is None or to_dtype(dtype).numpy == data.dtype):
+        from mytensor._dlpack import from_dlpack
+
+        with contextlib.suppress(BufferError, TypeError):
+            return from_dlpack(data, device=backend)
+    return _convert("as_tensor", data, dtype, backend, None, False)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor that uses `array`'s memory (writes show on both sides) on the current
+    backend when it keeps host buffers (numpy_ref, numba_cpu); elsewhere a copy.
+
+    >>> import numpy as np, mytensor as mt
+    >>> a = np.arange(3)
+    >>> t = mt.from_numpy(a)
+    >>> t[0] = 9
+    >>> a.tolist()
+    [9, 1, 2]
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(
+            f"from_numpy(): expected a numpy.ndarray, got {type(array).__name__}; use "
+            "mytensor.tensor or mytensor.as_tensor for other data"
+        )
+    from mytensor._dlpack import from_dlpack
+
+    try:
+        return from_dlpack(array)
+    except BufferError:
+        return from_dlpack(array, copy=True)
+
+
+def is_tensor(obj: Any) -> bool:
+    """Whether `obj` is a mytensor Tensor.
+
+    >>> import mytensor as mt
+    >>> mt.is_tensor(mt.ones(1)), mt.is_tensor([1.0])
+    (True, False)
+    """
+    return isinstance(obj, Tensor)
 
 
 def full(
@@ -199,27 +262,40 @@ def _filled(name: str, value: int, doc: str):
     def make(shape: Shape, *more: int, dtype: Any = None, device: Any = None,
              backend: str | None = None, requires_grad: bool = False) -> Tensor:  # fmt: skip
         size = _shape(name, (shape, *more))
-        return full(size, value, dtype=dtype or DEFAULT_FLOAT,
-                    backend=_backend(name, device, backend), requires_grad=requires_grad)
+        return full(
+            size,
+            value,
+            dtype=dtype or default_float(),
+            backend=_backend(name, device, backend),
+            requires_grad=requires_grad,
+        )
 
     make.__name__ = make.__qualname__ = name
     make.__doc__ = doc
     return make
 
 
-zeros = _filled("zeros", 0, """A tensor of zeros (float32 unless `dtype` says otherwise); the
+zeros = _filled(
+    "zeros",
+    0,
+    """A tensor of zeros (float32 unless `dtype` says otherwise); the
 shape is a tuple or, PyTorch-style, the sizes themselves.
 
 >>> import mytensor as mt
 >>> mt.zeros((2, 3)).shape, mt.zeros(2, 3).shape
 ((2, 3), (2, 3))
-""")
-ones = _filled("ones", 1, """A tensor of ones (float32 unless `dtype` says otherwise).
+""",
+)
+ones = _filled(
+    "ones",
+    1,
+    """A tensor of ones (float32 unless `dtype` says otherwise).
 
 >>> import mytensor as mt
 >>> mt.ones(2).tolist()
 [1.0, 1.0]
-""")
+""",
+)
 
 
 def empty(shape: Shape, *more: int, dtype: Any = None, device: Any = None,
@@ -230,7 +306,7 @@ def empty(shape: Shape, *more: int, dtype: Any = None, device: Any = None,
     >>> mt.empty((2, 2)).shape
     (2, 2)
     """
-    dtype = to_dtype(dtype) if dtype is not None else DEFAULT_FLOAT
+    dtype = to_dtype(dtype) if dtype is not None else default_float()
     impl = get_backend(_backend("empty", device, backend))
     return _finish(Tensor._empty(impl, _shape("empty", (shape, *more)), dtype), requires_grad)
 
@@ -279,7 +355,7 @@ def arange(start: float, /, stop: float | None = None, step: float = 1, *, dtype
     if step == 0:
         raise ValueError("arange(): step must be non-zero")
     ints = all(isinstance(v, int) for v in (start, stop, step))
-    dtype = to_dtype(dtype) if dtype is not None else (DEFAULT_INT if ints else DEFAULT_FLOAT)
+    dtype = to_dtype(dtype) if dtype is not None else (DEFAULT_INT if ints else default_float())
     if ints:
         values = np.arange(start, stop, step, dtype=np.int64)
     else:  # start + i * step, as the standard defines the values
@@ -301,7 +377,7 @@ def linspace(start: float, stop: float, /, num: int, *, dtype: Any = None, devic
         raise ValueError(f"linspace(): num must be non-negative, got {num}")
     values = np.linspace(start, stop, num, endpoint=endpoint)
     complex_input = isinstance(start, complex) or isinstance(stop, complex)
-    default = DEFAULT_COMPLEX if complex_input else DEFAULT_FLOAT
+    default = default_complex() if complex_input else default_float()
     dtype = to_dtype(dtype) if dtype is not None else default
     return _from_numpy(values, dtype, get_backend(_backend("linspace", device, backend)))
 
@@ -314,7 +390,7 @@ def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype: Any = N
     >>> mt.eye(2).tolist()
     [[1.0, 0.0], [0.0, 1.0]]
     """
-    dtype = to_dtype(dtype) if dtype is not None else DEFAULT_FLOAT
+    dtype = to_dtype(dtype) if dtype is not None else default_float()
     values = np.eye(n_rows, n_cols, k)
     return _from_numpy(values, dtype, get_backend(_backend("eye", device, backend)))
 
@@ -347,7 +423,7 @@ def manual_seed(seed: int) -> None:
 
 def _random(op: str, distribution: str, shape: tuple, dtype: Any, backend: str | None,
             requires_grad: bool) -> Tensor:  # fmt: skip
-    dtype = to_dtype(dtype) if dtype is not None else DEFAULT_FLOAT
+    dtype = to_dtype(dtype) if dtype is not None else default_float()
     if dtype.kind != "float":
         raise TypeError(f"{op}(): dtype must be floating-point, got {dtype.name}")
     out = Tensor._empty(get_backend(backend), _shape(op, shape), dtype)

@@ -122,10 +122,50 @@ UNSIGNED_DTYPES = (uint8, uint16, uint32, uint64)
 COMPLEX_DTYPES = (complex64, complex128)
 STANDARD_DTYPES = (bool_, *SIGNED_DTYPES, *UNSIGNED_DTYPES, *FLOAT_DTYPES, *COMPLEX_DTYPES)
 EXTRA_DTYPES = tuple(d for d in STANDARD_DTYPES if d not in ALL_DTYPES)
-DEFAULT_FLOAT = float32
 DEFAULT_INT = int64
-DEFAULT_COMPLEX = complex64
 DEFAULT_INDEX = int64
+_DEFAULT_FLOAT = [float32]  # set_default_dtype's choice (a list: one mutable slot)
+
+
+def default_float() -> DType:
+    """The dtype of Python floats and of float creation without a dtype (float32 unless
+    `set_default_dtype` chose float64)."""
+    return _DEFAULT_FLOAT[0]
+
+
+def default_complex() -> DType:
+    """complex64, or complex128 when the default float dtype is float64 (as in PyTorch)."""
+    return complex128 if _DEFAULT_FLOAT[0] is float64 else complex64
+
+
+def get_default_dtype() -> DType:
+    """The default floating-point dtype (PyTorch's name).
+
+    >>> import mytensor as mt
+    >>> mt.get_default_dtype()
+    mytensor.float32
+    """
+    return _DEFAULT_FLOAT[0]
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Make `dtype` (float32 or float64) the dtype of Python floats, of float creation
+    functions without a dtype, and of the array API's default floating dtype (complex
+    follows: complex64 or complex128), for the whole process.
+
+    >>> import mytensor as mt
+    >>> mt.set_default_dtype(mt.float64)
+    >>> mt.tensor([1.5]).dtype, mt.zeros(2).dtype
+    (mytensor.float64, mytensor.float64)
+    >>> mt.set_default_dtype(mt.float32)
+    """
+    chosen = to_dtype(dtype)
+    if chosen not in (float32, float64):
+        raise TypeError(
+            f"set_default_dtype(): only float32 or float64 can be the default, got {chosen.name}"
+        )
+    _DEFAULT_FLOAT[0] = chosen
+
 
 _BY_NAME = {d.name: d for d in STANDARD_DTYPES}
 _BY_NAME["bool_"] = bool_
@@ -150,7 +190,7 @@ def to_dtype(value: object) -> DType:
         return value
     if isinstance(value, str) and value in _BY_NAME:
         return _BY_NAME[value]
-    python = {bool: bool_, int: DEFAULT_INT, float: DEFAULT_FLOAT, complex: DEFAULT_COMPLEX}
+    python = {bool: bool_, int: DEFAULT_INT, float: default_float(), complex: default_complex()}
     if isinstance(value, type) and value in python:
         return python[value]
     try:
@@ -221,8 +261,8 @@ def promote_with_scalar(dtype: DType, value: object) -> DType:
     if _KIND_RANK[kind] <= _KIND_RANK[dtype.kind]:
         return dtype
     if kind == "complex":
-        return complex128 if dtype is float64 else DEFAULT_COMPLEX
-    return DEFAULT_FLOAT if kind == "float" else DEFAULT_INT
+        return complex128 if dtype is float64 else default_complex()
+    return default_float() if kind == "float" else DEFAULT_INT
 
 
 def _as_dtype_or_scalar(operand: Any) -> DType | object:

@@ -13,9 +13,14 @@ import numpy as np
 
 from mytensor.backends.spec import Strided
 from mytensor.core import autograd
+from mytensor.core._methods_binary import BinaryMethods
+from mytensor.core._methods_convert import ConversionMethods
+from mytensor.core._methods_core import CoreMethods
 from mytensor.core._methods_indexing import IndexingMethods
+from mytensor.core._methods_legacy import LegacyMethods
 from mytensor.core._methods_math import MathMethods
-from mytensor.core.dtypes import _BY_NAME, DType, to_dtype
+from mytensor.core._methods_unary import UnaryMethods
+from mytensor.core.dtypes import DType
 from mytensor.core.layout import contiguous_strides, is_contiguous, numel
 
 
@@ -34,7 +39,15 @@ class Storage:
         self.version = 0
 
 
-class Tensor(IndexingMethods, MathMethods):
+class Tensor(
+    ConversionMethods,
+    CoreMethods,
+    UnaryMethods,
+    BinaryMethods,
+    IndexingMethods,
+    MathMethods,
+    LegacyMethods,
+):
     """An n-dimensional array on a backend, with reverse-mode autograd.
 
     Create tensors with `mytensor.tensor`, `mytensor.zeros`, ... rather than
@@ -116,11 +129,6 @@ class Tensor(IndexingMethods, MathMethods):
     @property
     def ndim(self) -> int:
         return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        """Number of elements (the array API's `size`); `numel()` is the same."""
-        return numel(self.shape)
 
     def numel(self) -> int:
         return numel(self.shape)
@@ -347,34 +355,6 @@ class Tensor(IndexingMethods, MathMethods):
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body, *extras]) + ")"
 
-    def to(self, target: str | DType | Any) -> Tensor:
-        """Move to another backend (by name) or convert to another dtype.
-
-        >>> import mytensor as mt
-        >>> mt.arange(3).to("numpy_ref").to(mt.float64).dtype
-        mytensor.float64
-        """
-        from mytensor.core import creation
-
-        if isinstance(target, str) and target not in _BY_NAME:
-            return creation.to_backend(self, target)
-        return self.astype(to_dtype(target))
-
-    def float(self) -> Tensor:
-        return self.astype("float32")
-
-    def double(self) -> Tensor:
-        return self.astype("float64")
-
-    def long(self) -> Tensor:
-        return self.astype("int64")
-
-    def int(self) -> Tensor:
-        return self.astype("int32")
-
-    def bool(self) -> Tensor:
-        return self.astype("bool")
-
 
 _API_VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12")
 
@@ -384,11 +364,3 @@ def _rebuild(array: np.ndarray, dtype: str, backend: str, requires_grad: bool) -
     from mytensor.core import creation
 
     return creation.tensor(array, dtype, backend=backend, requires_grad=requires_grad)
-
-
-def _install_methods() -> None:
-    """Bind the op functions as Tensor methods and operators (one definition each)."""
-    from mytensor.core.ops import methods
-
-    for name, fn in methods.TENSOR_METHODS.items():
-        setattr(Tensor, name, fn)

@@ -18,6 +18,14 @@ from mytensor.core.ops import (
 )
 from mytensor.core.ops._base import OPS, OpRecord
 
+# isort: split
+# Tensor's method mixins call the op modules, which import Tensor: bind them now
+from mytensor.core import _methods_binary, _methods_core, _methods_unary
+from mytensor.core.ops import methods  # noqa: F401
+
+for _mixin in (_methods_binary, _methods_core, _methods_unary):
+    _mixin.bind()
+
 __all__ = [
     "OPS", "OpRecord", "construction", "conv", "cumulative", "elementwise", "indexing", "linalg",
     "manipulation", "reductions", "selection", "sets", "shape", "slicing", "sorting", "statistical",

@@ -161,9 +161,9 @@ def unbroadcast(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
 
 def float_dtype(op: str, t: Tensor) -> DType:
     """The dtype a float-only op computes in: float stays, int/bool become float32."""
-    from mytensor.core.dtypes import DEFAULT_FLOAT
+    from mytensor.core.dtypes import default_float
 
-    return t.dtype if t.dtype.is_inexact else DEFAULT_FLOAT
+    return t.dtype if t.dtype.is_inexact else default_float()
 
 
 def require_kind(op: str, t: Tensor, kinds: tuple[str, ...], hint: str = "") -> None:

@@ -19,8 +19,8 @@ import numpy as np
 from mytensor.core import autograd
 from mytensor.core.autograd import GRAD_MODE
 from mytensor.core.dtypes import (
-    DEFAULT_FLOAT,
     bool_,
+    default_float,
     promote_with_scalar,
     real_dtype,
     to_dtype,
@@ -105,7 +105,7 @@ def _unary_op(spec: Unary) -> Callable[[Tensor], Tensor]:
             dtype = bool_
             x = x.astype(dtype)
         elif rule.to_float and not dtype.is_inexact:
-            dtype = DEFAULT_FLOAT
+            dtype = default_float()
             x = x.astype(dtype)
         if spec.real_input is not None and dtype.kind != "complex":
             return spec.real_input(x)
@@ -175,7 +175,7 @@ def _binary_op(spec: Binary) -> Callable[[Any, Any], Tensor]:
         elif dtype.kind not in kinds:
             raise _kind_error(name, dtype, kinds, "operands promoted to")
         elif to_float and not dtype.is_inexact:
-            a, b, dtype = a.astype(DEFAULT_FLOAT), b.astype(DEFAULT_FLOAT), DEFAULT_FLOAT
+            a, b, dtype = a.astype(default_float()), b.astype(default_float()), default_float()
         backend = a._storage.backend
         if a.shape == b.shape:
             shape, da, db = a.shape, a._d, b._d

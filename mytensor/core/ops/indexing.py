@@ -302,8 +302,10 @@ def assign(x: Tensor, result: Tensor, op: str) -> Tensor:
     x._storage.backend.copy(x._d, result._d)
     x._storage.version += 1
     if tracking:
+        # x now holds result's values: it takes result's place in the graph (or leaves the
+        # graph, if a constant overwrote it)
         x._node = result._node
-        x.requires_grad = True
+        x.requires_grad = result.requires_grad
     return x
 
 

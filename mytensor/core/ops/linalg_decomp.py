@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from mytensor.core import autograd
-from mytensor.core.dtypes import DEFAULT_FLOAT, real_dtype
+from mytensor.core.dtypes import default_float, real_dtype
 from mytensor.core.layout import broadcast_shapes
 from mytensor.core.ops._base import check_tensor, promote_operands, same_backend
 from mytensor.core.ops.elementwise import where
@@ -50,7 +50,7 @@ class SVDResult(NamedTuple):
 def _matrix(op: str, x: Tensor, square: bool = True) -> Tensor:
     x = check_tensor(f"linalg.{op}", x)
     if x.dtype.kind not in ("float", "complex"):
-        x = x.astype(DEFAULT_FLOAT)
+        x = x.astype(default_float())
     if x.ndim < 2 or (square and x.shape[-1] != x.shape[-2]):
         kind = "square matrices" if square else "matrices"
         raise ValueError(

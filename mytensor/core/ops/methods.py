@@ -1,4 +1,8 @@
-"""Tensor methods and Python operators, each a thin alias of one op function."""
+"""The in-place path of Tensor methods (``x.add_(y)``, ``x += y``, ``x.exp_()``, ...).
+
+The methods themselves are written in the mixin classes of `Tensor`
+(`mytensor/core/_methods_*.py`); this module holds what their in-place forms share.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +13,9 @@ from mytensor.core.autograd import needs_grad
 from mytensor.core.dtypes import promote_with_scalar
 from mytensor.core.layout import broadcast_shapes
 from mytensor.core.ops import elementwise as ew
-from mytensor.core.ops import indexing, linalg, reductions, shape
+from mytensor.core.ops import indexing
 from mytensor.core.ops._base import expanded, is_scalar, scalar_tensor
 from mytensor.core.tensor import Tensor
-
-U, B = ew.UNARY_OPS, ew.BINARY_OPS
-
-
-def _reflected(op: Callable) -> Callable:
-    def method(self: Tensor, other: Any) -> Tensor:
-        return op(other, self)
-
-    return method
-
 
 _ARITHMETIC = ("add", "sub", "mul", "div", "floor_divide", "remainder", "pow")
 
@@ -68,107 +62,13 @@ def run_inplace(self: Tensor, name: str, op: Callable, *args: Any, **kwargs: Any
     return indexing.assign(self, op(source, *args, **kwargs), name)
 
 
-def _inplace(op: Callable, name: str) -> Callable:
-    kernel = op.__name__ if op.__name__ in _ARITHMETIC else None
-
-    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        if (
-            kernel is not None
-            and len(args) == 1
-            and not kwargs
-            and not needs_grad(self, *(a for a in args if isinstance(a, Tensor)))
-            and _write_in_place(self, kernel, args[0])
-        ):
-            return self
-        return run_inplace(self, name, op, *args, **kwargs)
-
-    method.__name__ = name
-    return method
-
-
-def _forward(op: Callable) -> Callable:
-    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return op(self, *args, **kwargs)
-
-    method.__name__ = op.__name__
-    method.__doc__ = op.__doc__
-    return method
-
-
-def _fill_(self: Tensor, value: float) -> Tensor:
-    from mytensor.core.autograd import no_grad
-
-    with no_grad():
-        self[...] = value
-    return self
-
-
-def _zero_(self: Tensor) -> Tensor:
-    return _fill_(self, 0)
-
-
-_OPERATORS = {
-    "add": ("__add__", "__radd__", "__iadd__"),
-    "sub": ("__sub__", "__rsub__", "__isub__"),
-    "mul": ("__mul__", "__rmul__", "__imul__"),
-    "div": ("__truediv__", "__rtruediv__", "__itruediv__"),
-    "floor_divide": ("__floordiv__", "__rfloordiv__", "__ifloordiv__"),
-    "remainder": ("__mod__", "__rmod__", "__imod__"),
-    "pow": ("__pow__", "__rpow__", "__ipow__"),
-    "bitwise_and": ("__and__", "__rand__", "__iand__"),
-    "bitwise_or": ("__or__", "__ror__", "__ior__"),
-    "bitwise_xor": ("__xor__", "__rxor__", "__ixor__"),
-    "bitwise_left_shift": ("__lshift__", "__rlshift__", "__ilshift__"),
-    "bitwise_right_shift": ("__rshift__", "__rrshift__", "__irshift__"),
-}
-_COMPARISONS = {"lt": "__lt__", "le": "__le__", "eq": "__eq__", "ne": "__ne__",
-                "gt": "__gt__", "ge": "__ge__"}  # fmt: skip
-
-TENSOR_METHODS: dict[str, Callable] = {}
-for _name, (_op, _rop, _iop) in _OPERATORS.items():
-    TENSOR_METHODS[_op] = B[_name]
-    TENSOR_METHODS[_rop] = _reflected(B[_name])
-    TENSOR_METHODS[_iop] = _inplace(B[_name], _iop)
-for _name in (*_OPERATORS, "logical_and", "logical_or", "logical_xor"):
-    TENSOR_METHODS[_name + "_"] = _inplace(B[_name], _name + "_")
-for _name, _dunder in _COMPARISONS.items():
-    TENSOR_METHODS[_dunder] = B[_name]
-for _name, _fn in {**U, **B}.items():
-    TENSOR_METHODS.setdefault(_name, _forward(_fn))
-for _name in ("exp", "log", "sqrt", "sigmoid", "tanh", "relu", "neg", "abs", "clip"):
-    _fn = U.get(_name) or getattr(ew, _name)
-    TENSOR_METHODS[_name + "_"] = _inplace(_fn, _name + "_")
-TENSOR_METHODS.update(
-    {
-        "__neg__": U["neg"],
-        "__pos__": ew.positive,
-        "__abs__": U["abs"],
-        "__invert__": U["bitwise_invert"],
-        "__matmul__": linalg.matmul,
-        "__rmatmul__": _reflected(linalg.matmul),
-        "__imatmul__": _inplace(linalg.matmul, "__imatmul__"),
-        "positive": _forward(ew.positive),
-        "square": _forward(ew.square),
-        "__getitem__": indexing.getitem,
-        "__setitem__": indexing.setitem,
-        "matmul": _forward(linalg.matmul),
-        "where": lambda self, condition, other: ew.where(condition, self, other),
-        "astype": _forward(ew.astype),
-        "clip": _forward(ew.clip),
-        "clamp": _forward(ew.clip),
-        "fill_": _fill_,
-        "zero_": _zero_,
-        "gather": _forward(indexing.gather),
-        "scatter_add": _forward(indexing.scatter_add),
-    }
-)
-for _module, _names in [
-    (reductions, ("sum", "prod", "max", "min", "argmax", "argmin", "any", "all", "mean",
-                  "var", "std", "logsumexp", "softmax", "log_softmax")),
-    (shape, ("reshape", "view", "permute", "transpose", "expand", "broadcast_to", "squeeze",
-             "unsqueeze", "flip", "contiguous", "clone", "split")),
-]:  # fmt: skip
-    for _name in _names:
-        TENSOR_METHODS[_name] = _forward(getattr(_module, _name))
-TENSOR_METHODS["amax"] = TENSOR_METHODS["max"]
-TENSOR_METHODS["amin"] = TENSOR_METHODS["min"]
+def inplace_binary(self: Tensor, name: str, op: str, other: Any) -> Tensor:
+    """``self = op(self, other)`` for a binary elementwise op: straight into self's buffer
+    when nothing is recorded (the optimizers' case), else through `run_inplace`."""
+    if (
+        op in _ARITHMETIC
+        and not needs_grad(self, *((other,) if isinstance(other, Tensor) else ()))
+        and _write_in_place(self, op, other)
+    ):
+        return self
+    return run_inplace(self, name, ew.BINARY_OPS[op], other)
