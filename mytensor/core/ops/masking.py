@@ -94,10 +94,8 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     return x.broadcast_to(shape)[mask.broadcast_to(shape)]
 
 
-def _index_vector(op: str, x: Tensor, dim: int, index: Any,
-                  wrap: bool = False) -> tuple[int, Tensor]:  # fmt: skip
-    """The normalized dim and a 1-d int64 index, each entry checked against the dim
-    (`wrap`: negative entries count from the end)."""
+def _index_vector(op: str, x: Tensor, dim: int, index: Any) -> tuple[int, Tensor]:
+    """The normalized dim and a 1-d int64 index, each entry checked against the dim."""
     index = check_tensor(op, index, "index")
     if index.dtype.name not in _INDEX_DTYPES:
         raise TypeError(f"{op}(): index must be an int64 or int32 tensor, got {index.dtype.name}")
@@ -109,15 +107,12 @@ def _index_vector(op: str, x: Tensor, dim: int, index: Any,
     index = index.reshape(-1).astype(int64)
     if index.numel():
         low, high = index.min().item(), index.max().item()
-        lowest = -size if wrap else 0
-        if low < lowest or high >= size:
-            bad = low if low < lowest else high
+        if low < 0 or high >= size:
+            bad = low if low < 0 else high
             raise IndexError(
                 f"{op}(): index {bad} is out of range for dimension {d} of size {size} "
-                f"(expected {lowest}..{size - 1})"
+                f"(expected 0..{size - 1})"
             )
-        if low < 0:
-            index = where(index < 0, index + size, index)
     return d, index
 
 
@@ -172,17 +167,17 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *,
 
 def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     """A copy of `input` with the slices ``index`` along `dim` set to `value` (a Python
-    scalar or a 0-d tensor); negative indices count from the end.
+    scalar or a 0-d tensor).
 
     >>> import mytensor as mt
-    >>> mt.index_fill(mt.zeros(2, 3), 1, mt.tensor([0, -1]), 7.0).tolist()
+    >>> mt.index_fill(mt.zeros(2, 3), 1, mt.tensor([0, 2]), 7.0).tolist()
     [[7.0, 0.0, 7.0], [7.0, 0.0, 7.0]]
     """
     from mytensor.core.creation import arange
 
     x = check_tensor("index_fill", input)
     value = _fill_value("index_fill", x, value)
-    d, index = _index_vector("index_fill", x, dim, index, wrap=True)
+    d, index = _index_vector("index_fill", x, dim, index)
     size = x.shape[d] if x.ndim else 1
     positions = arange(size, backend=x.backend).reshape(size, 1)
     hit = (positions == index.reshape(1, -1)).any(1)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from mytensor.core.dtypes import int32, int64
+from mytensor.core.layout import normalize_dim
 from mytensor.core.ops._base import check_tensor, is_scalar, same_backend
 from mytensor.core.ops.indexing import _check_index, gather, scatter_add
 from mytensor.core.tensor import Tensor
@@ -113,19 +114,21 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Tensor | float | None =
     x = check_tensor("scatter", input)
     if reduce not in _REDUCTIONS:
         raise ValueError(f"scatter(): reduce must be 'add' or 'multiply', got {reduce!r}")
+    index = check_tensor("scatter", index, "index")
+    if x.ndim == 0 and index.ndim == 0:  # one element: scatter it as a 1-d tensor
+        normalize_dim("scatter", dim, 0)
+        single = src.reshape(1) if isinstance(src, Tensor) and src.ndim == 0 else src
+        return scatter(x.reshape(1), 0, index.reshape(1), single, value=value,
+                       reduce=reduce).reshape(())  # fmt: skip
     d = _check_index("scatter", x, dim, index)
     same_backend("scatter", x, index)
     values = _source("scatter", x, index, src, value)
-    if x.ndim == 0:
-        x, index, values, shape = x.reshape(1), index.reshape(1), values.reshape(1), ()
-    else:
-        shape = x.shape
     if reduce == "add":
-        return scatter_add(x, d, index, values).reshape(shape)
+        return scatter_add(x, d, index, values)
     positions = _positions(x.shape, d, index.numpy())
     if reduce == "multiply":
-        return _multiply_into(x, positions, values.reshape(-1)).reshape(shape)
-    return _overwrite(x, positions, values).reshape(shape)
+        return _multiply_into(x, positions, values.reshape(-1))
+    return _overwrite(x, positions, values)
 
 
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
@@ -225,7 +228,6 @@ def _unique_slices(x: Tensor, dim: int) -> tuple[Tensor, Tensor, Tensor]:
     """The distinct slices along `dim`, sorted lexicographically (worked out on the host,
     where only the order travels; the values are picked on the tensor's backend)."""
     from mytensor.core.creation import asarray
-    from mytensor.core.layout import normalize_dim
     from mytensor.core.ops.selection import take
 
     if x.ndim == 0:
