@@ -21,7 +21,7 @@ def _vector_norm(x: Tensor, p: float, dim: int, keepdim: bool) -> Tensor:
     """The p-norm of `x` along `dim`, with a zero gradient at an all-zero vector."""
     if math.isinf(p):
         a = x.abs()
-        return a.max(dim, keepdim=keepdim) if p > 0 else a.min(dim, keepdim=keepdim)
+        return a.amax(dim, keepdim=keepdim) if p > 0 else a.amin(dim, keepdim=keepdim)
     if p == 0:
         return (x != 0).sum(dim, keepdim=keepdim).astype(x.dtype)
     if p == 1:
