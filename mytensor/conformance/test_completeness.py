@@ -49,6 +49,13 @@ NOT_OPS = {
     "masked_fill", "masked_select", "index_select", "index_add", "index_fill", "scatter",
     "take_along_dim", "bucketize", "unique", "topk", "kthvalue", "median", "aminmax",
     "chunk", "unbind",
+    # PyTorch's products with fixed ranks or an equation, a bool or tuple result: checked
+    # against PyTorch, values and gradients, on every loaded backend by tests/test_torch_math.py
+    "mm", "bmm", "addmm", "outer", "ger", "trace", "cross", "cdist", "einsum", "allclose",
+    "broadcast_tensors",
+    # PyTorch's random functions and logspace (tests/test_torch_random.py: seeding, moments)
+    "randperm", "rand_like", "randn_like", "randint_like", "normal", "bernoulli",
+    "multinomial", "logspace",
     # PyTorch's spellings of dtypes, devices, grad modes and conversions (tests/test_torch_core.py)
     "Size", "cdouble", "cfloat", "device", "double", "float", "int", "long", "short", "cuda",
     "get_default_dtype", "set_default_dtype", "inference_mode", "set_grad_enabled",

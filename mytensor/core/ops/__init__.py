@@ -1,14 +1,20 @@
 """The op table: every public op, defined once (forward, backward, dtype rule, record)."""
 
 from mytensor.core.ops import (
+    comparison,
     construction,
     conv,
     cumulative,
+    einsum,
     elementwise,
     indexing,
     linalg,
     manipulation,
+    norms,
+    pointwise,
+    products,
     reductions,
+    sampling,
     selection,
     sets,
     shape,
@@ -27,6 +33,7 @@ for _mixin in (_methods_binary, _methods_core, _methods_unary):
     _mixin.bind()
 
 __all__ = [
-    "OPS", "OpRecord", "construction", "conv", "cumulative", "elementwise", "indexing", "linalg",
-    "manipulation", "reductions", "selection", "sets", "shape", "slicing", "sorting", "statistical",
+    "OPS", "OpRecord", "comparison", "construction", "conv", "cumulative", "einsum",
+    "elementwise", "indexing", "linalg", "manipulation", "norms", "pointwise", "products",
+    "reductions", "sampling", "selection", "sets", "shape", "slicing", "sorting", "statistical",
 ]  # fmt: skip
