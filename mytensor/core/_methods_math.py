@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mytensor.core.tensor import Tensor
 
-    Operand = Tensor | float
-
 
 def _inplace(self: Tensor, name: str, op: Any, *args: Any, **kwargs: Any) -> Tensor:
     from mytensor.core.ops.methods import run_inplace
@@ -123,49 +121,49 @@ class MathMethods:
 
         return _inplace(self, "rsqrt_", pointwise.rsqrt)
 
-    def fmod(self: Tensor, other: Operand) -> Tensor:
+    def fmod(self: Tensor, other: Tensor | float) -> Tensor:
         """See `mytensor.fmod`: the remainder with the sign of self."""
         from mytensor.core.ops import pointwise
 
         return pointwise.fmod(self, other)
 
-    def fmod_(self: Tensor, other: Operand) -> Tensor:
+    def fmod_(self: Tensor, other: Tensor | float) -> Tensor:
         """`fmod` in place."""
         from mytensor.core.ops import pointwise
 
         return _inplace(self, "fmod_", pointwise.fmod, other)
 
-    def clamp_min(self: Tensor, min: Operand) -> Tensor:
+    def clamp_min(self: Tensor, min: Tensor | float) -> Tensor:
         """See `mytensor.clamp_min`."""
         from mytensor.core.ops import pointwise
 
         return pointwise.clamp_min(self, min)
 
-    def clamp_min_(self: Tensor, min: Operand) -> Tensor:
+    def clamp_min_(self: Tensor, min: Tensor | float) -> Tensor:
         """`clamp_min` in place."""
         from mytensor.core.ops import pointwise
 
         return _inplace(self, "clamp_min_", pointwise.clamp_min, min)
 
-    def clamp_max(self: Tensor, max: Operand) -> Tensor:
+    def clamp_max(self: Tensor, max: Tensor | float) -> Tensor:
         """See `mytensor.clamp_max`."""
         from mytensor.core.ops import pointwise
 
         return pointwise.clamp_max(self, max)
 
-    def clamp_max_(self: Tensor, max: Operand) -> Tensor:
+    def clamp_max_(self: Tensor, max: Tensor | float) -> Tensor:
         """`clamp_max` in place."""
         from mytensor.core.ops import pointwise
 
         return _inplace(self, "clamp_max_", pointwise.clamp_max, max)
 
-    def lerp(self: Tensor, end: Tensor, weight: Operand) -> Tensor:
+    def lerp(self: Tensor, end: Tensor, weight: Tensor | float) -> Tensor:
         """See `mytensor.lerp`: ``self + weight * (end - self)``."""
         from mytensor.core.ops import pointwise
 
         return pointwise.lerp(self, end, weight)
 
-    def lerp_(self: Tensor, end: Tensor, weight: Operand) -> Tensor:
+    def lerp_(self: Tensor, end: Tensor, weight: Tensor | float) -> Tensor:
         """`lerp` in place (an exponential moving average: ``avg.lerp_(x, 0.1)``)."""
         from mytensor.core.ops import pointwise
 

@@ -175,7 +175,9 @@ def _np_lerp(a, b, w):
     return np.where(np.abs(w) < 0.5, a + w * (b - a), b - (b - a) * (1.0 - w))
 
 
-_VALUES = lambda shapes: [{}, {"value": 0.5}, {"value": -2}]  # noqa: E731
+def _values(shapes: tuple[tuple[int, ...], ...]) -> list[dict]:
+    return [{}, {"value": 0.5}, {"value": -2}]
+
 
 register(OpRecord("rsqrt", rsqrt, lambda x: 1.0 / np.sqrt(x), domain=(0.1, 5.0)))
 register(OpRecord("fmod", fmod, _np_fmod, arity=2, dtypes=SIGNED_DTYPES + FLOAT_DTYPES,
@@ -186,6 +188,6 @@ register(OpRecord("clamp_max", clamp_max, np.minimum, arity=2, dtypes=NUMERIC_DT
                   shapes="broadcast"))  # fmt: skip
 register(OpRecord("lerp", lerp, _np_lerp, arity=3, shapes="broadcast"))
 register(OpRecord("addcmul", addcmul, lambda a, b, c, value=1: a + value * (b * c), arity=3,
-                  dtypes=NUMERIC_DTYPES, shapes="broadcast", variants=_VALUES))  # fmt: skip
+                  dtypes=NUMERIC_DTYPES, shapes="broadcast", variants=_values))  # fmt: skip
 register(OpRecord("addcdiv", addcdiv, lambda a, b, c, value=1: a + value * (b / c), arity=3,
-                  shapes="broadcast", variants=_VALUES, exclude_zero=True))  # fmt: skip
+                  shapes="broadcast", variants=_values, exclude_zero=True))  # fmt: skip

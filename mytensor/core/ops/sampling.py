@@ -130,8 +130,8 @@ def normal(mean: Tensor | float, std: Tensor | float = 1.0, size: Sequence[int] 
             raise TypeError("normal(): with a number for both mean and std, pass size=")
         if std < 0:
             raise ValueError(f"normal(): std must be >= 0, got {std}")
-        name = creation._backend("normal", device, backend)
-        z = _samples("normal", "normal", tuple(size), to_dtype(dtype or default_float()), name)
+        where = creation._backend("normal", device, backend)
+        z = _samples("normal", "normal", tuple(size), to_dtype(dtype or default_float()), where)
         return creation._finish(z * std + mean, requires_grad)
     if size is not None:
         raise TypeError(
@@ -360,4 +360,4 @@ def _dtype_limit(dtype: DType) -> int:
         return 2
     if dtype.kind == "float":
         return 2 ** (np.finfo(dtype.numpy).nmant + 1) + 1
-    return int(np.iinfo(dtype.numpy).max) + 1
+    return int(np.iinfo(dtype.name).max) + 1
