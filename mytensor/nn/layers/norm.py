@@ -178,7 +178,7 @@ class GroupNorm(Module):
     >>> from mytensor import nn
     >>> gn = nn.GroupNorm(2, 6)
     >>> gn(mt.randn(4, 6, 5)).shape, gn
-    ((4, 6, 5), GroupNorm(2, 6, eps=1e-05, affine=True))
+    ((4, 6, 5), GroupNorm(2, 6, eps=1e-05, affine=True, bias=True))
     """
 
     def __init__(
@@ -188,6 +188,7 @@ class GroupNorm(Module):
         eps: float = 1e-5,
         affine: bool = True,
         *,
+        bias: bool = True,
         dtype: Any = None,
         backend: str | None = None,
     ) -> None:
@@ -202,19 +203,26 @@ class GroupNorm(Module):
         )  # fmt: skip
         if affine:
             self.weight = Parameter(ones(num_channels, dtype=dtype, backend=backend))
-            self.bias = Parameter(zeros(num_channels, dtype=dtype, backend=backend))
+            if bias:
+                self.bias = Parameter(zeros(num_channels, dtype=dtype, backend=backend))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
 
     def reset_parameters(self) -> None:
-        if self.affine:
-            with no_grad():
+        with no_grad():
+            if self.weight is not None:
                 self.weight[...] = 1.0
+            if self.bias is not None:
                 self.bias[...] = 0.0
 
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
+        )
