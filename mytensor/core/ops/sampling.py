@@ -38,7 +38,7 @@ def _zero_gradient(out: Tensor, name: str, *args: Any) -> Tensor:
     """Record `out` as constant in its tensor arguments (their gradient is 0)."""
     inputs = tuple(a for a in args if isinstance(a, Tensor))
     if autograd.needs_grad(*inputs):
-        autograd.record(out, name, inputs, lambda g: tuple(t.detach() * 0.0 for t in inputs))
+        autograd.record(out, name, inputs, lambda g: tuple(creation.zeros_like(t) for t in inputs))
     return out
 
 
