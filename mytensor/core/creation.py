@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -256,7 +256,7 @@ def full(
     return _finish(out, requires_grad)
 
 
-def _filled(name: str, value: int, doc: str):
+def _filled(name: str, value: int, doc: str) -> Callable[..., Tensor]:
     """zeros / ones: `full` of a constant, PyTorch's ``zeros(2, 3)`` accepted too."""
 
     def make(shape: Shape, *more: int, dtype: Any = None, device: Any = None,
@@ -311,7 +311,7 @@ def empty(shape: Shape, *more: int, dtype: Any = None, device: Any = None,
     return _finish(Tensor._empty(impl, _shape("empty", (shape, *more)), dtype), requires_grad)
 
 
-def _like(name: str, maker):
+def _like(name: str, maker: Callable[..., Tensor]) -> Callable[..., Tensor]:
     def like(x: Tensor, /, *, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:  # fmt: skip
         return maker(x.shape, dtype=dtype or x.dtype, device=device or x.backend,

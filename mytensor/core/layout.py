@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 
 Shape = tuple[int, ...]
@@ -75,8 +76,9 @@ def broadcast_strides(shape: Shape, strides: Shape, target: Shape) -> Shape:
 
 
 def normalize_dim(op: str, dim: int, ndim: int) -> int:
-    if not isinstance(dim, int) or isinstance(dim, bool):
+    if isinstance(dim, bool) or not hasattr(dim, "__index__"):
         raise TypeError(f"{op}(): dim must be an int, got {type(dim).__name__} {dim!r}")
+    dim = operator.index(dim)  # numpy integers too
     bound = max(ndim, 1)
     if not -bound <= dim < bound:
         raise IndexError(
@@ -90,7 +92,15 @@ def normalize_dims(op: str, dim: int | Iterable[int] | None, ndim: int) -> tuple
     """Sorted, non-negative, unique dims; None means all of them."""
     if dim is None:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    if hasattr(dim, "__index__") and not isinstance(dim, bool):
+        dims: tuple = (operator.index(dim),)
+    elif isinstance(dim, list | tuple):
+        dims = tuple(dim)
+    else:
+        raise TypeError(
+            f"{op}(): dim must be an int, a tuple of ints or None, got "
+            f"{type(dim).__name__} {dim!r}"
+        )
     out = sorted(normalize_dim(op, d, ndim) for d in dims)
     if ndim == 0:
         return ()

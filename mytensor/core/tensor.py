@@ -17,7 +17,6 @@ from mytensor.core._methods_binary import BinaryMethods
 from mytensor.core._methods_convert import ConversionMethods
 from mytensor.core._methods_core import CoreMethods
 from mytensor.core._methods_indexing import IndexingMethods
-from mytensor.core._methods_legacy import LegacyMethods
 from mytensor.core._methods_math import MathMethods
 from mytensor.core._methods_unary import UnaryMethods
 from mytensor.core.dtypes import DType
@@ -46,7 +45,6 @@ class Tensor(
     BinaryMethods,
     IndexingMethods,
     MathMethods,
-    LegacyMethods,
 ):
     """An n-dimensional array on a backend, with reverse-mode autograd.
 
