@@ -25,7 +25,8 @@ def pair(torch, values, *, grad: bool = False, transposed: bool = False, backend
         ours.requires_grad_()
         theirs.requires_grad_()
     if transposed:
-        return (ours, ours.T), (theirs, theirs.T)
+        order = tuple(reversed(range(array.ndim)))
+        return (ours, ours.permute(*order)), (theirs, theirs.permute(*order))
     return (ours, ours), (theirs, theirs)
 
 
