@@ -109,7 +109,7 @@ def hardtanh(
     """
 
     def fn(x: Tensor) -> Tensor:
-        return where(x <= min_val, min_val, where(x >= max_val, max_val, x)).astype(x.dtype)
+        return where(x <= min_val, min_val, where(x >= max_val, max_val, x))
 
     return _apply("hardtanh", input, inplace, fn)
 
