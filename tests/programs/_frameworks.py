@@ -22,9 +22,8 @@ Frameworks = tuple[ModuleType, ModuleType, ModuleType, ModuleType]
 def pytorch() -> Frameworks:
     """PyTorch's `torch, torch.nn, torch.optim, torch.utils.data` (the test skips without it)."""
     torch = pytest.importorskip("torch")
-    import torch.utils.data
-
-    return torch, torch.nn, torch.optim, torch.utils.data
+    data = pytest.importorskip("torch.utils.data")
+    return torch, torch.nn, torch.optim, data
 
 
 def mytensor() -> Frameworks:

@@ -8,7 +8,6 @@ later); a Conv1d context model trains beside it.
 from __future__ import annotations
 
 import numpy as np
-
 from _frameworks import assert_same_run, mytensor, pytorch
 
 TEXT = "the quick brown fox jumps over the lazy dog. the dog sleeps. the fox runs. "

@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from _frameworks import assert_same_run, mytensor, pytorch
 
 
