@@ -290,3 +290,23 @@ def test_new_loss_errors():
         F.huber_loss(mt.ones(2), mt.ones(2), reduction="avg")
     with pytest.raises(ValueError, match=r"margin_ranking_loss\(\).*same number of dims"):
         F.margin_ranking_loss(mt.ones(2, 1), mt.ones(2), mt.ones(2))
+
+
+EMPTY_BATCHES = [
+    ("conv_transpose2d", [(0, 2, 3, 3), (2, 3, 3, 3)], {"stride": 2}),
+    ("interpolate", [(0, 2, 3, 3)], {"scale_factor": 2, "mode": "bilinear"}),
+    ("unfold", [(0, 2, 4, 4)], {"kernel_size": 2}),
+    ("fold", [(0, 8, 4)], {"output_size": 3, "kernel_size": 2}),
+    ("adaptive_max_pool2d", [(0, 2, 5, 5)], {"output_size": 2}),
+    ("group_norm", [(0, 4, 3)], {"num_groups": 2}),
+    ("pad", [(0, 2, 3)], {"pad": (1, 1), "mode": "circular"}),
+    ("normalize", [(0, 3)], {}),
+    ("cosine_similarity", [(0, 3), (0, 3)], {}),
+    ("bilinear", [(0, 2), (0, 3), (4, 2, 3)], {}),
+    ("huber_loss", [(0, 3), (0, 3)], {"reduction": "sum"}),
+]
+
+
+@pytest.mark.parametrize("name,shapes,kwargs", EMPTY_BATCHES, ids=[c[0] for c in EMPTY_BATCHES])
+def test_size_0_batches_match_torch(name, shapes, kwargs):
+    _check(name, [_f32(*shape) for shape in shapes], kwargs)
