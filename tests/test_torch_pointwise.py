@@ -100,6 +100,8 @@ def test_fmod_errors_and_in_place():
         mt.fmod(mt.tensor([1, 2]), mt.tensor([1, 0]))
     with pytest.raises(TypeError, match=r"fmod\(\): other must be a Tensor or a number"):
         mt.fmod(mt.tensor([1.0]), "2")
+    with pytest.raises(TypeError, match=r"fmod\(\): not defined for complex64 tensors"):
+        mt.fmod(mt.tensor([1j]), 2.0)
     x = mt.tensor([-3.5, 3.5])
     version = x._storage.version
     assert x.fmod_(2.0) is x and x.tolist() == [-1.5, 1.5]
@@ -183,6 +185,11 @@ def test_addcmul_and_addcdiv_in_place_follow_the_guard():
         mt.addcdiv(ints, ints, ints)
     with pytest.raises(TypeError, match=r"addcmul\(\): value must be a number"):
         mt.addcmul(s, s, s, value=mt.ones(1))
+    with pytest.raises(TypeError, match=r"addcmul\(\): for integer tensors value must be an int"):
+        mt.addcmul(ints, ints, ints, value=0.5)  # (PyTorch truncates the value to 0)
+    mixed = mt.addcmul(mt.ones(1), mt.tensor([3]), mt.tensor([1]), value=0.5)
+    expected = torch.addcmul(torch.ones(1), torch.tensor([3]), torch.tensor([1]), value=0.5)
+    assert mixed.dtype is mt.float32 and mixed.tolist() == expected.tolist() == [2.5]
 
 
 # -- isclose, allclose, equal -----------------------------------------------------------------

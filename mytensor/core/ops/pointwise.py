@@ -43,6 +43,12 @@ def fmod(input: Tensor, other: Operand) -> Tensor:
     input = check_tensor("fmod", input)
     if not (isinstance(other, Tensor) or is_scalar(other)):
         raise TypeError(f"fmod(): other must be a Tensor or a number, got {type(other).__name__}")
+    for t in (input, other):
+        if isinstance(t, Tensor) and t.dtype.kind not in ("int", "uint", "float"):
+            raise TypeError(
+                f"fmod(): not defined for {t.dtype.name} tensors (it takes integer and real "
+                "floating-point tensors); convert with .astype()"
+            )
     divisor = other.abs() if isinstance(other, Tensor) else abs(other)
     if _integral(input, other) and _has_zero(divisor):
         raise ZeroDivisionError(
@@ -126,9 +132,15 @@ def lerp(input: Tensor, end: Tensor, weight: Operand) -> Tensor:
     return from_start if abs(weight) < 0.5 else from_end
 
 
-def _scaled(op: str, product: Tensor, value: float) -> Tensor:
+def _scaled(op: str, input: Tensor, product: Tensor, value: float) -> Tensor:
     if not is_scalar(value):
         raise TypeError(f"{op}(): value must be a number, got {type(value).__name__}")
+    integral = input.dtype.is_integral and product.dtype.is_integral
+    if integral and not isinstance(value, int | np.integer):
+        raise TypeError(
+            f"{op}(): for integer tensors value must be an integer, got {value!r}; convert the "
+            "tensors to a floating-point dtype first"
+        )
     return product if value == 1 else product * value
 
 
@@ -142,7 +154,7 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: float = 1
     input = check_tensor("addcmul", input)
     tensor1 = check_tensor("addcmul", tensor1, "tensor1")
     tensor2 = check_tensor("addcmul", tensor2, "tensor2")
-    return input + _scaled("addcmul", tensor1 * tensor2, value)
+    return input + _scaled("addcmul", input, tensor1 * tensor2, value)
 
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: float = 1) -> Tensor:
@@ -162,7 +174,7 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: float = 1
             "not supported; convert tensor1 or tensor2 to a floating-point dtype (or use "
             "addcmul with the reciprocal)"
         )
-    return input + _scaled("addcdiv", tensor1 / tensor2, value)
+    return input + _scaled("addcdiv", input, tensor1 / tensor2, value)
 
 
 # -- conformance records ------------------------------------------------------------------
@@ -176,7 +188,7 @@ def _np_lerp(a, b, w):
 
 
 def _values(shapes: tuple[tuple[int, ...], ...]) -> list[dict]:
-    return [{}, {"value": 0.5}, {"value": -2}]
+    return [{}, {"value": 3}, {"value": -2}]  # ints: integer tensors take integer values
 
 
 register(OpRecord("rsqrt", rsqrt, lambda x: 1.0 / np.sqrt(x), domain=(0.1, 5.0)))
