@@ -160,6 +160,8 @@ def test_index_fill_repeated_index_and_tensor_value():
          r"index_select\(\): dim 2 is out of range for a tensor of rank 2"),
         (lambda: mt.ones(2, 3).index_add(0, mt.tensor([0]), mt.ones(1, 2)), ValueError,
          r"index_add\(\): source has shape \(1, 2\), expected \(1, 3\)"),
+        (lambda: mt.ones(3).index_add(0, mt.tensor([0]), mt.ones(1, dtype=mt.float64)),
+         TypeError, r"index_add\(\): source has dtype float64 but the input has float32"),
         (lambda: mt.ones(3).index_fill(0, mt.tensor([-1]), 0.0), IndexError,
          r"index_fill\(\): index -1 is out of range for dimension 0 of size 3 \(expected 0..2\)"),
     ],
@@ -261,6 +263,33 @@ def test_gather_method_and_take_along_dim():
 def test_scatter_errors_leave_the_input_alone(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_in_place_forms_guard_leaves_that_require_grad():
+    leaf = mt.ones(3, requires_grad=True)
+    mask, index = mt.tensor([True, False, True]), mt.tensor([0])
+    for call in (
+        lambda: leaf.masked_fill_(mask, 0.0),
+        lambda: leaf.index_fill_(0, index, 0.0),
+        lambda: leaf.scatter_(0, index, 2.0),
+        lambda: leaf.index_add_(0, index, leaf[:1]),
+    ):
+        with pytest.raises(RuntimeError, match=r"a leaf tensor that requires grad cannot be"):
+            call()
+    with mt.no_grad():
+        leaf.masked_fill_(mask, 0.0)
+    assert leaf.tolist() == [0.0, 1.0, 0.0]
+
+
+def test_in_place_forms_record_gradients_on_non_leaves():
+    (x, _), (tx, _) = pair(torch, X34, grad=True)
+    out, ref = x * 2, tx * 2
+    out.index_add_(1, mt.tensor([0, 0]), x[:, :2])
+    ref.index_add_(1, torch.tensor([0, 0]), tx[:, :2])
+    out.masked_fill_(mt.tensor([True, False, False, True]), 0.5)
+    ref.masked_fill_(torch.tensor([True, False, False, True]), 0.5)
+    same(out, ref)
+    same_grads(out, ref, [x], [tx])
 
 
 def test_failed_in_place_scatter_mutates_nothing():

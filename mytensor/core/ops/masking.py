@@ -152,6 +152,11 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *,
     source = check_tensor("index_add", source, "source")
     d, index = _index_vector("index_add", x, dim, index)
     same_backend("index_add", x, source)
+    if source.dtype is not x.dtype:
+        raise TypeError(
+            f"index_add(): source has dtype {source.dtype.name} but the input has "
+            f"{x.dtype.name}; convert source with .to(mytensor.{x.dtype.name})"
+        )
     if x.ndim == 0:
         return index_add(x.reshape(1), 0, index, source.reshape(-1), alpha=alpha).reshape(())
     expected = tuple(index.shape[0] if k == d else s for k, s in enumerate(x.shape))
