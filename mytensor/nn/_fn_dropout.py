@@ -24,9 +24,8 @@ def _check_p(op: str, p: float) -> None:
 
 def _masked(op: str, x: Tensor, p: float, mask_shape: tuple[int, ...], inplace: bool) -> Tensor:
     """`x` times a keep-mask of `mask_shape` (broadcast over x) scaled by 1/(1-p)."""
-    if p == 1.0:
-        scale = 0.0
-    else:
+    scale: Tensor | float = 0.0
+    if p < 1.0:
         keep = rand(*mask_shape, dtype=x.dtype, backend=x.backend) < (1.0 - p)
         scale = keep.astype(x.dtype) * (1.0 / (1.0 - p))
     if inplace:

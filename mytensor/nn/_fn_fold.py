@@ -30,16 +30,16 @@ def _params(op: str, kernel_size, dilation, padding, stride) -> tuple:
     )
 
 
-def _blocks(op: str, size: tuple[int, int], k, d, p, s) -> tuple[int, int]:
+def _blocks(op: str, size: tuple[int, ...], k, d, p, s) -> tuple[int, int]:
     """The number of sliding blocks along each spatial dim."""
-    blocks = tuple((size[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(2))
-    if min(blocks) < 1:
+    rows, cols = ((size[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(2))
+    if min(rows, cols) < 1:
         raise ValueError(
             f"{op}(): spatial size {tuple(size)} with kernel_size {k}, dilation {d}, padding "
             f"{p} and stride {s} leaves no sliding block (the padded input must be at least "
             f"dilation * (kernel_size - 1) + 1)"
         )
-    return blocks
+    return rows, cols
 
 
 def unfold(

@@ -57,7 +57,7 @@ def _linear(
     in_size: int, out_size: int, factor: float | None, align_corners: bool, dtype: type
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(left index, right index, right weight) of every output position."""
-    dst = np.arange(out_size).astype(dtype)
+    dst: np.ndarray = np.arange(out_size).astype(dtype)
     if align_corners:
         scale = dtype(in_size - 1) / dtype(out_size - 1) if out_size > 1 else dtype(0)
         src = scale * dst

@@ -10,6 +10,7 @@ scans a window), so values, indices and gradients all match PyTorch's.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 
@@ -36,12 +37,12 @@ def _sizes(op: str, x: Tensor, output_size, n: int) -> tuple[int, ...]:
     sizes = (output_size,) * n if isinstance(output_size, int | None) else tuple(output_size)
     if len(sizes) != n:
         raise ValueError(f"{op}(): output_size must be an int or {n} of them, got {output_size!r}")
-    sizes = tuple(x.shape[x.ndim - n + i] if v is None else v for i, v in enumerate(sizes))
-    if any(not isinstance(v, int) or v < 1 for v in sizes):
-        raise ValueError(f"{op}(): output sizes must be positive ints, got {sizes}")
+    filled = tuple(x.shape[x.ndim - n + i] if v is None else v for i, v in enumerate(sizes))
+    if any(not isinstance(v, int) or v < 1 for v in filled):
+        raise ValueError(f"{op}(): output sizes must be positive ints, got {filled}")
     if any(s == 0 for s in x.shape[x.ndim - n :]):
         raise ValueError(f"{op}(): input of shape {x.shape} has an empty spatial dim")
-    return sizes
+    return tuple(int(v) for v in filled)
 
 
 def adaptive_max_pool2d(
@@ -78,7 +79,7 @@ def adaptive_max_pool2d(
 
 
 def adaptive_max_pool1d(
-    input: Tensor, output_size: int | Sequence[int], return_indices: bool = False
+    input: Tensor, output_size: int | Sequence[int | None], return_indices: bool = False
 ) -> Tensor | tuple[Tensor, Tensor]:
     """Max of (N, C, L) (or (C, L)) over `output_size` adaptive bins (see
     `adaptive_max_pool2d`).
@@ -91,11 +92,14 @@ def adaptive_max_pool1d(
     op = "adaptive_max_pool1d"
     x, unbatched = _batched(op, _require(op, input), 3)
     (size,) = _sizes(op, x, output_size, 1)
-    out = adaptive_max_pool2d(x.unsqueeze(2), (1, size), return_indices)
-    values, indices = out if return_indices else (out, None)
-    values = values.squeeze(2)
-    values = values.squeeze(0) if unbatched else values
-    if indices is None:
-        return values
-    indices = indices.squeeze(2)
-    return values, indices.squeeze(0) if unbatched else indices
+    x = x.unsqueeze(2)
+    if not return_indices:
+        return _drop_dims(cast(Tensor, adaptive_max_pool2d(x, (1, size))), unbatched)
+    values, indices = adaptive_max_pool2d(x, (1, size), return_indices=True)
+    return _drop_dims(values, unbatched), _drop_dims(indices, unbatched)
+
+
+def _drop_dims(t: Tensor, unbatched: bool) -> Tensor:
+    """Undo the 1-d -> 2-d lift (and the batch dim of an unbatched input)."""
+    t = t.squeeze(2)
+    return t.squeeze(0) if unbatched else t

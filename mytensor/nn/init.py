@@ -87,7 +87,7 @@ def _fan(t: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _fill(t: Tensor, values: Tensor) -> Tensor:
+def _fill(t: Tensor, values: Tensor | float) -> Tensor:
     with no_grad():
         t[...] = values
     return t
@@ -122,7 +122,8 @@ def _erfinv(y: Tensor) -> Tensor:
     polynomials, polished by two Newton steps on erf."""
     w = -((1.0 - y) * (1.0 + y)).log()
     central, tail = w - 2.5, w.clip(min=5.0).sqrt() - 3.0
-    p_central, p_tail = 2.81022636e-08, -0.000200214257
+    p_central: Tensor | float = 2.81022636e-08
+    p_tail: Tensor | float = -0.000200214257
     for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
               -0.00125372503, -0.00417768164, 0.246640727, 1.50140941):  # fmt: skip
         p_central = p_central * central + c

@@ -4,7 +4,7 @@ and default init."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from mytensor.core.creation import empty
 from mytensor.core.tensor import Tensor
@@ -161,6 +161,10 @@ class _ConvTransposeNd(_ConvNd):
             padding_mode, dtype=dtype, backend=backend,
         )  # fmt: skip
 
+    @property
+    def _int_padding(self) -> tuple[int, ...]:
+        return cast(tuple[int, ...], self.padding)  # strings were refused in __init__
+
     def _output_padding(self, input: Tensor, output_size: Sequence[int] | None) -> tuple:
         """The output_padding that gives `output_size` (PyTorch's rule), else the layer's."""
         if output_size is None:
@@ -173,7 +177,7 @@ class _ConvTransposeNd(_ConvNd):
             )
         spatial = input.shape[-n:]
         low = [
-            (spatial[i] - 1) * self.stride[i] - 2 * self.padding[i]
+            (spatial[i] - 1) * self.stride[i] - 2 * self._int_padding[i]
             + self.dilation[i] * (self.kernel_size[i] - 1) + 1
             for i in range(n)
         ]  # fmt: skip
@@ -202,7 +206,7 @@ class ConvTranspose1d(_ConvTransposeNd):
 
     def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
         return F.conv_transpose1d(
-            input, self.weight, self.bias, self.stride, self.padding,
+            input, self.weight, self.bias, self.stride, self._int_padding,
             self._output_padding(input, output_size), self.groups, self.dilation,
         )  # fmt: skip
 
@@ -222,6 +226,6 @@ class ConvTranspose2d(_ConvTransposeNd):
 
     def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
         return F.conv_transpose2d(
-            input, self.weight, self.bias, self.stride, self.padding,
+            input, self.weight, self.bias, self.stride, self._int_padding,
             self._output_padding(input, output_size), self.groups, self.dilation,
         )  # fmt: skip
