@@ -362,7 +362,11 @@ def _copied(x: Tensor, src: Tensor) -> Tensor:
         src = src.to(x.backend)
     if src.dtype is not x.dtype:
         src = src.astype(x.dtype)
-    if broadcast_shapes("copy_", src.shape, x.shape) != x.shape:
+    try:
+        fits = broadcast_shapes("copy_", src.shape, x.shape) == x.shape
+    except ValueError:
+        fits = False
+    if not fits:
         raise RuntimeError(
             f"copy_(): the source of shape {src.shape} cannot be broadcast to the target's "
             f"shape {x.shape}"

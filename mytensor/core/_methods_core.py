@@ -9,7 +9,7 @@ op modules import `Tensor`, which inherits this class, so `bind()` (called by
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -264,11 +264,17 @@ class CoreMethods:
 
     def squeeze_(self, dim: int | Sequence[int] | None = None) -> Tensor:
         """`squeeze` in place: this tensor takes the squeezed shape."""
-        return _take_layout(self, shape_ops.squeeze(self, dim))
+        def squeeze(x: Tensor) -> Tensor:
+            return shape_ops.squeeze(x, dim)
+
+        return _take_layout(self, squeeze)
 
     def unsqueeze_(self, dim: int) -> Tensor:
         """`unsqueeze` in place: this tensor takes the new shape."""
-        return _take_layout(self, shape_ops.unsqueeze(self, dim))
+        def unsqueeze(x: Tensor) -> Tensor:
+            return shape_ops.unsqueeze(x, dim)
+
+        return _take_layout(self, unsqueeze)
 
     def flip(self, dims: int | Sequence[int] | None = None) -> Tensor:
         return shape_ops.flip(self, dims)
@@ -355,10 +361,21 @@ def _device_or(t: Any, device: Any) -> Any:
     return t.device if device is None else device
 
 
-def _take_layout(t: Any, view: Tensor) -> Tensor:
-    """Give `t` the shape and strides of `view` (a view of t's own buffer), and its graph
-    node, as PyTorch's in-place shape methods do."""
-    t.shape, t._strides, t._desc = view.shape, view._strides, None
-    if view._node is not None:
+def _take_layout(t: Any, make_view: Callable[[Tensor], Tensor]) -> Tensor:
+    """Give `t` the layout of ``make_view(t)`` in place, as PyTorch's in-place shape
+    methods do. In a graph, the view is taken of an alias that keeps t's old node, so
+    the view's backward still sees the old shape."""
+    from mytensor.core.autograd import is_grad_enabled
+    from mytensor.core.ops.indexing import _check_inplace_grad
+
+    if t._node is None:
+        if t.requires_grad and is_grad_enabled():
+            _check_inplace_grad(make_view.__name__ + "_", t)
+        view = make_view(t)
+    else:
+        alias = t._view(t.shape, t._strides, t._offset)
+        alias._node, alias.requires_grad = t._node, True
+        view = make_view(alias)
         t._node = view._node
+    t.shape, t._strides, t._desc = view.shape, view._strides, None
     return t

@@ -61,7 +61,7 @@ def enable_grad() -> contextlib.AbstractContextManager[None]:
     return _grad_mode(True)
 
 
-class set_grad_enabled:  # noqa: N801 (PyTorch's name, a function-like context manager)
+class set_grad_enabled:  # PyTorch spells this context manager like a function
     """Turn graph recording on or off: at once when called, and back to the previous
     mode at the end of a ``with`` block.
 
@@ -246,7 +246,9 @@ def run_backward(
                     _accumulate(node.tensor, grad, create_graph, grad_owned)
                 continue
             if node.retained is not None and grad is not None:
-                node.retained.grad = grad if create_graph else grad.detach()
+                # a retained gradient accumulates like a leaf's (also in autograd.grad)
+                kept, seen = node.retained, grad if create_graph else grad.detach()
+                kept.grad = seen if kept.grad is None else kept.grad + seen
             if grad is not None:
                 if node.backward is None:
                     raise RuntimeError(
