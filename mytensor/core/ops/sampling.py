@@ -286,7 +286,14 @@ def _float_target(op: str, t: Tensor) -> None:
 
 
 def uniform_(t: Tensor, from_: float = 0.0, to: float = 1.0) -> Tensor:
-    """Fill `t` in place with uniform samples from [from_, to)."""
+    """Fill `t` in place with uniform samples from [from_, to) (the method ``uniform_``).
+
+    >>> import mytensor as mt
+    >>> from mytensor.core.ops import sampling
+    >>> x = sampling.uniform_(mt.empty(50), 1.0, 2.0)
+    >>> bool(((x >= 1) & (x < 2)).all())
+    True
+    """
     t = check_tensor("uniform_", t)
     _float_target("uniform_", t)
     if not from_ <= to:
@@ -297,7 +304,13 @@ def uniform_(t: Tensor, from_: float = 0.0, to: float = 1.0) -> Tensor:
 
 
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    """Fill `t` in place with normal samples of the given mean and standard deviation."""
+    """Fill `t` in place with normal samples of the given mean and standard deviation.
+
+    >>> import mytensor as mt
+    >>> from mytensor.core.ops import sampling
+    >>> sampling.normal_(mt.empty(4), 5.0, 0.0).tolist()
+    [5.0, 5.0, 5.0, 5.0]
+    """
     t = check_tensor("normal_", t)
     _float_target("normal_", t)
     if not std >= 0:
@@ -308,7 +321,13 @@ def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 
 def bernoulli_(t: Tensor, p: float | Tensor = 0.5) -> Tensor:
     """Fill `t` in place with 0/1 samples, 1 with probability `p` (a number, or a
-    tensor broadcasting to `t`)."""
+    tensor broadcasting to `t`).
+
+    >>> import mytensor as mt
+    >>> from mytensor.core.ops import sampling
+    >>> sampling.bernoulli_(mt.empty(2, 2), mt.tensor([1.0, 0.0])).tolist()
+    [[1.0, 0.0], [1.0, 0.0]]
+    """
     t = check_tensor("bernoulli_", t)
     _check_probability("bernoulli_", p)
     if isinstance(p, Tensor):
@@ -322,7 +341,13 @@ def bernoulli_(t: Tensor, p: float | Tensor = 0.5) -> Tensor:
 
 
 def exponential_(t: Tensor, lambd: float = 1.0) -> Tensor:
-    """Fill `t` in place with exponential samples of rate `lambd` (mean ``1 / lambd``)."""
+    """Fill `t` in place with exponential samples of rate `lambd` (mean ``1 / lambd``).
+
+    >>> import mytensor as mt
+    >>> from mytensor.core.ops import sampling
+    >>> bool((sampling.exponential_(mt.empty(20), 3.0) >= 0).all())
+    True
+    """
     t = check_tensor("exponential_", t)
     _float_target("exponential_", t)
     if not lambd > 0:
@@ -338,7 +363,13 @@ def exponential_(t: Tensor, lambd: float = 1.0) -> Tensor:
 def random_(t: Tensor, from_: int | None = None, to: int | None = None) -> Tensor:
     """Fill `t` in place with integers drawn uniformly from [from_, to); ``random_(n)``
     draws from [0, n), and no bounds from [0, the largest integer the dtype holds
-    exactly] (floats: ``2 ** mantissa``)."""
+    exactly] (floats: ``2 ** mantissa``).
+
+    >>> import mytensor as mt
+    >>> from mytensor.core.ops import sampling
+    >>> sorted(set(sampling.random_(mt.empty(100, dtype=mt.int32), 2, 4).tolist()))
+    [2, 3]
+    """
     t = check_tensor("random_", t)
     if to is None and from_ is not None:
         from_, to = 0, from_
