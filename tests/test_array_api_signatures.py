@@ -45,7 +45,7 @@ EXTRAS: dict[str, set[str]] = {
     "zeros": _CREATION | {"more"}, "ones": _CREATION | {"more"},
     "zeros_like": {"requires_grad"}, "ones_like": {"requires_grad"},
     "empty_like": {"requires_grad"}, "full_like": {"requires_grad"},
-    "arange": {"backend"}, "linspace": {"backend"}, "eye": {"backend"},
+    "arange": _CREATION, "linspace": _CREATION, "eye": _CREATION,
     # both conventions in one function: PyTorch's positional arguments (a dim, a diagonal)
     # arrive in *torch_args, so they cannot change what a standard call means
     **{n: _REDUCTION | {"torch_args"} for n in ("max", "min")},

@@ -343,7 +343,8 @@ def full_like(x: Tensor, /, fill_value: bool | int | float | complex, *, dtype: 
 
 
 def arange(start: float, /, stop: float | None = None, step: float = 1, *, dtype: Any = None,
-           device: Any = None, backend: str | None = None) -> Tensor:  # fmt: skip
+           device: Any = None, backend: str | None = None,
+           requires_grad: bool = False) -> Tensor:  # fmt: skip
     """Evenly spaced values in [start, stop); int64 when all arguments are ints.
 
     >>> import mytensor as mt
@@ -362,11 +363,12 @@ def arange(start: float, /, stop: float | None = None, step: float = 1, *, dtype
         count = max(0, math.ceil((stop - start) / step))
         values = start + np.arange(count, dtype=np.float64) * step
     impl = get_backend(_backend("arange", device, backend))
-    return _from_numpy(values, dtype, impl)
+    return _finish(_from_numpy(values, dtype, impl), requires_grad)
 
 
 def linspace(start: float, stop: float, /, num: int, *, dtype: Any = None, device: Any = None,
-             endpoint: bool = True, backend: str | None = None) -> Tensor:  # fmt: skip
+             endpoint: bool = True, backend: str | None = None,
+             requires_grad: bool = False) -> Tensor:  # fmt: skip
     """`num` evenly spaced values from start to stop (inclusive unless ``endpoint=False``).
 
     >>> import mytensor as mt
@@ -379,11 +381,13 @@ def linspace(start: float, stop: float, /, num: int, *, dtype: Any = None, devic
     complex_input = isinstance(start, complex) or isinstance(stop, complex)
     default = default_complex() if complex_input else default_float()
     dtype = to_dtype(dtype) if dtype is not None else default
-    return _from_numpy(values, dtype, get_backend(_backend("linspace", device, backend)))
+    impl = get_backend(_backend("linspace", device, backend))
+    return _finish(_from_numpy(values, dtype, impl), requires_grad)
 
 
 def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype: Any = None,
-        device: Any = None, backend: str | None = None) -> Tensor:  # fmt: skip
+        device: Any = None, backend: str | None = None,
+        requires_grad: bool = False) -> Tensor:  # fmt: skip
     """A 2-d tensor with ones on diagonal `k` and zeros elsewhere.
 
     >>> import mytensor as mt
@@ -392,7 +396,8 @@ def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype: Any = N
     """
     dtype = to_dtype(dtype) if dtype is not None else default_float()
     values = np.eye(n_rows, n_cols, k)
-    return _from_numpy(values, dtype, get_backend(_backend("eye", device, backend)))
+    impl = get_backend(_backend("eye", device, backend))
+    return _finish(_from_numpy(values, dtype, impl), requires_grad)
 
 
 # -- random -----------------------------------------------------------------------------
