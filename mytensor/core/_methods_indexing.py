@@ -307,13 +307,13 @@ class IndexingMethods:
         """``self.view(other.shape)``."""
         from mytensor.core.ops import shape
 
-        return shape.view(self, _shape_of("view_as", other))
+        return shape.view(self, *_shape_of("view_as", other))
 
     def reshape_as(self: Tensor, other: Tensor) -> Tensor:
         """``self.reshape(other.shape)``."""
         from mytensor.core.ops import shape
 
-        return shape.reshape(self, _shape_of("reshape_as", other))
+        return shape.reshape(self, *_shape_of("reshape_as", other))
 
     def expand_as(self: Tensor, other: Tensor) -> Tensor:
         """``self.expand(other.shape)``.
@@ -324,7 +324,7 @@ class IndexingMethods:
         """
         from mytensor.core.ops import shape
 
-        return shape.expand(self, _shape_of("expand_as", other))
+        return shape.expand(self, *_shape_of("expand_as", other))
 
     def chunk(self: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         """Split into at most `chunks` equal views along `dim` (the last may be smaller)."""

@@ -27,7 +27,7 @@ _REDUCTIONS = (None, "add", "multiply")
 
 def _positions(shape: tuple[int, ...], d: int, index: np.ndarray) -> np.ndarray:
     """The flat (row-major) position in a tensor of `shape` that each index element names."""
-    coords = list(np.indices(index.shape, dtype=np.int64))
+    coords: list[np.ndarray] = list(np.indices(index.shape, dtype=np.int64))
     coords[d] = index
     return np.ravel_multi_index(tuple(coords), shape).reshape(-1)
 

@@ -43,7 +43,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
             f"of rank {x.ndim}; pass start_dim <= end_dim"
         )
     merged = math.prod(x.shape[start : end + 1])
-    return S.reshape(x, (*x.shape[:start], merged, *x.shape[end + 1 :]))
+    return S.reshape(x, *x.shape[:start], merged, *x.shape[end + 1 :])
 
 
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
@@ -66,7 +66,7 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
             f"unflatten(): sizes {sizes} do not multiply to {size}, the size of dimension "
             f"{d} of shape {x.shape}"
         ) from None
-    return S.reshape(x, (*x.shape[:d], *sizes, *x.shape[d + 1 :]))
+    return S.reshape(x, *x.shape[:d], *sizes, *x.shape[d + 1 :])
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
@@ -163,7 +163,7 @@ def t(input: Tensor) -> Tensor:
             f"t(): expects a tensor of rank <= 2, got shape {x.shape}; use transpose(dim0, "
             "dim1) or mT for batches of matrices"
         )
-    return S.transpose(x, 0, 1) if x.ndim == 2 else S.reshape(x, x.shape)
+    return S.transpose(x, 0, 1) if x.ndim == 2 else S.reshape(x, *x.shape)
 
 
 def _diagonal_layout(x: Tensor, offset: int, d1: int, d2: int) -> tuple[tuple, tuple, int]:
