@@ -97,6 +97,9 @@ def test_median(keepdim):
     [
         (lambda: mt.ones(3).topk(4), IndexError,
          r"topk\(\): k=4 is out of range for dimension 0 of size 3 \(expected 0..3\)"),
+        (lambda: mt.ones(3).topk(1.5), TypeError, r"topk\(\): k must be an integer, got float"),
+        (lambda: mt.max(mt.ones(2), mt.ones(2), 0), TypeError,
+         r"max\(\): max\(input, other\) takes no dim"),
         (lambda: mt.ones(3).kthvalue(0), IndexError,
          r"kthvalue\(\): k=0 is out of range for dimension 0 of size 3 \(expected 1..3\)"),
         (lambda: mt.ones(0, 2).median(0), IndexError,

@@ -12,6 +12,7 @@ called PyTorch's way (a positional dim, or ``dim=``) they are PyTorch's.
 
 from __future__ import annotations
 
+import operator
 from typing import Any, NamedTuple
 
 from mytensor.core.dtypes import int64
@@ -124,7 +125,8 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True,
     x = check_tensor("topk", input)
     d = normalize_dim("topk", dim, x.ndim)
     size = x.shape[d] if x.ndim else 1
-    if not isinstance(k, int) or not 0 <= k <= size:
+    k = _count_arg("topk", k)
+    if not 0 <= k <= size:
         raise IndexError(
             f"topk(): k={k!r} is out of range for dimension {d} of size {size} (expected 0..{size})"
         )
@@ -136,6 +138,14 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True,
     order = sorting.argsort(x, axis=d, descending=bool(largest))
     order = order[(*[slice(None)] * d, slice(0, k))]
     return ValuesIndices(gather(x, d, order), order)
+
+
+def _count_arg(op: str, k: Any) -> int:
+    """`k` as a Python int (an int, a numpy integer or a one-element integer tensor)."""
+    try:
+        return operator.index(k)
+    except TypeError:
+        raise TypeError(f"{op}(): k must be an integer, got {type(k).__name__} {k!r}") from None
 
 
 def _pick(x: Tensor, d: int, position: Tensor, keepdim: bool) -> ValuesIndices:
@@ -171,7 +181,8 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Val
     x = check_tensor("kthvalue", input)
     d = normalize_dim("kthvalue", dim, x.ndim)
     size = x.shape[d] if x.ndim else 1
-    if not isinstance(k, int) or not 1 <= k <= size:
+    k = _count_arg("kthvalue", k)
+    if not 1 <= k <= size:
         raise IndexError(
             f"kthvalue(): k={k!r} is out of range for dimension {d} of size {size} "
             f"(expected 1..{size})"
@@ -234,7 +245,7 @@ def _extremum(op: str, x: Any, args: tuple, axis: Any, keepdims: bool, dim: Any,
               keepdim: bool | None) -> Any:  # fmt: skip
     if args and isinstance(args[0], Tensor):  # PyTorch's max(input, other): elementwise
         if len(args) > 1 or dim is not None or axis is not None:
-            raise TypeError(f"{op}(): max(input, other) takes no dim; got more arguments")
+            raise TypeError(f"{op}(): {op}(input, other) takes no dim; got more arguments")
         return BINARY_OPS["maximum" if op == "max" else "minimum"](x, args[0])
     if args or isinstance(dim, int):
         given = _from_torch_args(op, args, dim, ("dim", "keepdim"))
