@@ -12,7 +12,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from mytensor.core.dtypes import DType, to_dtype
+from mytensor.core.device import Device
+from mytensor.core.dtypes import to_dtype
 from mytensor.core.tensor import Tensor
 from mytensor.nn._hooks import RemovableHandle
 from mytensor.nn._state import IncompatibleKeys, load_state, state_items
@@ -353,21 +354,36 @@ class Module:
                     module._buffers[name] = convert(b)
         return self
 
-    def to(self, target: str | DType) -> Module:
-        """Move every parameter and buffer to a backend (by name), or convert the
-        floating-point ones to a float dtype. Returns self (modified in place).
+    def to(self, *args: Any, dtype: Any = None, device: Any = None,
+           non_blocking: bool = False) -> Module:  # fmt: skip
+        """Move every parameter and buffer to a device and/or convert the floating-point
+        ones to a float dtype: PyTorch's ``to(device)``, ``to(dtype)``, ``to(device, dtype)``,
+        ``to(tensor)`` and the keywords, a device being a `mytensor.device`, "cpu", "cuda"
+        or a backend name. Returns self (modified in place).
 
         >>> import mytensor as mt
         >>> from mytensor import nn
         >>> nn.Linear(2, 2).to(mt.float64).weight.dtype
         mytensor.float64
+        >>> nn.Linear(2, 2).to(mt.device("cpu"), mt.float64).weight.device.type
+        'cpu'
         """
-        if isinstance(target, str) and target not in _DTYPE_NAMES:
-            return self._apply(lambda t: t.to(target))
-        dtype = to_dtype(target)
-        if dtype.kind != "float":
-            raise TypeError(f"Module.to(): only float dtypes are supported, got {dtype.name}")
-        return self._apply(lambda t: t.astype(dtype) if t.dtype.kind == "float" else t)
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, arg.dtype
+            elif isinstance(arg, Device) or (isinstance(arg, str) and arg not in _DTYPE_NAMES):
+                device = arg
+            else:
+                dtype = arg
+        if dtype is not None:
+            dtype = to_dtype(dtype)
+            if dtype.kind != "float":
+                raise TypeError(f"Module.to(): only float dtypes are supported, got {dtype.name}")
+        if device is not None:
+            self._apply(lambda t: t.to(device))
+        if dtype is not None:
+            self._apply(lambda t: t.astype(dtype) if t.dtype.kind == "float" else t)
+        return self
 
     def float(self) -> Module:
         """Convert floating-point parameters and buffers to float32."""
