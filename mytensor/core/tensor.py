@@ -18,6 +18,7 @@ from mytensor.core._methods_convert import ConversionMethods
 from mytensor.core._methods_core import CoreMethods
 from mytensor.core._methods_indexing import IndexingMethods
 from mytensor.core._methods_math import MathMethods
+from mytensor.core._methods_shape import ShapeMethods
 from mytensor.core._methods_unary import UnaryMethods
 from mytensor.core.dtypes import DType
 from mytensor.core.layout import contiguous_strides, is_contiguous, numel
@@ -44,6 +45,7 @@ class Tensor(
     UnaryMethods,
     BinaryMethods,
     IndexingMethods,
+    ShapeMethods,
     MathMethods,
 ):
     """An n-dimensional array on a backend, with reverse-mode autograd.
