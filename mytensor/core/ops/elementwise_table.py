@@ -98,7 +98,10 @@ class Unary:
 
 
 def zero_grad(g: Tensor, x: Tensor, out: Tensor) -> Tensor:
-    return g * 0.0
+    # zeros, not g * 0.0: an infinite upstream gradient must still give 0, as in PyTorch
+    from mytensor.core.creation import zeros_like
+
+    return zeros_like(g)
 
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -250,7 +253,7 @@ def _copysign_grad(g: Tensor, a: Tensor, b: Tensor, out: Tensor) -> tuple:
     from mytensor.core.ops.elementwise import UNARY_OPS
 
     signbit = UNARY_OPS["signbit"]
-    return _where(signbit(a) == signbit(out), g, -g), g * 0.0
+    return _where(signbit(a) == signbit(out), g, -g), zero_grad(g, b, out)
 
 
 BINARY = [

@@ -73,8 +73,8 @@ def _torch_variance(op: str, x: Any, dim: Dim, unbiased: bool | None, keepdim: b
     x = check_tensor(op, x)
     if isinstance(dim, bool):  # PyTorch's var(input, unbiased)
         dim, unbiased = None, dim if unbiased is None else unbiased
-    variance = R.var(x, _dims(dim), torch_correction(op, unbiased, correction), keepdim)
-    return variance.sqrt() if op == "std" else variance
+    spread = R.std if op == "std" else R.var
+    return spread(x, _dims(dim), torch_correction(op, unbiased, correction), keepdim)
 
 
 def _dispatch(op: str, x: Any, args: tuple, axis: Any, correction: float, keepdims: bool,

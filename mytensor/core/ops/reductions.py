@@ -241,7 +241,11 @@ def std(x: Tensor, dim: Dim = None, correction: float = 1, keepdim: bool = False
     >>> mt.tensor([1.0, 3.0]).std().item()  # the method: PyTorch's correction=1
     1.4142135381698608
     """
-    return var(x, dim, correction, keepdim).sqrt()
+    variance = var(x, dim, correction, keepdim)
+    # sqrt has no derivative at 0: a zero spread (one element, or all equal) gets the
+    # subgradient 0, as in PyTorch, rather than NaN
+    flat = variance == 0
+    return where(flat, 0.0, where(flat, 1.0, variance).sqrt())
 
 
 def logsumexp(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:

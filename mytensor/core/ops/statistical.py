@@ -19,7 +19,6 @@ from mytensor.core.dtypes import ALL_DTYPES, FLOAT_DTYPES, NUMERIC_DTYPES, int64
 from mytensor.core.layout import normalize_dims
 from mytensor.core.ops import reductions as R
 from mytensor.core.ops._base import OpRecord, check_tensor, register
-from mytensor.core.ops.elementwise import where
 from mytensor.core.tensor import Tensor
 
 __all__ = [
@@ -133,11 +132,7 @@ def std(x: Tensor, /, *, axis: Axis = None, correction: float = 0.0, keepdims: b
     >>> mt.std(mt.tensor([1.0, 3.0])).item()
     1.0
     """
-    variance = R.var(x, _axis("std", axis, dim), correction, _keep("std", keepdims, keepdim))
-    # sqrt has no derivative at 0: a zero spread (one element, or all equal) gets the
-    # subgradient 0 rather than NaN
-    flat = variance == 0
-    return where(flat, 0.0, where(flat, 1.0, variance).sqrt())
+    return R.std(x, _axis("std", axis, dim), correction, _keep("std", keepdims, keepdim))
 
 
 def argmax(x: Tensor, /, *, axis: int | None = None, keepdims: bool = False,
