@@ -45,7 +45,7 @@ EXTRAS: dict[str, set[str]] = {
     "zeros": _CREATION | {"more"}, "ones": _CREATION | {"more"},
     "zeros_like": {"requires_grad"}, "ones_like": {"requires_grad"},
     "empty_like": {"requires_grad"}, "full_like": {"requires_grad"},
-    "arange": _CREATION, "linspace": _CREATION, "eye": _CREATION,
+    "arange": _CREATION, "linspace": _CREATION | {"device", "steps"}, "eye": _CREATION,
     # both conventions in one function: PyTorch's positional arguments (a dim, a diagonal)
     # arrive in *torch_args, so they cannot change what a standard call means
     **{n: _REDUCTION | {"torch_args"} for n in ("max", "min")},
@@ -54,6 +54,9 @@ EXTRAS: dict[str, set[str]] = {
     "roll": {"dims", "torch_args"}, "tril": {"diagonal", "torch_args"},
     "triu": {"diagonal", "torch_args"}, "nonzero": {"as_tuple"},
 }  # fmt: skip
+# parameters the standard requires that may be left out for a PyTorch form of the call
+# (linspace(0, 1, steps=5); where(condition), the indices): a standard call means the same
+OPTIONAL_FOR_PYTORCH = {"linspace": {"num"}, "where": {"x1", "x2"}}
 # PyTorch's zeros(2, 3): the sizes may follow the shape as *more; PyTorch's positional
 # arguments after the standard's ones come as *torch_args
 _VAR_EXTRAS = {"more", "torch_args"}
@@ -73,7 +76,8 @@ def _compare(ours, reference, name: str) -> None:
         if mine_list[i].kind is not p.kind:
             problems.append(f"{p.name!r} is {mine_list[i].kind.description}, the standard "
                             f"says {p.kind.description}")  # fmt: skip
-        if mine_list[i].default != p.default:
+        optional = p.name in OPTIONAL_FOR_PYTORCH.get(name, ()) and mine_list[i].default is None
+        if mine_list[i].default != p.default and not optional:
             problems.append(f"{p.name!r} defaults to {mine_list[i].default!r}, the standard "
                             f"says {p.default!r}")  # fmt: skip
     for p in theirs.values():

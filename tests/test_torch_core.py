@@ -439,3 +439,21 @@ def test_gradcheck_takes_one_tensor():
     assert mt.autograd.gradcheck(Wrong.apply, x, raise_exception=False) is False
     with pytest.raises(mt.autograd.GradcheckError, match="element"):
         mt.autograd.gradcheck(Wrong.apply, x)
+
+
+# -- namespace spellings ------------------------------------------------------------------
+def test_numel_where_linspace_randint_spellings():
+    x, t = both([[0.0, 1.5], [2.0, 0.0]])
+    assert mt.numel(x) == torch.numel(t)
+    for ours, theirs in zip(mt.where(x > 0), torch.where(t > 0), strict=True):
+        same(ours, theirs)
+    same(mt.linspace(0, 1, steps=5), torch.linspace(0, 1, steps=5))
+    with pytest.raises(TypeError, match="once"):
+        mt.linspace(0, 1, 3, steps=3)
+    with pytest.raises(TypeError, match="both values"):
+        mt.where(x > 0, x)
+    mt.manual_seed(0)
+    r = mt.randint(5, (3, 4))
+    assert r.shape == tuple(torch.randint(5, (3, 4)).shape) and r.dtype is mt.int64
+    assert bool(((r >= 0) & (r < 5)).all())
+    assert mt.randint(0, 2, (2,), device="cpu").device.type == "cpu"

@@ -59,7 +59,7 @@ NOT_OPS = {
     # PyTorch's spellings of dtypes, devices, grad modes and conversions (tests/test_torch_core.py)
     "Size", "cdouble", "cfloat", "device", "double", "float", "int", "long", "short", "cuda",
     "get_default_dtype", "set_default_dtype", "inference_mode", "set_grad_enabled",
-    "as_tensor", "from_numpy", "is_tensor",
+    "as_tensor", "from_numpy", "is_tensor", "numel",
 }  # fmt: skip
 
 

@@ -217,6 +217,18 @@ def from_numpy(array: np.ndarray) -> Tensor:
         return from_dlpack(array, copy=True)
 
 
+def numel(x: Tensor) -> int:
+    """The number of elements of `x` (PyTorch's `torch.numel`).
+
+    >>> import mytensor as mt
+    >>> mt.numel(mt.zeros(2, 3))
+    6
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"numel(): expected a Tensor, got {type(x).__name__}")
+    return x.numel()
+
+
 def is_tensor(obj: Any) -> bool:
     """Whether `obj` is a mytensor Tensor.
 
@@ -366,15 +378,22 @@ def arange(start: float, /, stop: float | None = None, step: float = 1, *, dtype
     return _finish(_from_numpy(values, dtype, impl), requires_grad)
 
 
-def linspace(start: float, stop: float, /, num: int, *, dtype: Any = None, device: Any = None,
-             endpoint: bool = True, backend: str | None = None,
-             requires_grad: bool = False) -> Tensor:  # fmt: skip
-    """`num` evenly spaced values from start to stop (inclusive unless ``endpoint=False``).
+def linspace(start: float, stop: float, /, num: int | None = None, *, dtype: Any = None,
+             device: Any = None, endpoint: bool = True, backend: str | None = None,
+             requires_grad: bool = False, steps: int | None = None) -> Tensor:  # fmt: skip
+    """`num` evenly spaced values from start to stop (inclusive unless ``endpoint=False``);
+    PyTorch's name for `num`, ``steps=``, works too.
 
     >>> import mytensor as mt
-    >>> mt.linspace(0, 1, 5).tolist()
-    [0.0, 0.25, 0.5, 0.75, 1.0]
+    >>> mt.linspace(0, 1, 5).tolist(), mt.linspace(0, 1, steps=3).tolist()
+    ([0.0, 0.25, 0.5, 0.75, 1.0], [0.0, 0.5, 1.0])
     """
+    if (num is None) == (steps is None):
+        raise TypeError(
+            "linspace(): pass the number of values once, as num (the array API's name) or "
+            "steps (PyTorch's)"
+        )
+    num = num if steps is None else steps
     if num < 0:
         raise ValueError(f"linspace(): num must be non-negative, got {num}")
     values = np.linspace(start, stop, num, endpoint=endpoint)
@@ -459,21 +478,27 @@ def randn(*shape: Any, dtype: Any = None, backend: str | None = None,
     return _random("randn", "normal", shape, dtype, backend, requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: Sequence[int] = (), *, dtype: Any = None,
-            backend: str | None = None) -> Tensor:  # fmt: skip
-    """Uniform integers in [low, high) (or [0, low) when `high` is omitted).
+def randint(low: int, high: Any = None, size: Sequence[int] = (), *, dtype: Any = None,
+            device: Any = None, backend: str | None = None,
+            requires_grad: bool = False) -> Tensor:  # fmt: skip
+    """Uniform integers in [low, high) (or [0, low) when `high` is omitted, also in
+    PyTorch's ``randint(high, size)`` form).
 
     >>> import mytensor as mt
-    >>> bool((mt.randint(0, 3, (50,)) < 3).all())
-    True
+    >>> bool((mt.randint(0, 3, (50,)) < 3).all()), mt.randint(3, (2, 2)).shape
+    (True, (2, 2))
     """
-    if high is None:
+    if isinstance(high, list | tuple) and tuple(size) == ():
+        low, high, size = 0, low, high  # PyTorch's randint(high, size)
+    elif high is None:
         low, high = 0, low
     if high <= low:
         raise ValueError(f"randint(): need low < high, got low={low}, high={high}")
+    backend = _backend("randint", device, backend)
     u = _random("randint", "uniform", tuple(size), float64, backend, False)
     values = (u * (high - low)).floor() + low
-    return values.astype(to_dtype(dtype) if dtype is not None else DEFAULT_INT)
+    out = values.astype(to_dtype(dtype) if dtype is not None else DEFAULT_INT)
+    return out.requires_grad_() if requires_grad else out
 
 
 # -- between backends -------------------------------------------------------------------

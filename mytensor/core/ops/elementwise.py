@@ -12,7 +12,7 @@ scalar (weakly typed).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -219,15 +219,32 @@ def _binary_op(spec: Binary) -> Callable[[Any, Any], Tensor]:
     return op
 
 
-def where(condition: Tensor, x1: Tensor | complex, x2: Tensor | complex, /) -> Tensor:
+@overload
+def where(condition: Tensor, /) -> tuple[Tensor, ...]: ...
+@overload
+def where(condition: Tensor, x1: Tensor | complex, x2: Tensor | complex, /) -> Tensor: ...
+def where(condition: Tensor, x1: Tensor | complex | None = None,
+          x2: Tensor | complex | None = None, /) -> Any:  # fmt: skip
     """Elementwise `x1 if condition else x2`, broadcasting all three (scalars allowed).
+    PyTorch's one-argument ``where(condition)`` is ``nonzero(condition, as_tuple=True)``.
 
     >>> import mytensor as mt
     >>> x = mt.tensor([-1.0, 2.0])
     >>> mt.where(x > 0, x, 0.0).tolist()
     [0.0, 2.0]
+    >>> [i.tolist() for i in mt.where(x > 0)]
+    [[1]]
     """
     condition = check_tensor("where", condition, "condition")
+    if x1 is None and x2 is None:
+        from mytensor.core.ops.selection import nonzero
+
+        return nonzero(condition)
+    if x1 is None or x2 is None:
+        raise TypeError(
+            "where(): pass both values (where(condition, x1, x2)) or neither "
+            "(where(condition), the indices where condition holds)"
+        )
     a, b = x1, x2
     if condition.dtype is not bool_:
         condition = condition.astype(bool_)
