@@ -337,7 +337,10 @@ def svdvals(x: Tensor, /) -> Tensor:
     u, s_raw, vh = _run("svd", (x,), [(*batch, m, k), (*batch, k), (*batch, k, n)], real=(1,))
 
     def backward(g: Tensor) -> tuple:
-        return ((u * g.unsqueeze(-2)) @ vh,)
+        left, right = u, vh
+        if autograd.is_grad_enabled():  # create_graph: U and Vh must carry x's graph too
+            left, _, right = svd(x, full_matrices=False)
+        return ((left * g.unsqueeze(-2)) @ right,)
 
     (s,) = _differentiable("svdvals", (x,), [s_raw], backward)
     return s

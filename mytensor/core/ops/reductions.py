@@ -82,12 +82,18 @@ def prod(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
         keep = tuple(1 if i in dims else s for i, s in enumerate(x.shape))
 
         def backward(g: Tensor) -> tuple:
-            # d prod / d x_i is the product of the others: out / x_i without zeros; with
-            # one zero only that position gets a gradient; with two or more, none does.
+            # d prod / d x_i is the product of the others, split in two factors: the
+            # non-zero others (a quotient of zero-free products) and the other zeros. The
+            # second is 1 where there is none and, where there is exactly one, that zero
+            # itself (value 0, but it carries the graph, so second derivatives are exact).
             zeros = x == 0
-            zero_count = zeros.sum(dims, keepdim=True)
-            others = where(zeros, 1.0, x).prod(dims, keepdim=True) / where(zeros, 1.0, x)
-            local = where(zero_count == 0, others, where(zeros & (zero_count == 1), others, 0.0))
+            masked = where(zeros, 1.0, x)
+            nonzero_others = masked.prod(dims, keepdim=True) / masked
+            other_zero_count = zeros.sum(dims, keepdim=True) - zeros.astype(int64)
+            zero_values = where(zeros, x, 0.0)
+            other_zero = zero_values.sum(dims, keepdim=True) - zero_values
+            zero_others = where(other_zero_count == 1, other_zero, 0.0)
+            local = nonzero_others * where(other_zero_count == 0, 1.0, zero_others)
             return (g.reshape(keep) * local,)
 
         autograd.record(out, "prod", (x,), backward, (x,))
