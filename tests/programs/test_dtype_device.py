@@ -5,7 +5,9 @@ cuda.is_available, the default dtype), on PyTorch and on mytensor, value for val
 from __future__ import annotations
 
 import numpy as np
-from _frameworks import assert_same_run, mytensor, pytorch
+from _frameworks import assert_same_run, pytorch
+
+import mytensor as mt
 
 
 def dtype_device(torch, nn, optim, data) -> dict:
@@ -60,8 +62,12 @@ def dtype_device(torch, nn, optim, data) -> dict:
     return out
 
 
-def test_dtype_and_device_chores_match_pytorch():
+def test_dtype_and_device_chores_match_pytorch(mytensor_modules):
     theirs = dtype_device(*pytorch())
-    ours = dtype_device(*mytensor())
+    ours = dtype_device(*mytensor_modules)
     assert theirs["device"] == ["cpu", "cpu", None]
+    assert theirs.pop("shared") == [10.0, 1.0]
+    # from_numpy shares memory on the backends that keep host buffers, else copies (its doc)
+    shares = mt.zeros(1).backend in ("numpy_ref", "numba_cpu")
+    assert ours.pop("shared") == ([10.0, 1.0] if shares else [1.0, 1.0])
     assert_same_run(ours, theirs)

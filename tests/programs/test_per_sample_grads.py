@@ -4,7 +4,7 @@ checked against the batch gradient, on PyTorch and on mytensor, value for value.
 from __future__ import annotations
 
 import numpy as np
-from _frameworks import assert_same_run, mytensor, pytorch
+from _frameworks import assert_same_run, pytorch
 
 rng = np.random.default_rng(11)
 INPUTS = rng.standard_normal((5, 4)).astype(np.float32)
@@ -55,9 +55,9 @@ def per_sample_grads(torch, nn, optim, data) -> dict:
     }
 
 
-def test_per_sample_gradients_match_pytorch_and_sum_to_the_batch_gradient():
+def test_per_sample_gradients_match_pytorch_and_sum_to_the_batch_gradient(mytensor_modules):
     theirs = per_sample_grads(*pytorch())
-    ours = per_sample_grads(*mytensor())
+    ours = per_sample_grads(*mytensor_modules)
     for result in (theirs, ours):
         assert_same_run(result["sum_of_samples"], result["batch"])
         assert_same_run(result["per_sample_by_grad"], result["per_sample"])

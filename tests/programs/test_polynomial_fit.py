@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from _frameworks import assert_same_run, mytensor, pytorch
+from _frameworks import assert_same_run, pytorch
 
 
 def polynomial_fit(torch, nn, optim, data, steps: int = 25) -> dict:
@@ -82,8 +82,8 @@ def polynomial_fit(torch, nn, optim, data, steps: int = 25) -> dict:
     }
 
 
-def test_polynomial_fit_matches_pytorch_step_by_step():
+def test_polynomial_fit_matches_pytorch_step_by_step(mytensor_modules):
     theirs = polynomial_fit(*pytorch())
-    ours = polynomial_fit(*mytensor())
+    ours = polynomial_fit(*mytensor_modules)
     assert theirs["manual_losses"][-1] < theirs["manual_losses"][0]
     assert_same_run(ours, theirs)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from _frameworks import assert_same_run, mytensor, pytorch
+from _frameworks import assert_same_run, pytorch
 
 rng = np.random.default_rng(3)
 FEATURES = rng.standard_normal((24, 5)).astype(np.float32)
@@ -73,17 +73,17 @@ def train_with_resume(torch, nn, optim, data, save, load, path, stop_after=None,
     }
 
 
-def test_resumed_training_matches_pytorch_and_an_uninterrupted_run(tmp_path):
+def test_resumed_training_matches_pytorch_and_an_uninterrupted_run(tmp_path, mytensor_modules):
     torch_modules = pytorch()
     torch = torch_modules[0]
     torch_load = functools.partial(torch.load, weights_only=True)
     theirs = train_with_resume(*torch_modules, torch.save, torch_load, tmp_path / "ckpt.pt")
     theirs_resumed = train_with_resume(*torch_modules, torch.save, torch_load,
                                        tmp_path / "resume.pt", stop_after=3)  # fmt: skip
-    mt = mytensor()
-    ours = train_with_resume(*mt, mt[0].save, mt[0].load, tmp_path / "ckpt.safetensors")
-    ours_resumed = train_with_resume(*mt, mt[0].save, mt[0].load,
-                                     tmp_path / "resume.safetensors", stop_after=3)  # fmt: skip
+    mt = mytensor_modules[0]
+    ours = train_with_resume(*mytensor_modules, mt.save, mt.load, tmp_path / "a.safetensors")
+    ours_resumed = train_with_resume(*mytensor_modules, mt.save, mt.load,
+                                     tmp_path / "b.safetensors", stop_after=3)  # fmt: skip
     assert len(theirs["losses"]) == 18 and theirs["losses"][-1] < theirs["losses"][0]
     assert_same_run(theirs_resumed, theirs, rtol=0, atol=0)
     assert_same_run(ours_resumed, ours, rtol=0, atol=0)

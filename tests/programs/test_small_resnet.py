@@ -5,7 +5,7 @@ and on mytensor, loss for loss, running statistics and eval outputs included."""
 from __future__ import annotations
 
 import numpy as np
-from _frameworks import assert_same_run, mytensor, pytorch
+from _frameworks import assert_same_run, pytorch
 
 rng = np.random.default_rng(5)
 IMAGES = rng.standard_normal((6, 3, 8, 8)).astype(np.float32)
@@ -95,9 +95,9 @@ def small_resnet(torch, nn, optim, data, steps: int = 3) -> dict:
     }
 
 
-def test_small_resnet_matches_pytorch_step_by_step():
+def test_small_resnet_matches_pytorch_step_by_step(mytensor_modules):
     theirs = small_resnet(*pytorch())
-    ours = small_resnet(*mytensor())
+    ours = small_resnet(*mytensor_modules)
     assert theirs["losses"][-1] < theirs["losses"][0]
     assert theirs["dropout_values"] == [0.0, 2.0]
     assert_same_run(ours, theirs)
