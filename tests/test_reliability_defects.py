@@ -118,6 +118,9 @@ def test_clip_with_a_nan_bound_gives_nan(bounds):
                                               for b in (lo, hi)))  # fmt: skip
     assert np.isnan(np.clip(x, lo, hi)).all()
     np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    scalar = [None if b is None else float("nan") for b in bounds]
+    got = mt.clip(mt.tensor(x), *scalar)
+    np.testing.assert_array_equal(got.numpy(), torch.clamp(torch.tensor(x), *scalar).numpy())
 
 
 def test_pinv_gradient_with_repeated_singular_values():

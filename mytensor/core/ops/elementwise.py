@@ -317,12 +317,20 @@ def clip(
         raise _kind_error("clip", x.dtype, RULES["real_numeric"].accepts, "a tensor")
     out = x
     if min is not None:
-        out = where(out < min, _like(min, out), out)
+        out = where(_or_nan(out < min, min), _like(min, out), out)
     if max is not None:
-        out = where(out > max, _like(max, out), out)
+        out = where(_or_nan(out > max, max), _like(max, out), out)
     if out is x:
         return x.clone()
     return out if out.dtype is x.dtype else out.astype(x.dtype)
+
+
+def _or_nan(beyond: Tensor, bound: Tensor | float) -> Tensor:
+    """Where `x` lies beyond `bound`, or the bound is NaN (a NaN bound gives NaN, as in
+    numpy and PyTorch)."""
+    if isinstance(bound, Tensor):
+        return beyond | bound.isnan() if bound.dtype.kind == "float" else beyond
+    return beyond | (bound != bound)
 
 
 def _like(bound: Tensor | float, x: Tensor) -> Tensor | float:

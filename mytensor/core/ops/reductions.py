@@ -298,7 +298,11 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
     d = normalize_dim("log_softmax", dim, x.ndim)
     if x.numel() == 0:
         return x.clone()
-    return x - logsumexp(x, d, keepdim=True)
+    # (x - max) - log(sum(exp(x - max))): subtracting logsumexp, which has re-added the max,
+    # would lose the low digits of large logits
+    shift = max(x, d, keepdim=True).detach()
+    shifted = x - where(shift == float("-inf"), 0.0, shift)  # all -inf rows stay NaN
+    return shifted - shifted.exp().sum(d, keepdim=True).log()
 
 
 # -- conformance records (the namespace reductions' records are in statistical.py) -------
