@@ -244,23 +244,40 @@ def matrix_rank(x: Tensor, /, *, rtol: float | Tensor | None = None) -> Tensor:
 
 def pinv(x: Tensor, /, *, rtol: float | Tensor | None = None) -> Tensor:
     """The Moore-Penrose pseudo-inverse of each matrix (singular values at or below
-    ``rtol * largest`` count as zero); differentiable where the rank is full.
+    ``rtol * largest`` count as zero); differentiable where the rank does not change.
 
     >>> import mytensor as mt
     >>> mt.linalg.pinv(mt.tensor([[2.0, 0.0], [0.0, 0.0]])).tolist()
     [[0.5, 0.0], [0.0, 0.0]]
     """
     x = _matrix("pinv", x, square=False)
+    from mytensor.core import autograd
     from mytensor.core.ops.elementwise import where
 
-    u, s, vh = svd(x, full_matrices=False)
-    tol = rtol if rtol is not None else _default_rtol(x)
-    if isinstance(tol, Tensor):
-        tol = tol.unsqueeze(-1)
-    limit = (max(s, axis=-1, keepdims=True) * tol).detach() if s.shape[-1] else s
-    kept = s > limit
-    s_inv = where(kept, 1.0 / where(kept, s, 1.0), 0.0)
-    return (_conj_transpose(vh) * s_inv.unsqueeze(-2)) @ _conj_transpose(u)
+    with autograd.no_grad():
+        u, s, vh = svd(x, full_matrices=False)
+        tol = rtol if rtol is not None else _default_rtol(x)
+        if isinstance(tol, Tensor):
+            tol = tol.unsqueeze(-1)
+        limit = max(s, axis=-1, keepdims=True) * tol if s.shape[-1] else s
+        kept = s > limit
+        s_inv = where(kept, 1.0 / where(kept, s, 1.0), 0.0)
+        out = (_conj_transpose(vh) * s_inv.unsqueeze(-2)) @ _conj_transpose(u)
+    if autograd.needs_grad(x):
+        autograd.record(out, "pinv", (x,), lambda g: (_pinv_backward(g, x, out),), (x, out))
+    return out
+
+
+def _pinv_backward(g: Tensor, a: Tensor, p: Tensor) -> Tensor:
+    # The differential of P = pinv(A) where the rank is constant (Golub and Pereyra):
+    # dP = -P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P. It needs no SVD, so
+    # repeated singular values are fine, and it is written in ops, so it differentiates
+    # again. Its adjoint, the gradient for A, term by term:
+    ph, gh = _conj_transpose(p), _conj_transpose(g)
+    through = -(ph @ g) @ ph
+    outside_columns = ((gh - a @ (p @ gh)) @ p) @ ph  # (I - A P) G^H P P^H
+    outside_rows = ph @ (p @ (gh - (gh @ p) @ a))  # P^H P G^H (I - P A)
+    return through + outside_columns + outside_rows
 
 
 def _conj_transpose(x: Tensor) -> Tensor:

@@ -131,6 +131,9 @@ def test_pinv_gradient_with_repeated_singular_values():
         tx = torch.tensor(a, requires_grad=True)
         torch.linalg.pinv(tx).sum().backward()
         np.testing.assert_allclose(_grad_of(x), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    a = np.random.default_rng(2).standard_normal((3, 2))
+    got = _svd_second_derivative(mt, mt.linalg.pinv, a)
+    np.testing.assert_allclose(got, _svd_second_derivative(torch, torch.linalg.pinv, a), rtol=1e-9)
 
 
 @pytest.mark.parametrize("key", [[], ([], []), (slice(None), [])])
