@@ -33,6 +33,8 @@ def _is_int(item: Any) -> bool:
 
 def _advanced_array(item: Any) -> np.ndarray:
     array = item.numpy() if isinstance(item, Tensor) else np.asarray(item)
+    if array.size == 0 and not isinstance(item, Tensor | np.ndarray):
+        array = array.astype(np.int64)  # an empty list indexes nothing (numpy, PyTorch)
     if array.dtype.kind not in "biu":
         raise IndexError(
             f"indexing: index arrays must be integer or bool, got {array.dtype} "
@@ -286,6 +288,7 @@ def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 # -- writing ----------------------------------------------------------------------------
 def assign(x: Tensor, result: Tensor, op: str) -> Tensor:
     """Write `result` (x's shape) into x's buffer in place; x takes over result's graph."""
+    _refuse_overlap(op, x)
     if result.shape != x.shape:
         raise ValueError(
             f"{op}(): the result has shape {result.shape} but the in-place target has "
@@ -307,6 +310,17 @@ def assign(x: Tensor, result: Tensor, op: str) -> Tensor:
         x._node = result._node
         x.requires_grad = result.requires_grad
     return x
+
+
+def _refuse_overlap(op: str, x: Tensor) -> None:
+    """A broadcast view (a stride 0 over a dim of size > 1) names one memory location from
+    several elements: writing one of them would change them all, so it is refused."""
+    if any(stride == 0 and size > 1 for size, stride in zip(x.shape, x._strides, strict=True)):
+        raise RuntimeError(
+            f"{op}(): unsupported operation: more than one element of the written-to tensor "
+            f"(shape {x.shape}, strides {x._strides}, a broadcast or expanded view) refers to "
+            "a single memory location; write to a .clone() of it instead"
+        )
 
 
 def _rank(dtype) -> int:
@@ -341,10 +355,13 @@ def setitem(x: Tensor, key: Any, value: Tensor | complex) -> None:
     """
     from mytensor.core.ops._base import promote_operands
 
+    _refuse_overlap("setitem", x)
     single = not isinstance(value, Tensor) or value.numel() == 1
     if isinstance(key, Tensor) and key.dtype is bool_ and key.shape == x.shape and single:
         from mytensor.core.ops.elementwise import where
 
+        if isinstance(value, Tensor):
+            value = value.reshape(())  # one value fills every masked place, whatever its rank
         assign(x, where(key, value, x).astype(x.dtype), "setitem")
         return
     items = _normalize_key(x, key)
