@@ -170,7 +170,7 @@ from mytensor.core.tensor import Tensor
 
 # isort: split
 # the libraries built on the ops (they import the names above, so they come last)
-from mytensor import cuda, data, linalg, nn, optim
+from mytensor import cuda, data, fft, linalg, nn, optim
 from mytensor.serialization import load, save
 
 neg, abs, exp, log, log1p, expm1 = (_UNARY[n] for n in ("neg", "abs", "exp", "log", "log1p",
@@ -332,6 +332,7 @@ __all__ = [
     "expand_dims",
     "expm1",
     "eye",
+    "fft",
     "finfo",
     "flatten",
     "flip",

@@ -86,6 +86,15 @@ None of them is differentiated by the backend; the core's backward rules use ops
     ``svd_full`` (U, S descending, Vh as numpy's ``full_matrices=False/True``).
     A singular input to inv/solve, or a cholesky input that is not positive
     definite, raises ValueError naming the op.
+``fft(op, out, a, axes, norm)``
+    A discrete Fourier transform over the distinct ``axes`` (a tuple of non-negative
+    ints) with numpy.fft's ``norm`` ("backward", "ortho" or "forward"); ``op`` is one
+    of `FFT_OPS`: ``fft`` / ``ifft`` (complex ``a`` to complex ``out`` of its shape, as
+    ``numpy.fft.fftn`` / ``ifftn``), ``rfft`` (real ``a`` to complex ``out`` whose
+    last transformed axis is ``n // 2 + 1`` long, as ``rfftn``), ``irfft`` (complex
+    ``a`` to real ``out``, as ``irfftn`` with ``s`` the sizes of ``out`` on ``axes``; ``a``
+    is ``n // 2 + 1`` long on the last one). The core has already padded or truncated
+    the input, so no transformed axis is empty.
 
 Optional elementwise op names
 -----------------------------
@@ -155,6 +164,7 @@ from mytensor.core.dtypes import DType
 
 __all__ = [
     "CONV_PRIMITIVES",
+    "FFT_OPS",
     "LINALG_OPS",
     "MAP_OPS",
     "OPTIONAL_MAP_OPS",
@@ -201,11 +211,12 @@ REQUIRED_PRIMITIVES = (
 )  # fmt: skip
 OPTIONAL_PRIMITIVES = (
     "matmul", "gather", "scatter_add", "random", "synchronize",
-    "argsort", "searchsorted", "nonzero", "cumulative", "linalg",
+    "argsort", "searchsorted", "nonzero", "cumulative", "linalg", "fft",
 )  # fmt: skip
 LINALG_OPS = (
     "inv", "det", "slogdet", "solve", "cholesky", "qr", "qr_complete", "eigh", "svd", "svd_full",
 )  # fmt: skip
+FFT_OPS = ("fft", "ifft", "rfft", "irfft")
 CONV_PRIMITIVES = ("conv2d", "conv2d_grad_input", "conv2d_grad_weight")
 
 

@@ -128,6 +128,7 @@ class Dispatch:
     nonzero = host_fallbacks.nonzero
     cumulative = host_fallbacks.cumulative
     linalg = host_fallbacks.linalg
+    fft = host_fallbacks.fft
 
     def synchronize(self) -> None:
         """Synchronous backends have nothing to wait for."""

@@ -1,13 +1,13 @@
 """Host fallbacks: the default of each optional primitive that has no composite.
 
-Sorting, searching, `nonzero`, scans and the matrix decompositions are either
-data-dependent or numerically delicate, so instead of a composite of the required
-primitives the core's default copies the operands to the host, runs numpy
-(``numpy.linalg`` for the decompositions) and copies the results back. That is
-exact on every backend and slow on a device backend, which should implement the
-primitive natively (see ``mytensor/backends/spec.py``). Each function here is
-bound as a method of `mytensor.core.dispatch.Dispatch`, so ``self`` is the
-backend being dispatched to.
+Sorting, searching, `nonzero`, scans, the matrix decompositions and the Fourier
+transforms are either data-dependent or numerically delicate, so instead of a composite
+of the required primitives the core's default copies the operands to the host, runs
+numpy (``numpy.linalg`` for the decompositions, ``numpy.fft`` for the transforms) and
+copies the results back. That is exact on every backend and slow on a device backend,
+which should implement the primitive natively (see ``mytensor/backends/spec.py``). Each
+function here is bound as a method of `mytensor.core.dispatch.Dispatch`, so ``self`` is
+the backend being dispatched to.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ import numpy as np
 
 from mytensor.backends.spec import Strided
 
-__all__ = ["HOST_PRIMITIVES", "argsort", "cumulative", "linalg", "nonzero", "searchsorted"]
+__all__ = [
+    "HOST_PRIMITIVES", "argsort", "cumulative", "fft", "linalg", "nonzero", "searchsorted",
+]  # fmt: skip
 
-HOST_PRIMITIVES = ("argsort", "searchsorted", "nonzero", "cumulative", "linalg")
+HOST_PRIMITIVES = ("argsort", "searchsorted", "nonzero", "cumulative", "linalg", "fft")
 
 
 def _write(backend: Any, out: Strided, values: np.ndarray) -> None:
@@ -89,3 +91,14 @@ def linalg(self: Any, op: str, outs: tuple[Strided, ...], ins: tuple[Strided, ..
             raise ValueError(f"linalg.{op}(): input of shape {shapes}: {exc}") from None
     for out, values in zip(outs, results, strict=True):
         _write(self, out, values)
+
+
+def fft(self: Any, op: str, out: Strided, a: Strided, axes: tuple[int, ...], norm: str) -> None:
+    """numpy.fft on the host (its pocketfft keeps complex64 in complex64)."""
+    values = self.to_host(a)
+    if op == "irfft":
+        result = np.fft.irfftn(values, s=[out.shape[ax] for ax in axes], axes=axes, norm=norm)
+    else:
+        transform = {"fft": np.fft.fftn, "ifft": np.fft.ifftn, "rfft": np.fft.rfftn}[op]
+        result = transform(values, axes=axes, norm=norm)
+    _write(self, out, result)
