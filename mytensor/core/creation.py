@@ -21,6 +21,8 @@ from mytensor.core.dtypes import (
     default_complex,
     default_float,
     float64,
+    promote_types,
+    scalar_kind,
     to_dtype,
 )
 from mytensor.core.registry import get_backend
@@ -76,6 +78,43 @@ def _infer_dtype(op: str, array: np.ndarray, source: Any) -> DType:
         f"{op}(): cannot make a tensor from data of numpy dtype {array.dtype} "
         "(mytensor supports the array API's bool, integer, float and complex dtypes)"
     )
+
+
+def _nested_tensor_dtype(data: list | tuple) -> DType | None:
+    """The dtype of nested lists holding tensors (0-d, typically): as in PyTorch, the
+    tensors' dtypes promoted with the defaults of the Python scalars beside them; None
+    when there is no tensor in `data`."""
+    leaves = _leaves(data)
+    if not any(isinstance(leaf, Tensor) for leaf in leaves):
+        return None
+    defaults = {"bool": bool_, "int": DEFAULT_INT, "float": default_float(),
+                "complex": default_complex()}  # fmt: skip
+    out: DType | None = None
+    for leaf in leaves:
+        if isinstance(leaf, Tensor):
+            dtype = leaf.dtype
+        elif isinstance(leaf, np.ndarray | np.generic):
+            dtype = to_dtype(leaf.dtype)
+        else:
+            dtype = defaults[scalar_kind(leaf)]
+        out = dtype if out is None else promote_types(out, dtype)
+    return out
+
+
+def _leaves(data: list | tuple) -> list[Any]:
+    """The non-sequence items of nested lists; empty unless one of them is a tensor (the
+    type scan runs in C, so plain lists of numbers stay cheap)."""
+    sequences, pending, found = [], [data], False
+    while pending:
+        sequence = pending.pop()
+        sequences.append(sequence)
+        types = set(map(type, sequence))
+        found = found or any(issubclass(t, Tensor) for t in types)
+        if list in types or tuple in types:
+            pending.extend(item for item in sequence if isinstance(item, list | tuple))
+    if not found:
+        return []
+    return [item for seq in sequences for item in seq if not isinstance(item, list | tuple)]
 
 
 def _backend(op: str, device: Any, backend: str | None) -> str | None:
@@ -150,6 +189,8 @@ def _convert(op: str, obj: Any, dtype: Any, backend: str | None, copy: bool | No
                 "(ragged nested lists, or elements that are not numbers)"
             )
     dtype = target if target is not None else _infer_dtype(op, array, obj)
+    if target is None and isinstance(obj, list | tuple):
+        dtype = _nested_tensor_dtype(obj) or dtype
     return _finish(_from_numpy(array, dtype, get_backend(backend)), requires_grad)
 
 
