@@ -319,6 +319,24 @@ class Tensor(
     def __complex__(self) -> complex:
         return complex(self._scalar("__complex__", (), "index one element first"))
 
+    def __format__(self, format_spec: str) -> str:
+        """A 0-d tensor formats its value (so ``f"{loss:.3f}"`` works); other tensors take
+        only the empty spec, which gives ``str(tensor)``, as in PyTorch.
+
+        >>> import mytensor as mt
+        >>> f"{mt.asarray(1.5):.3f}", f"{mt.tensor([1, 2])}"
+        ('1.500', 'tensor([1, 2])')
+        """
+        if self.ndim == 0:
+            return format(self.item(), format_spec)
+        if format_spec:
+            raise TypeError(
+                f"unsupported format string {format_spec!r} passed to Tensor.__format__: only "
+                f"a 0-d tensor takes one (this one has shape {self.shape}); format .item() "
+                "or .tolist() instead"
+            )
+        return str(self)
+
     def __index__(self) -> int:
         if not self.dtype.is_integral:
             raise TypeError(f"only integer tensors can be used as an index, got {self.dtype.name}")
