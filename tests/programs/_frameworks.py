@@ -8,6 +8,8 @@ can be compared step by step with `assert_same_run`.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -24,6 +26,17 @@ def pytorch() -> Frameworks:
     torch = pytest.importorskip("torch")
     data = pytest.importorskip("torch.utils.data")
     return torch, torch.nn, torch.optim, data
+
+
+_PYTORCH_RESULTS: dict[Callable, Any] = {}
+
+
+def run_on_pytorch(program: Callable[..., Any]) -> Any:
+    """`program`'s result with PyTorch, computed once per session (every backend's run is
+    compared with the same one); each caller gets its own copy."""
+    if program not in _PYTORCH_RESULTS:
+        _PYTORCH_RESULTS[program] = program(*pytorch())
+    return copy.deepcopy(_PYTORCH_RESULTS[program])
 
 
 def mytensor() -> Frameworks:

@@ -8,7 +8,7 @@ later); a Conv1d context model trains beside it.
 from __future__ import annotations
 
 import numpy as np
-from _frameworks import assert_same_run, pytorch
+from _frameworks import assert_same_run, run_on_pytorch
 
 TEXT = "the quick brown fox jumps over the lazy dog. the dog sleeps. the fox runs. "
 
@@ -106,7 +106,7 @@ def char_model(torch, nn, optim, data, steps: int = 8) -> dict:
 
 
 def test_char_model_matches_pytorch_step_by_step(mytensor_modules):
-    theirs = char_model(*pytorch())
+    theirs = run_on_pytorch(char_model)
     ours = char_model(*mytensor_modules)
     assert theirs["rnn"][-1] < theirs["rnn"][0] and theirs["conv"][-1] < theirs["conv"][0]
     assert_same_run(ours, theirs)

@@ -5,7 +5,7 @@ cuda.is_available, the default dtype), on PyTorch and on mytensor, value for val
 from __future__ import annotations
 
 import numpy as np
-from _frameworks import assert_same_run, pytorch
+from _frameworks import assert_same_run, run_on_pytorch
 
 import mytensor as mt
 
@@ -63,7 +63,7 @@ def dtype_device(torch, nn, optim, data) -> dict:
 
 
 def test_dtype_and_device_chores_match_pytorch(mytensor_modules):
-    theirs = dtype_device(*pytorch())
+    theirs = run_on_pytorch(dtype_device)
     ours = dtype_device(*mytensor_modules)
     assert theirs["device"] == ["cpu", "cpu", None]
     assert theirs.pop("shared") == [10.0, 1.0]

@@ -5,7 +5,7 @@ no_grad, clip_grad_norm_), on PyTorch and on mytensor, value for value."""
 from __future__ import annotations
 
 import numpy as np
-from _frameworks import assert_same_run, pytorch
+from _frameworks import assert_same_run, run_on_pytorch
 
 
 def gradient_tricks(torch, nn, optim, data) -> dict:
@@ -79,7 +79,7 @@ def gradient_tricks(torch, nn, optim, data) -> dict:
 
 
 def test_gradient_tricks_match_pytorch(mytensor_modules):
-    theirs = gradient_tricks(*pytorch())
+    theirs = run_on_pytorch(gradient_tricks)
     ours = gradient_tricks(*mytensor_modules)
     assert theirs["clipped_norm"] <= 0.5 + 1e-6 < theirs["total_norm"]
     np.testing.assert_allclose(theirs["second"], 6 * np.linspace(-1, 1, 5) - np.sin(

@@ -5,7 +5,7 @@ scored by accuracy, on PyTorch and on mytensor, batch for batch."""
 from __future__ import annotations
 
 import numpy as np
-from _frameworks import assert_same_run, pytorch
+from _frameworks import assert_same_run, run_on_pytorch
 
 
 def digit_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +83,7 @@ def lenet_digits(torch, nn, optim, data, epochs: int = 4) -> dict:
 
 
 def test_lenet_digits_matches_pytorch_batch_for_batch(mytensor_modules):
-    theirs = lenet_digits(*pytorch())
+    theirs = run_on_pytorch(lenet_digits)
     ours = lenet_digits(*mytensor_modules)
     assert theirs["losses"][-1] < theirs["losses"][0] and theirs["accuracy"][0] > 0.5
     assert_same_run(ours, theirs)

@@ -6,7 +6,7 @@ PyTorch and on mytensor, value for value."""
 from __future__ import annotations
 
 import numpy as np
-from _frameworks import assert_same_run, pytorch
+from _frameworks import assert_same_run, run_on_pytorch
 
 rng = np.random.default_rng(9)
 FEATURES = (rng.standard_normal((20, 3)) * [1.0, 5.0, 0.1] + [0.0, 3.0, -1.0]).astype(np.float32)
@@ -54,7 +54,7 @@ def namespace_style(torch, nn, optim, data, steps: int = 5) -> dict:
 
 
 def test_namespace_style_matches_pytorch(mytensor_modules):
-    theirs = namespace_style(*pytorch())
+    theirs = run_on_pytorch(namespace_style)
     ours = namespace_style(*mytensor_modules)
     assert theirs["losses"][-1] < theirs["losses"][0]
     assert_same_run(ours, theirs)

@@ -4,7 +4,7 @@ checked against the batch gradient, on PyTorch and on mytensor, value for value.
 from __future__ import annotations
 
 import numpy as np
-from _frameworks import assert_same_run, pytorch
+from _frameworks import assert_same_run, run_on_pytorch
 
 rng = np.random.default_rng(11)
 INPUTS = rng.standard_normal((5, 4)).astype(np.float32)
@@ -56,7 +56,7 @@ def per_sample_grads(torch, nn, optim, data) -> dict:
 
 
 def test_per_sample_gradients_match_pytorch_and_sum_to_the_batch_gradient(mytensor_modules):
-    theirs = per_sample_grads(*pytorch())
+    theirs = run_on_pytorch(per_sample_grads)
     ours = per_sample_grads(*mytensor_modules)
     for result in (theirs, ours):
         assert_same_run(result["sum_of_samples"], result["batch"])

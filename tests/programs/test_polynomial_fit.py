@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from _frameworks import assert_same_run, pytorch
+from _frameworks import assert_same_run, run_on_pytorch
 
 
 def polynomial_fit(torch, nn, optim, data, steps: int = 25) -> dict:
@@ -83,7 +83,7 @@ def polynomial_fit(torch, nn, optim, data, steps: int = 25) -> dict:
 
 
 def test_polynomial_fit_matches_pytorch_step_by_step(mytensor_modules):
-    theirs = polynomial_fit(*pytorch())
+    theirs = run_on_pytorch(polynomial_fit)
     ours = polynomial_fit(*mytensor_modules)
     assert theirs["manual_losses"][-1] < theirs["manual_losses"][0]
     assert_same_run(ours, theirs)

@@ -5,7 +5,7 @@ and on mytensor, loss for loss, running statistics and eval outputs included."""
 from __future__ import annotations
 
 import numpy as np
-from _frameworks import assert_same_run, pytorch
+from _frameworks import assert_same_run, run_on_pytorch
 
 rng = np.random.default_rng(5)
 IMAGES = rng.standard_normal((6, 3, 8, 8)).astype(np.float32)
@@ -96,7 +96,7 @@ def small_resnet(torch, nn, optim, data, steps: int = 3) -> dict:
 
 
 def test_small_resnet_matches_pytorch_step_by_step(mytensor_modules):
-    theirs = small_resnet(*pytorch())
+    theirs = run_on_pytorch(small_resnet)
     ours = small_resnet(*mytensor_modules)
     assert theirs["losses"][-1] < theirs["losses"][0]
     assert theirs["dropout_values"] == [0.0, 2.0]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from _frameworks import assert_same_run, pytorch
+from _frameworks import assert_same_run, run_on_pytorch
 
 
 def tiny_transformer(torch, nn, optim, data, steps: int = 8) -> dict:
@@ -106,7 +106,7 @@ def tiny_transformer(torch, nn, optim, data, steps: int = 8) -> dict:
 
 
 def test_tiny_transformer_matches_pytorch_step_by_step(mytensor_modules):
-    theirs = tiny_transformer(*pytorch())
+    theirs = run_on_pytorch(tiny_transformer)
     ours = tiny_transformer(*mytensor_modules)
     assert theirs["losses"][-1] < theirs["losses"][0]
     assert np.all(np.triu(theirs["attention"], k=1) == 0)  # nothing attends to the future
