@@ -148,9 +148,10 @@ def _par_source(family: Family) -> list[str]:
         f"{p}total = 1",
         f"{p}for d in range(shape.shape[0]):",
         f"{p * 2}total *= shape[d]",
-        f"{p}for c in prange(nchunks):",
+        # `chunk`, not `c`: `c` names where's condition operand
+        f"{p}for chunk in prange(nchunks):",
         f"{p * 2}_chunk_{family.name}(op, {arrays}, shape, strides, offsets, "
-        f"c * total // nchunks, (c + 1) * total // nchunks{extra})",
+        f"chunk * total // nchunks, (chunk + 1) * total // nchunks{extra})",
     ]
 
 
