@@ -7,12 +7,23 @@ parametrizes their ``backend`` argument over the selected backends.
 
 from __future__ import annotations
 
+import os
+import tempfile
+import zlib
 from pathlib import Path
 
 import pytest
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 _BACKENDS = pytest.StashKey[list]()
+_GUARDED = pytest.StashKey[dict]()
+# hypothesis examples of the table tests (test_forward) at the default --examples; every
+# other test draws its own count (written in its suite_settings) scaled by the same factor
+REFERENCE_EXAMPLES = 15
+DEFAULT_EXAMPLES = 20
+# backends that run the large tier without --large: those that say where their parallel
+# (or tiled) kernels start, with an attribute of this name
+LARGE_BY_ATTRIBUTE = "parallel_threshold"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,11 +45,72 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="file of conformance test ids (or id suffixes), one per line with "
         "'# reason'; they are marked xfail(strict=True)",
     )
+    group.addoption(
+        "--seed",
+        dest="mytensor_seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="draw hypothesis examples from seed N (default: derandomized, the same "
+        "examples in every run)",
+    )
+    group.addoption(
+        "--examples",
+        dest="mytensor_examples",
+        type=int,
+        default=DEFAULT_EXAMPLES,
+        metavar="N",
+        help=f"hypothesis examples per table test (default {DEFAULT_EXAMPLES}); the other "
+        "tests scale their own counts by the same factor",
+    )
+    group.addoption(
+        "--large",
+        dest="mytensor_large",
+        action="store_true",
+        default=None,
+        help="run the large tier (>= 2**21 elements: parallel and tiled kernels) on every "
+        f"selected backend (default: on backends with a {LARGE_BY_ATTRIBUTE!r} attribute)",
+    )
+    group.addoption(
+        "--no-large", dest="mytensor_large", action="store_false", help="skip the large tier"
+    )
+    group.addoption(
+        "--primitive-coverage",
+        dest="mytensor_coverage",
+        action="store_true",
+        default=False,
+        help="print a table of each primitive x dtype and how often the suite called it",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("mytensor_backends"):  # named explicitly: check the names now
         selected_backends(config)
+    if _suite_only(config) and "HYPOTHESIS_STORAGE_DIRECTORY" not in os.environ:
+        # nothing of hypothesis' (its constants cache) lands in the working directory
+        from hypothesis.configuration import set_hypothesis_home_dir
+
+        set_hypothesis_home_dir(os.path.join(tempfile.gettempdir(), "mytensor-hypothesis"))
+
+
+def _suite_only(config: pytest.Config) -> bool:
+    """Whether this session runs nothing but the suite (``--pyargs mytensor.conformance``)."""
+    args = [a.split("::")[0] for a in config.args]
+    return (
+        bool(config.option.pyargs)
+        and bool(args)
+        and all(a == "mytensor.conformance" or a.startswith("mytensor.conformance.") for a in args)
+    )
+
+
+def large_enabled(config: pytest.Config, backend: str) -> bool:
+    """Whether the large tier runs on `backend` in this session."""
+    chosen = config.getoption("mytensor_large")
+    if chosen is not None:
+        return bool(chosen)
+    from mytensor.core.registry import get_backend
+
+    return hasattr(get_backend(backend).impl, LARGE_BY_ATTRIBUTE)
 
 
 def selected_backends(config: pytest.Config) -> list[str]:
@@ -76,9 +148,36 @@ def _in_suite(path: Path | None) -> bool:
 
 
 @pytest.fixture
-def backend(request: pytest.FixtureRequest) -> str:
-    """The name of the backend under test (the first selected one outside the suite)."""
-    return getattr(request, "param", None) or selected_backends(request.config)[0]
+def backend(request: pytest.FixtureRequest):
+    """The name of the backend under test (the first selected one outside the suite).
+
+    In the suite's tests the backend's primitives are swapped for those of its
+    `guard.GuardedBackend` while the test runs, so every primitive call is counted and
+    checked against the contract."""
+    name = getattr(request, "param", None) or selected_backends(request.config)[0]
+    if not _in_suite(getattr(request.node, "path", None)):
+        yield name
+        return
+    from mytensor.conformance.guard import guarded_methods
+    from mytensor.core.registry import get_backend
+
+    dispatch = get_backend(name)
+    cache = request.config.stash.setdefault(_GUARDED, {})
+    if name not in cache:
+        cache[name] = guarded_methods(dispatch)
+    saved = {attr: dispatch.__dict__[attr] for attr in cache[name]}
+    dispatch.__dict__.update(cache[name])
+    try:
+        yield name
+    finally:
+        dispatch.__dict__.update(saved)
+
+
+def suite_id(item: pytest.Item) -> str:
+    """The item's id relative to the package's parent (``mytensor/conformance/...``): the
+    same from every working directory and rootdir."""
+    path = Path(item.path).resolve().relative_to(PACKAGE_DIR.parent.parent)
+    return f"{path.as_posix()}::{item.nodeid.partition('::')[2]}"
 
 
 @pytest.hookimpl(trylast=True)
@@ -86,7 +185,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" not in metafunc.fixturenames or not _in_suite(metafunc.definition.path):
         return
     names = selected_backends(metafunc.config)
-    metafunc.parametrize("backend", names, ids=names)
+    metafunc.parametrize("backend", names, ids=names, indirect=True)
 
 
 def read_expected_failures(path: str) -> dict[str, str]:
@@ -120,8 +219,11 @@ def pytest_collection_modifyitems(
     entries = read_expected_failures(path)
     used = set()
     for item in items:
+        ids = [item.nodeid]
+        if _in_suite(getattr(item, "path", None)):
+            ids.append(suite_id(item))
         for entry, reason in entries.items():
-            if _matches(item.nodeid, entry):
+            if any(_matches(nodeid, entry) for nodeid in ids):
                 item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
                 used.add(entry)
                 break
@@ -146,8 +248,41 @@ def pytest_runtest_call(item: pytest.Item):
     function = getattr(item, "obj", None)
     function = getattr(function, "__func__", function)
     before = getattr(function, "_hypothesis_internal_use_settings", None)
+    in_suite = _in_suite(getattr(item, "path", None))
+    seed_before = getattr(function, "_hypothesis_internal_use_seed", None)
+    if before is not None and in_suite:
+        _apply_run_settings(item, function, before)
     try:
         return (yield)
     finally:
-        if before is not None and _in_suite(getattr(item, "path", None)):
+        if before is not None and in_suite:
             function._hypothesis_internal_use_settings = before
+            function._hypothesis_internal_use_seed = seed_before
+
+
+def _apply_run_settings(item: pytest.Item, function, base) -> None:
+    """This run's example count (--examples) and seed (--seed: a seed per test id)."""
+    from hypothesis import settings
+
+    config = item.config
+    factor = config.getoption("mytensor_examples") / REFERENCE_EXAMPLES
+    factor *= float(os.environ.get("MYTENSOR_CONFORMANCE_EXAMPLES", "1"))
+    seed = config.getoption("mytensor_seed")
+    function._hypothesis_internal_use_settings = settings(
+        base, max_examples=max(1, round(base.max_examples * factor)), derandomize=seed is None,
+        database=None,
+    )  # fmt: skip
+    if seed is not None:
+        function._hypothesis_internal_use_seed = zlib.crc32(f"{seed}:{item.nodeid}".encode())
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if not config.getoption("mytensor_coverage"):
+        return
+    from mytensor.conformance.guard import coverage_table
+    from mytensor.core.registry import get_backend
+
+    for name in selected_backends(config):
+        dtypes = sorted(d.name for d in get_backend(name).dtypes)
+        terminalreporter.write_sep("=", f"primitive calls by input dtype ({name})")
+        terminalreporter.write_line(coverage_table(name, dtypes))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,7 +55,10 @@ def run(
 ) -> int:
     """Run the suite on `backend_names`, print a per-op table, optionally write it as JSON
     to `report`; returns pytest's exit code."""
-    args = ["--pyargs", "mytensor.conformance", "-p", "no:cacheprovider"]
+    # no ini file of the working directory applies, and test ids start at the package
+    # (mytensor/conformance/...): the same run and the same ids from every directory
+    args = ["--pyargs", "mytensor.conformance", "-p", "no:cacheprovider", "-c", os.devnull,
+            f"--rootdir={Path(__file__).resolve().parents[2]}"]  # fmt: skip
     args += [f"--backend={name}" for name in backend_names]
     args += list(extra_args)
     summary = SummaryPlugin()

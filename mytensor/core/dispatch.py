@@ -27,8 +27,8 @@ def contiguous(backend: Any, shape: tuple[int, ...], dtype: DType) -> Strided:
 
 
 def host_descriptor(backend: Any, array: np.ndarray, dtype: DType) -> Strided:
+    shape = tuple(np.shape(array))  # ascontiguousarray makes a 0-d array 1-d
     array = np.ascontiguousarray(array, dtype=dtype.numpy)
-    shape = tuple(array.shape)
     return Strided(backend.from_host(array.reshape(-1)), shape, contiguous_strides(shape), 0, dtype)
 
 
