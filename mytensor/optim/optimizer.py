@@ -165,12 +165,40 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        self._check_grads()
         with no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is not None:
                         self._update(p, p.grad, self.state[p], group)
         return loss
+
+    def _check_grads(self) -> None:
+        """Refuse a step, before any parameter or state changes, if a gradient does not
+        fit its parameter (shape, dtype, backend): a half-applied step can't be undone."""
+        index = 0
+        for g, group in enumerate(self.param_groups):
+            for p in group["params"]:
+                grad, index = p.grad, index + 1
+                if grad is None:
+                    continue
+                if not isinstance(grad, Tensor):
+                    problem = f"is a {type(grad).__name__}, not a Tensor"
+                elif grad.shape != p.shape:
+                    problem = f"has shape {grad.shape} but the parameter has shape {p.shape}"
+                elif grad.dtype is not p.dtype:
+                    problem = (
+                        f"has dtype {grad.dtype.name} but the parameter has dtype {p.dtype.name}"
+                    )
+                elif grad.backend != p.backend:
+                    problem = f"is on {grad.backend!r} but the parameter is on {p.backend!r}"
+                else:
+                    continue
+                raise RuntimeError(
+                    f"{self._name}.step(): the gradient of parameter {index - 1} (group {g}) "
+                    f"{problem}; no parameter was updated. Set .grad to a tensor like the "
+                    "parameter (or to None to skip it)"
+                )
 
     def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict) -> None:
         raise NotImplementedError(f"{self._name} does not implement _update()")
