@@ -176,14 +176,16 @@ def _run(op: str, x: Tensor, shape: tuple[int, ...], dtype, axes: tuple[int, ...
 
 
 def _differentiable(name: str, x: Tensor, out: Tensor, adjoint: Callable[[Tensor], Tensor]):
-    """Give `out` a graph node whose backward applies `adjoint` to the gradient (made
-    complex or real like `out` first) and keeps the real part for a real input."""
+    """Give `out` a graph node whose backward applies `adjoint` to the gradient and keeps
+    the real part for a real input. A real gradient of a complex `out` (from `real`)
+    stays real: the transforms take it as it is, and a cast to complex would cut the
+    graph that a second derivative needs."""
     if not autograd.needs_grad(x):
         return out
 
     def backward(g: Tensor) -> tuple:
-        if g.dtype is not out.dtype:
-            g = g.astype(out.dtype) if out.dtype.kind == "complex" else UNARY_OPS["real"](g)
+        if g.dtype.kind == "complex" and out.dtype.kind != "complex":
+            g = UNARY_OPS["real"](g)
         grad = adjoint(g)
         if x.dtype.kind != "complex":
             grad = UNARY_OPS["real"](grad) if grad.dtype.kind == "complex" else grad
