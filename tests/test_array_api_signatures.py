@@ -38,9 +38,11 @@ _REDUCTION = {"dim", "keepdim"}
 _CREATION = {"backend", "requires_grad"}
 # mytensor's additions: name -> the extra parameters it may have
 EXTRAS: dict[str, set[str]] = {
-    **{n: _REDUCTION for n in ("max", "min", "mean", "prod", "std", "sum", "var", "argmax",
-                               "argmin", "all", "any")},
-    "concat": {"dim"}, "stack": {"dim"}, "flip": {"dims"},
+    **{n: _REDUCTION | {"torch_args"} for n in ("mean", "prod", "sum", "argmax", "argmin",
+                                                "all", "any")},
+    "count_nonzero": {"dim", "torch_args"}, "diff": {"dim", "torch_args"},
+    "concat": {"dim", "torch_args"}, "stack": {"dim", "torch_args"},
+    "flip": {"dims", "torch_args"},
     "asarray": _CREATION, "full": _CREATION, "empty": _CREATION | {"more"},
     "zeros": _CREATION | {"more"}, "ones": _CREATION | {"more"},
     "zeros_like": {"requires_grad"}, "ones_like": {"requires_grad"},

@@ -457,3 +457,42 @@ def test_numel_where_linspace_randint_spellings():
     assert r.shape == tuple(torch.randint(5, (3, 4)).shape) and r.dtype is mt.int64
     assert bool(((r >= 0) & (r < 5)).all())
     assert mt.randint(0, 2, (2,), device="cpu").device.type == "cpu"
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "prod", "argmax", "argmin", "amax", "amin",
+                                  "any", "all", "count_nonzero"])  # fmt: skip
+def test_namespace_reductions_take_a_positional_dim(name):
+    x, t = both([[1.0, 5.0, 0.0], [3.0, 0.0, 4.0]])
+    same(getattr(mt, name)(x, 1), getattr(torch, name)(t, 1))
+    same(getattr(mt, name)(x, dim=0), getattr(torch, name)(t, dim=0))
+    if name != "count_nonzero":
+        same(getattr(mt, name)(x, 1, True), getattr(torch, name)(t, 1, True))
+        with pytest.raises(TypeError, match="both positionally and as a keyword"):
+            getattr(mt, name)(x, 1, dim=1)
+    same(getattr(mt, name)(x, axis=1), getattr(torch, name)(t, dim=1))  # the array API's
+
+
+def test_namespace_joins_flip_diff_take_a_positional_dim():
+    x, t = both([[1.0, 5.0, 0.0], [3.0, 0.0, 4.0]])
+    same(mt.stack([x, x], 1), torch.stack([t, t], 1))
+    same(mt.concat([x, x], 1), torch.concat([t, t], 1))
+    same(mt.flip(x, [0, 1]), torch.flip(t, [0, 1]))
+    same(mt.diff(x, 1, 0), torch.diff(t, 1, 0))
+    same(mt.diff(x, dim=0, n=1), torch.diff(t, dim=0, n=1))
+    same(mt.sum(x, [0, 1]), torch.sum(t, [0, 1]))
+
+
+@pytest.mark.parametrize("dim", [None, 0, 1, -1, (0, 1), (2, 1)])
+def test_squeeze_method_keeps_dims_of_other_sizes(dim):
+    x, t = both(np.zeros((2, 1, 3)))
+    ours = x.squeeze() if dim is None else x.squeeze(dim)
+    theirs = t.squeeze() if dim is None else t.squeeze(dim)
+    same(ours, theirs)
+    a, b = x.clone(), t.clone()
+    (a.squeeze_() if dim is None else a.squeeze_(dim))
+    (b.squeeze_() if dim is None else b.squeeze_(dim))
+    same(a, b)
+    with pytest.raises(IndexError):
+        x.squeeze(3)
+    with pytest.raises(ValueError):  # the array API's squeeze names only size-1 axes
+        mt.squeeze(x, 0)

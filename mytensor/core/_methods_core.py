@@ -255,8 +255,9 @@ class CoreMethods:
         return shape_ops.broadcast_to(self, shape)
 
     def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
-        """A view without the size-1 dims (or only `dim`, if it has size 1)."""
-        return shape_ops.squeeze(self, dim)
+        """A view without the size-1 dims, or without those of `dim` (an int or a tuple)
+        that have size 1: as in PyTorch, a named dim of another size stays."""
+        return shape_ops.squeeze(self, _size_one_dims(self, dim))
 
     def unsqueeze(self, dim: int) -> Tensor:
         """A view with a new size-1 dim at `dim`."""
@@ -265,7 +266,7 @@ class CoreMethods:
     def squeeze_(self, dim: int | Sequence[int] | None = None) -> Tensor:
         """`squeeze` in place: this tensor takes the squeezed shape."""
         def squeeze(x: Tensor) -> Tensor:
-            return shape_ops.squeeze(x, dim)
+            return shape_ops.squeeze(x, _size_one_dims(x, dim))
 
         return _take_layout(self, squeeze)
 
@@ -355,6 +356,15 @@ def _both_integral(x: Any, other: Any) -> bool:
         return v.dtype.is_integral if isinstance(v, Tensor) else isinstance(v, int)
 
     return integral(x) and integral(other)
+
+
+def _size_one_dims(t: Any, dim: int | Sequence[int] | None) -> int | tuple[int, ...] | None:
+    """The dims of `dim` that have size 1 (all of them for None), checked for range."""
+    if dim is None:
+        return None
+    from mytensor.core.layout import normalize_dims
+
+    return tuple(d for d in normalize_dims("squeeze", dim, t.ndim) if t.shape[d] == 1)
 
 
 def _device_or(t: Any, device: Any) -> Any:

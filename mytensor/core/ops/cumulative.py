@@ -107,16 +107,29 @@ def cumulative_prod(x: Tensor, /, *, axis: int | None = None, dtype: Any = None,
     return _cumulative("prod", x, axis, dtype, include_initial)
 
 
-def diff(x: Tensor, /, *, axis: int = -1, n: int = 1, prepend: Tensor | None = None,
-         append: Tensor | None = None) -> Tensor:  # fmt: skip
+def diff(x: Tensor, /, *torch_args: Any, axis: int = -1, n: int = 1,
+         prepend: Tensor | None = None, append: Tensor | None = None,
+         dim: int | None = None) -> Tensor:  # fmt: skip
     """The `n`-th forward difference ``x[i + 1] - x[i]`` along `axis`, after joining
-    `prepend` and `append` to `x` along it.
+    `prepend` and `append` to `x` along it (PyTorch's ``diff(input, n, dim)`` works too).
 
     >>> import mytensor as mt
     >>> mt.diff(mt.tensor([1, 4, 9, 16]), n=2).tolist()
     [2, 2]
     """
     x = check_tensor("diff", x)
+    if torch_args or dim is not None:  # PyTorch's diff(input, n=1, dim=-1, prepend, append)
+        if len(torch_args) > 4:
+            raise TypeError(
+                f"diff(): takes at most 4 arguments after the input, got {len(torch_args)}"
+            )
+        given = dict(zip(("n", "dim", "prepend", "append"), torch_args, strict=False))
+        if dim is not None:
+            if "dim" in given:
+                raise TypeError("diff(): got dim both positionally and as a keyword")
+            given["dim"] = dim
+        n, axis = given.get("n", n), given.get("dim", axis)
+        prepend, append = given.get("prepend", prepend), given.get("append", append)
     if x.ndim == 0:
         raise ValueError("diff(): needs a tensor of rank >= 1, got a 0-d tensor")
     if not isinstance(n, int) or n < 0:

@@ -49,13 +49,27 @@ def broadcast_arrays(*arrays: Tensor) -> tuple[Tensor, ...]:
     return tuple(S.broadcast_to(t, shape) for t in tensors)
 
 
-def concat(arrays: Sequence[Tensor], /, *, axis: int | None = 0, dim: int | None = None) -> Tensor:
+def _positional_dim(op: str, torch_args: tuple, dim: Any, name: str = "dim") -> Any:
+    """PyTorch's positional dim after the first argument (the array API's forms take it as
+    a keyword only, so a positional one is always PyTorch's)."""
+    if not torch_args:
+        return dim
+    if len(torch_args) > 1 or dim is not None:
+        raise TypeError(
+            f"{op}(): takes one {name} after the first argument, positionally or as {name}="
+        )
+    return tuple(torch_args[0]) if isinstance(torch_args[0], list) else torch_args[0]
+
+
+def concat(arrays: Sequence[Tensor], /, *torch_args: int, axis: int | None = 0,
+           dim: int | None = None) -> Tensor:  # fmt: skip
     """Join tensors along an existing axis (None: flatten them all first); dtypes promote.
 
     >>> import mytensor as mt
     >>> mt.concat([mt.zeros(2, 3), mt.ones(1, 3)], axis=0).shape
     (3, 3)
     """
+    dim = _positional_dim("concat", torch_args, dim)
     if dim is not None:
         axis = dim
     if axis is None:
@@ -64,13 +78,15 @@ def concat(arrays: Sequence[Tensor], /, *, axis: int | None = 0, dim: int | None
     return S.cat(list(arrays), axis)
 
 
-def stack(arrays: Sequence[Tensor], /, *, axis: int = 0, dim: int | None = None) -> Tensor:
+def stack(arrays: Sequence[Tensor], /, *torch_args: int, axis: int = 0,
+          dim: int | None = None) -> Tensor:  # fmt: skip
     """Join same-shaped tensors along a new axis.
 
     >>> import mytensor as mt
     >>> mt.stack([mt.zeros(3), mt.ones(3)], axis=1).shape
     (3, 2)
     """
+    dim = _positional_dim("stack", torch_args, dim)
     return S.stack(list(arrays), axis if dim is None else dim)
 
 
@@ -111,7 +127,7 @@ def squeeze(x: Tensor, /, axis: int | tuple[int, ...]) -> Tensor:
     return S.squeeze(check_tensor("squeeze", x), axis)
 
 
-def flip(x: Tensor, /, *, axis: int | tuple[int, ...] | None = None,
+def flip(x: Tensor, /, *torch_args: Any, axis: int | tuple[int, ...] | None = None,
          dims: int | tuple[int, ...] | None = None) -> Tensor:  # fmt: skip
     """Reverse the order of elements along `axis` (None: all axes): a view.
 
@@ -119,6 +135,7 @@ def flip(x: Tensor, /, *, axis: int | tuple[int, ...] | None = None,
     >>> mt.flip(mt.tensor([[1, 2], [3, 4]]), axis=1).tolist()
     [[2, 1], [4, 3]]
     """
+    dims = _positional_dim("flip", torch_args, dims, "dims")
     return S.flip(check_tensor("flip", x), _one_of("flip", "axis", axis, "dims", dims, None))
 
 
@@ -221,8 +238,7 @@ def repeat(x: Tensor, repeats: int | Tensor, /, *, axis: int | None = None) -> T
     counts = repeats.numpy() if isinstance(repeats, Tensor) else np.asarray(repeats)
     if counts.dtype.kind not in "iu" or counts.ndim > 1 or (counts < 0).any():
         raise ValueError(
-            f"repeat(): repeats must be a non-negative int or a 1-d integer tensor, got "
-            f"{repeats!r}"
+            f"repeat(): repeats must be a non-negative int or a 1-d integer tensor, got {repeats!r}"
         )
     if counts.ndim == 1 and counts.shape[0] not in (1, n):
         raise ValueError(

@@ -44,6 +44,29 @@ def _keep(op: str, keepdims: bool, keepdim: bool | None) -> bool:
     return bool(keepdims) if keepdim is None else bool(keepdim)
 
 
+def _reduced(op: str, torch_args: tuple, axis: Any, dim: Any, keepdims: bool,
+             keepdim: bool | None) -> tuple[Any, bool]:  # fmt: skip
+    """The reduced axes and whether to keep them, from the array API's keywords, PyTorch's
+    keywords, or PyTorch's positional ``(dim, keepdim)`` after the input (a positional
+    argument is never the array API's, whose reductions take keywords only)."""
+    if torch_args:
+        if len(torch_args) > 2:
+            raise TypeError(
+                f"{op}(): takes at most 2 positional arguments after the input (dim, "
+                f"keepdim), got {len(torch_args)}"
+            )
+        if dim is not None or axis is not None:
+            raise TypeError(f"{op}(): got the dim both positionally and as a keyword")
+        dim = torch_args[0]
+        if len(torch_args) == 2:
+            if keepdim is not None:
+                raise TypeError(f"{op}(): got keepdim both positionally and as a keyword")
+            keepdim = torch_args[1]
+    if isinstance(dim, list):
+        dim = tuple(dim)
+    return _axis(op, axis, dim), _keep(op, keepdims, keepdim)
+
+
 def _accumulate(reduce, op: str, x: Tensor, dtype: Any, axis: Any, keepdims: bool) -> Tensor:
     """sum/prod with the standard's `dtype`: the input is cast to it first, and the
     result has exactly that dtype (integers accumulate wider, then wrap back)."""
@@ -55,31 +78,35 @@ def _accumulate(reduce, op: str, x: Tensor, dtype: Any, axis: Any, keepdims: boo
     return out if out.dtype is target else out.astype(target)
 
 
-def sum(x: Tensor, /, *, axis: Axis = None, dtype: Any = None, keepdims: bool = False,
-        dim: Axis = None, keepdim: bool | None = None) -> Tensor:  # fmt: skip
+def sum(x: Tensor, /, *torch_args: Any, axis: Axis = None, dtype: Any = None,
+        keepdims: bool = False, dim: Axis = None,
+        keepdim: bool | None = None) -> Tensor:  # fmt: skip
     """Sum over `axis` (None: all); integers and bools sum in int64 unless `dtype` says.
 
     >>> import mytensor as mt
     >>> mt.sum(mt.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0).tolist()
     [4.0, 6.0]
     """
-    return _accumulate(R.sum, "sum", x, dtype, _axis("sum", axis, dim),
-                       _keep("sum", keepdims, keepdim))  # fmt: skip
+    return _accumulate(
+        R.sum, "sum", x, dtype, *_reduced("sum", torch_args, axis, dim, keepdims, keepdim)
+    )
 
 
-def prod(x: Tensor, /, *, axis: Axis = None, dtype: Any = None, keepdims: bool = False,
-         dim: Axis = None, keepdim: bool | None = None) -> Tensor:  # fmt: skip
+def prod(x: Tensor, /, *torch_args: Any, axis: Axis = None, dtype: Any = None,
+         keepdims: bool = False, dim: Axis = None,
+         keepdim: bool | None = None) -> Tensor:  # fmt: skip
     """Product over `axis`; integers and bools multiply in int64 unless `dtype` says.
 
     >>> import mytensor as mt
     >>> mt.prod(mt.tensor([[1, 2], [3, 4]]), axis=1).tolist()
     [2, 12]
     """
-    return _accumulate(R.prod, "prod", x, dtype, _axis("prod", axis, dim),
-                       _keep("prod", keepdims, keepdim))  # fmt: skip
+    return _accumulate(
+        R.prod, "prod", x, dtype, *_reduced("prod", torch_args, axis, dim, keepdims, keepdim)
+    )
 
 
-def max(x: Tensor, /, *, axis: Axis = None, keepdims: bool = False,
+def max(x: Tensor, /, *torch_args: Any, axis: Axis = None, keepdims: bool = False,
         dim: Axis = None, keepdim: bool | None = None) -> Tensor:  # fmt: skip
     """Largest value over `axis` (NaN if any is NaN); an empty reduction is an error.
 
@@ -87,10 +114,10 @@ def max(x: Tensor, /, *, axis: Axis = None, keepdims: bool = False,
     >>> mt.max(mt.tensor([[1.0, 5.0], [3.0, 2.0]]), axis=1).tolist()
     [5.0, 3.0]
     """
-    return R.max(check_tensor("max", x), _axis("max", axis, dim), _keep("max", keepdims, keepdim))
+    return R.max(check_tensor("max", x), *_reduced("max", torch_args, axis, dim, keepdims, keepdim))
 
 
-def min(x: Tensor, /, *, axis: Axis = None, keepdims: bool = False,
+def min(x: Tensor, /, *torch_args: Any, axis: Axis = None, keepdims: bool = False,
         dim: Axis = None, keepdim: bool | None = None) -> Tensor:  # fmt: skip
     """Smallest value over `axis` (NaN if any is NaN); an empty reduction is an error.
 
@@ -98,10 +125,10 @@ def min(x: Tensor, /, *, axis: Axis = None, keepdims: bool = False,
     >>> mt.min(mt.tensor([[1.0, 5.0], [3.0, 2.0]]), axis=0).tolist()
     [1.0, 2.0]
     """
-    return R.min(check_tensor("min", x), _axis("min", axis, dim), _keep("min", keepdims, keepdim))
+    return R.min(check_tensor("min", x), *_reduced("min", torch_args, axis, dim, keepdims, keepdim))
 
 
-def mean(x: Tensor, /, *, axis: Axis = None, keepdims: bool = False,
+def mean(x: Tensor, /, *torch_args: Any, axis: Axis = None, keepdims: bool = False,
          dim: Axis = None, keepdim: bool | None = None) -> Tensor:  # fmt: skip
     """Arithmetic mean over `axis` of a floating-point tensor (empty gives NaN).
 
@@ -109,7 +136,7 @@ def mean(x: Tensor, /, *, axis: Axis = None, keepdims: bool = False,
     >>> mt.mean(mt.tensor([[1.0, 2.0], [3.0, 6.0]]), axis=1).tolist()
     [1.5, 4.5]
     """
-    return R.mean(x, _axis("mean", axis, dim), _keep("mean", keepdims, keepdim))
+    return R.mean(x, *_reduced("mean", torch_args, axis, dim, keepdims, keepdim))
 
 
 def var(x: Tensor, /, *, axis: Axis = None, correction: float = 0.0, keepdims: bool = False,
@@ -135,7 +162,7 @@ def std(x: Tensor, /, *, axis: Axis = None, correction: float = 0.0, keepdims: b
     return R.std(x, _axis("std", axis, dim), correction, _keep("std", keepdims, keepdim))
 
 
-def argmax(x: Tensor, /, *, axis: int | None = None, keepdims: bool = False,
+def argmax(x: Tensor, /, *torch_args: Any, axis: int | None = None, keepdims: bool = False,
            dim: int | None = None, keepdim: bool | None = None) -> Tensor:  # fmt: skip
     """Index (int64) of the first largest value along `axis` (of the flattened input if
     None); NaN counts as the largest.
@@ -144,10 +171,10 @@ def argmax(x: Tensor, /, *, axis: int | None = None, keepdims: bool = False,
     >>> mt.argmax(mt.tensor([[1.0, 5.0], [3.0, 2.0]]), axis=1).tolist()
     [1, 0]
     """
-    return R.argmax(x, _axis("argmax", axis, dim), _keep("argmax", keepdims, keepdim))
+    return R.argmax(x, *_reduced("argmax", torch_args, axis, dim, keepdims, keepdim))
 
 
-def argmin(x: Tensor, /, *, axis: int | None = None, keepdims: bool = False,
+def argmin(x: Tensor, /, *torch_args: Any, axis: int | None = None, keepdims: bool = False,
            dim: int | None = None, keepdim: bool | None = None) -> Tensor:  # fmt: skip
     """Index (int64) of the first smallest value along `axis` (of the flattened input if
     None); NaN counts as the smallest.
@@ -156,10 +183,10 @@ def argmin(x: Tensor, /, *, axis: int | None = None, keepdims: bool = False,
     >>> mt.argmin(mt.tensor([[1.0, 5.0], [3.0, 2.0]]), axis=1).tolist()
     [0, 1]
     """
-    return R.argmin(x, _axis("argmin", axis, dim), _keep("argmin", keepdims, keepdim))
+    return R.argmin(x, *_reduced("argmin", torch_args, axis, dim, keepdims, keepdim))
 
 
-def all(x: Tensor, /, *, axis: Axis = None, keepdims: bool = False,
+def all(x: Tensor, /, *torch_args: Any, axis: Axis = None, keepdims: bool = False,
         dim: Axis = None, keepdim: bool | None = None) -> Tensor:  # fmt: skip
     """Whether every element along `axis` is true (non-zero; NaN is true).
 
@@ -167,10 +194,10 @@ def all(x: Tensor, /, *, axis: Axis = None, keepdims: bool = False,
     >>> mt.all(mt.tensor([[1, 0], [3, 4]]), axis=1).tolist()
     [False, True]
     """
-    return R.all(x, _axis("all", axis, dim), _keep("all", keepdims, keepdim))
+    return R.all(x, *_reduced("all", torch_args, axis, dim, keepdims, keepdim))
 
 
-def any(x: Tensor, /, *, axis: Axis = None, keepdims: bool = False,
+def any(x: Tensor, /, *torch_args: Any, axis: Axis = None, keepdims: bool = False,
         dim: Axis = None, keepdim: bool | None = None) -> Tensor:  # fmt: skip
     """Whether any element along `axis` is true (non-zero; NaN is true).
 
@@ -178,10 +205,11 @@ def any(x: Tensor, /, *, axis: Axis = None, keepdims: bool = False,
     >>> mt.any(mt.tensor([[0, 0], [3, 0]]), axis=1).tolist()
     [False, True]
     """
-    return R.any(x, _axis("any", axis, dim), _keep("any", keepdims, keepdim))
+    return R.any(x, *_reduced("any", torch_args, axis, dim, keepdims, keepdim))
 
 
-def count_nonzero(x: Tensor, /, *, axis: Axis = None, keepdims: bool = False) -> Tensor:
+def count_nonzero(x: Tensor, /, *torch_args: Any, axis: Axis = None, keepdims: bool = False,
+                  dim: Axis = None) -> Tensor:  # fmt: skip
     """How many elements along `axis` are non-zero (int64).
 
     >>> import mytensor as mt
@@ -189,7 +217,10 @@ def count_nonzero(x: Tensor, /, *, axis: Axis = None, keepdims: bool = False) ->
     [1, 2]
     """
     x = check_tensor("count_nonzero", x)
-    return R.sum((x != 0).astype(int64), _axis("count_nonzero", axis, None), keepdims)
+    axes, keep = _reduced("count_nonzero", torch_args[:1], axis, dim, keepdims, None)
+    if len(torch_args) > 1:
+        raise TypeError("count_nonzero(): takes at most one positional dim after the input")
+    return R.sum((x != 0).astype(int64), axes, keep)
 
 
 # -- conformance records ------------------------------------------------------------------
