@@ -221,6 +221,14 @@ def _renorm_(weight: Tensor, indices: np.ndarray, max_norm: float, norm_type: fl
         weight[...] = weight * scale.astype(weight.dtype).unsqueeze(1)
 
 
+def _check_embedding_indices(host: np.ndarray, num: int) -> None:
+    if host.size and (host.min() < 0 or host.max() >= num):
+        raise IndexError(
+            f"embedding(): index {host[(host < 0) | (host >= num)][0]} is out "
+            f"of range for {num} embeddings (indices must be in [0, {num - 1}])"
+        )
+
+
 def embedding(
     input: Tensor,
     weight: Tensor,
@@ -255,15 +263,16 @@ def embedding(
         padding_idx %= num
     flat = (idx if idx.dtype is int64 else idx.astype(int64)).reshape(-1)
     host = flat.numpy() if (max_norm is not None or scale_grad_by_freq) else None
-    if host is not None and host.size and (host.min() < 0 or host.max() >= num):
-        raise IndexError(
-            f"embedding(): index {host[(host < 0) | (host >= num)][0]} is out "
-            f"of range for {num} embeddings"
-        )
+    if host is not None:
+        _check_embedding_indices(host, num)
     if max_norm is not None:
         _renorm_(weight, host, max_norm, norm_type)
     n = flat.shape[0]
-    out = gather(weight, 0, flat.reshape(n, 1).expand(n, dim))
+    try:
+        out = gather(weight, 0, flat.reshape(n, 1).expand(n, dim))
+    except IndexError:  # name the op the user called, not its gather
+        _check_embedding_indices(flat.numpy(), num)
+        raise
     if autograd.needs_grad(weight) and (padding_idx is not None or scale_grad_by_freq):
         # same values, gradient scaled per row: 0 for padding, 1/count when asked
         scale = np.ones(n)

@@ -7,6 +7,7 @@ import math
 
 from mytensor.core import autograd
 from mytensor.core.creation import arange
+from mytensor.core.dtypes import int64
 from mytensor.core.ops.elementwise import where
 from mytensor.core.ops.indexing import gather
 from mytensor.core.tensor import Tensor
@@ -44,9 +45,10 @@ def _same_shape(op: str, input: Tensor, target: Tensor) -> None:
 # -- classification --------------------------------------------------------------------------
 def _class_targets(op: str, input: Tensor, target: Tensor, ignore_index: int) -> tuple:
     """(mask of counted targets, targets made safe to gather) after checking them."""
-    if target.dtype.kind != "int":
+    if target.dtype is not int64:  # PyTorch: "expected scalar type Long"
         raise TypeError(
-            f"{op}(): class-index targets must be an integer tensor, got {target.dtype.name}"
+            f"{op}(): class-index targets must be an int64 integer tensor (as in PyTorch), got "
+            f"{target.dtype.name}; convert them with target.long()"
         )
     expected = (input.shape[0], *input.shape[2:])
     if target.shape != expected:
