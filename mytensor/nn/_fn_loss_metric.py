@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from mytensor.core.ops.elementwise import where
 from mytensor.core.tensor import Tensor
 from mytensor.nn._fn_basic import _require
@@ -10,6 +12,20 @@ from mytensor.nn._fn_loss import _check_reduction, _reduce
 
 
 # -- regression ------------------------------------------------------------------------------
+def _checked_pair(op: str, input: Tensor, target: Tensor) -> None:
+    """Both must be tensors; differing sizes broadcast, but PyTorch warns, and so do we."""
+    _require(op, input)
+    _require(op, target, "target")
+    if input.shape != target.shape:
+        warnings.warn(
+            f"{op}(): Using a target size ({target.shape}) that is different to the input "
+            f"size ({input.shape}). This will likely lead to incorrect results due to "
+            "broadcasting. Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Squared error ``(input - target)**2``.
 
@@ -18,8 +34,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     >>> F.mse_loss(mt.tensor([1.0, 2.0]), mt.tensor([0.0, 0.0])).item()
     2.5
     """
-    _require("mse_loss", input)
-    _require("mse_loss", target, "target")
+    _checked_pair("mse_loss", input, target)
     diff = input - target
     return _reduce("mse_loss", diff * diff, reduction)
 
@@ -32,8 +47,7 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     >>> F.l1_loss(mt.tensor([1.0, -2.0]), mt.tensor([0.0, 0.0])).item()
     1.5
     """
-    _require("l1_loss", input)
-    _require("l1_loss", target, "target")
+    _checked_pair("l1_loss", input, target)
     return _reduce("l1_loss", (input - target).abs(), reduction)
 
 
@@ -47,8 +61,7 @@ def smooth_l1_loss(
     >>> F.smooth_l1_loss(mt.tensor([0.5, 3.0]), mt.tensor([0.0, 0.0]), reduction="none").tolist()
     [0.125, 2.5]
     """
-    _require("smooth_l1_loss", input)
-    _require("smooth_l1_loss", target, "target")
+    _checked_pair("smooth_l1_loss", input, target)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss(): beta must be non-negative, got {beta}")
     d = (input - target).abs()
@@ -73,8 +86,7 @@ def huber_loss(
     >>> F.huber_loss(mt.tensor([0.5, 3.0]), mt.tensor([0.0, 0.0]), reduction="none").tolist()
     [0.125, 2.5]
     """
-    _require("huber_loss", input)
-    _require("huber_loss", target, "target")
+    _checked_pair("huber_loss", input, target)
     if delta <= 0:
         raise ValueError(f"huber_loss(): delta must be positive, got {delta}")
     d = (input - target).abs()
