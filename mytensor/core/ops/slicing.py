@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mytensor.core import autograd
 from mytensor.core.dtypes import ALL_DTYPES, int64
 from mytensor.core.layout import infer_shape, normalize_dim
 from mytensor.core.ops import shape as S
@@ -226,14 +227,16 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
         return S.clone(_diagonal("diag", x, k, 0, 1))
     if x.ndim != 1:
         raise ValueError(f"diag(): expects a 1-d or 2-d tensor, got shape {x.shape}")
-    from mytensor.core.creation import asarray, zeros
+    from mytensor.core.creation import zeros
 
     n = x.shape[0] + abs(k)
-    positions = np.arange(n * n, dtype=np.int64).reshape(n, n)
-    picked = np.ascontiguousarray(np.diagonal(positions, k))
-    index = asarray(picked, dtype=int64, backend=x.backend)
-    flat = zeros(n * n, dtype=x.dtype, backend=x.backend)
-    return scatter_add(flat, 0, index, x).reshape(n, n)
+    out = zeros((n, n), dtype=x.dtype, backend=x.backend)
+    # copy x into the diagonal view of the zeros (every dtype, no atomics needed)
+    shape, strides, start = _diagonal_layout(out, k, 0, 1)
+    out._storage.backend.copy(out._view(shape, strides, start)._d, x._d)
+    if autograd.needs_grad(x):
+        autograd.record(out, "diag", (x,), lambda g: (S.clone(_diagonal("diag", g, k, 0, 1)),))
+    return out
 
 
 def movedim(input: Tensor, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
