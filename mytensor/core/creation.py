@@ -300,13 +300,31 @@ def full(
     shape = _shape("full", (shape,) if isinstance(shape, int) else tuple(shape))
     if dtype is None:
         dtype = _infer_dtype("full", np.asarray(fill_value), None)
-    dtype = to_dtype(dtype)
     impl = get_backend(_backend("full", device, backend))
-    out = Tensor._empty(impl, shape, dtype)
+    return _finish(_filled_tensor("full", impl, shape, fill_value, to_dtype(dtype)), requires_grad)
+
+
+def _filled_tensor(op: str, impl: Any, shape: tuple[int, ...], fill_value: Any,
+                   dtype: DType) -> Tensor:  # fmt: skip
+    out = _allocate(op, impl, shape, dtype)
     with np.errstate(all="ignore"):
         value = impl.from_host(np.array([fill_value]).astype(dtype.numpy))
     impl.copy(out._d, Strided(value, shape, (0,) * len(shape), 0, dtype))  # broadcast fill
-    return _finish(out, requires_grad)
+    return out
+
+
+def _allocate(op: str, impl: Any, shape: tuple[int, ...], dtype: DType) -> Tensor:
+    """A new tensor's buffer; a backend that cannot allocate it gets an error naming the op,
+    the shape, the bytes and the backend rather than its own terse one."""
+    try:
+        return Tensor._empty(impl, shape, dtype)
+    except (MemoryError, ValueError, OverflowError) as exc:
+        nbytes = math.prod(shape) * np.dtype(dtype.numpy).itemsize
+        raise MemoryError(
+            f"{op}(): cannot allocate a {dtype.name} tensor of shape {shape}: it needs "
+            f"{nbytes:,} bytes ({nbytes / 2**30:,.1f} GiB) on backend {impl.name!r} "
+            f"({type(exc).__name__}: {exc}); ask for a smaller shape or a smaller dtype"
+        ) from None
 
 
 def _filled(name: str, value: int, doc: str) -> Callable[..., Tensor]:
@@ -315,13 +333,9 @@ def _filled(name: str, value: int, doc: str) -> Callable[..., Tensor]:
     def make(shape: Shape, *more: int, dtype: Any = None, device: Any = None,
              backend: str | None = None, requires_grad: bool = False) -> Tensor:  # fmt: skip
         size = _shape(name, (shape, *more))
-        return full(
-            size,
-            value,
-            dtype=dtype or default_float(),
-            backend=_backend(name, device, backend),
-            requires_grad=requires_grad,
-        )
+        impl = get_backend(_backend(name, device, backend))
+        out = _filled_tensor(name, impl, size, value, to_dtype(dtype or default_float()))
+        return _finish(out, requires_grad)
 
     make.__name__ = make.__qualname__ = name
     make.__doc__ = doc
@@ -361,7 +375,7 @@ def empty(shape: Shape, *more: int, dtype: Any = None, device: Any = None,
     """
     dtype = to_dtype(dtype) if dtype is not None else default_float()
     impl = get_backend(_backend("empty", device, backend))
-    return _finish(Tensor._empty(impl, _shape("empty", (shape, *more)), dtype), requires_grad)
+    return _finish(_allocate("empty", impl, _shape("empty", (shape, *more)), dtype), requires_grad)
 
 
 def _like(name: str, maker: Callable[..., Tensor]) -> Callable[..., Tensor]:
