@@ -170,7 +170,13 @@ from mytensor.core.tensor import Tensor
 
 # isort: split
 # the libraries built on the ops (they import the names above, so they come last)
-from mytensor import cuda, data, fft, linalg, nn, optim
+from mytensor import cuda, data, fft, linalg, nn, optim, utils
+from mytensor._runtime import (
+    are_deterministic_algorithms_enabled,
+    get_num_threads,
+    set_num_threads,
+    use_deterministic_algorithms,
+)
 from mytensor.serialization import load, save
 
 neg, abs, exp, log, log1p, expm1 = (_UNARY[n] for n in ("neg", "abs", "exp", "log", "log1p",
@@ -249,6 +255,7 @@ __all__ = [
     "aminmax",
     "any",
     "arange",
+    "are_deterministic_algorithms_enabled",
     "argmax",
     "argmin",
     "argsort",
@@ -350,6 +357,7 @@ __all__ = [
     "ge",
     "ger",
     "get_default_dtype",
+    "get_num_threads",
     "greater",
     "greater_equal",
     "gt",
@@ -467,6 +475,7 @@ __all__ = [
     "set_backend",
     "set_default_dtype",
     "set_grad_enabled",
+    "set_num_threads",
     "short",
     "sigmoid",
     "sign",
@@ -516,6 +525,8 @@ __all__ = [
     "unsqueeze",
     "unstack",
     "use_backend",
+    "use_deterministic_algorithms",
+    "utils",
     "var",
     "vecdot",
     "view",

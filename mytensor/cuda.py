@@ -7,7 +7,7 @@ True
 
 from __future__ import annotations
 
-__all__ = ["device_count", "is_available", "synchronize"]
+__all__ = ["device_count", "is_available", "manual_seed", "manual_seed_all", "synchronize"]
 
 
 def is_available() -> bool:
@@ -35,3 +35,13 @@ def synchronize() -> None:
     from mytensor.core.registry import synchronize as wait
 
     wait("cuda")
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the random numbers of every backend (mytensor has one generator for all)."""
+    from mytensor.core.creation import manual_seed as seed_all
+
+    seed_all(seed)
+
+
+manual_seed_all = manual_seed

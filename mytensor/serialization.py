@@ -230,7 +230,14 @@ def _atomic_write(path: str, chunks: list) -> None:
         raise
 
 
-def load(path: PathLike, *, backend: str | None = None) -> Any:
+def load(
+    path: PathLike,
+    map_location: Any = None,
+    *,
+    backend: str | None = None,
+    weights_only: bool | None = None,
+    mmap: bool | None = None,
+) -> Any:
     """Read a .safetensors file: a dict of name -> Tensor, or the checkpoint `save` wrote.
 
     Every dtype mytensor has loads as it is (complex128 excepted: safetensors has none);
@@ -240,7 +247,11 @@ def load(path: PathLike, *, backend: str | None = None) -> Any:
 
     Args:
         path: the file to read.
-        backend: the backend to create the tensors on (default: the current one).
+        map_location: PyTorch's name for where the tensors go: a `mytensor.device`, "cpu",
+            "cuda" or a backend name (default: the current backend).
+        backend: the backend to create the tensors on (the same as `map_location`).
+        weights_only, mmap: accepted for PyTorch's calls; a mytensor file never holds
+            code, so loading is always "weights only".
 
     >>> import mytensor as mt, tempfile, os
     >>> from mytensor.serialization import save, load
@@ -249,6 +260,19 @@ def load(path: PathLike, *, backend: str | None = None) -> Any:
     ...     load(os.path.join(folder, "t.safetensors"))
     {'x': tensor([0, 1, 2])}
     """
+    if map_location is not None:
+        from mytensor.core.device import backend_name
+
+        if callable(map_location) or isinstance(map_location, dict):
+            raise TypeError(
+                "load(): map_location must be a device (mytensor.device, 'cpu', 'cuda' or a "
+                "backend name); functions and dicts are PyTorch-pickle features"
+            )
+        located = backend_name("load", map_location)
+        if backend is not None and backend != located:
+            raise ValueError(f"load(): map_location={map_location!r} and backend={backend!r} "
+                             "disagree")  # fmt: skip
+        backend = located
     header, data = _read(path)
     path = os.fspath(path)
     out = {}

@@ -496,3 +496,38 @@ def test_squeeze_method_keeps_dims_of_other_sizes(dim):
         x.squeeze(3)
     with pytest.raises(ValueError):  # the array API's squeeze names only size-1 axes
         mt.squeeze(x, 0)
+
+
+def test_pytorch_module_spellings(tmp_path):
+    import mytensor.utils.data as utils_data
+    from mytensor.utils.data import DataLoader, TensorDataset
+
+    assert utils_data is mt.data and DataLoader is mt.data.DataLoader
+    loader = DataLoader(TensorDataset(mt.arange(4.0)), batch_size=2)
+    assert [b[0].tolist() for b in loader] == [[0.0, 1.0], [2.0, 3.0]]
+    mt.backends.cudnn.deterministic = True
+    mt.backends.cudnn.benchmark = False
+    assert mt.backends.mps.is_available() is torch.backends.mps.is_available() is False
+    assert "numpy_ref" in [b.name for b in mt.backends()]
+    assert mt.ones(1).is_cuda is torch.ones(1).is_cuda is False
+    assert mt.ones(1).is_cpu and torch.ones(1).is_cpu
+    mt.cuda.manual_seed_all(3)
+    a = mt.rand(3)
+    mt.manual_seed(3)
+    assert a.tolist() == mt.rand(3).tolist()
+    threads = mt.get_num_threads()
+    mt.set_num_threads(1)
+    assert mt.get_num_threads() >= 1
+    mt.set_num_threads(threads)
+    with pytest.raises(ValueError, match="positive int"):
+        mt.set_num_threads(0)
+    mt.use_deterministic_algorithms(True)
+    assert mt.are_deterministic_algorithms_enabled()
+    mt.use_deterministic_algorithms(False)
+    path = tmp_path / "w.safetensors"
+    mt.save({"w": mt.ones(2)}, path)
+    loaded = mt.load(path, map_location="cpu", weights_only=True)
+    assert loaded["w"].tolist() == [1.0, 1.0] and loaded["w"].device.type == "cpu"
+    assert mt.load(path, map_location=mt.device("numpy_ref"))["w"].backend == "numpy_ref"
+    with pytest.raises(TypeError, match="map_location"):
+        mt.load(path, map_location=lambda storage, loc: storage)

@@ -40,6 +40,8 @@ NOT_OPS = {
     "unique_all", "unique_counts", "unique_inverse", "unique_values", "meshgrid",
     # the linalg extension module (its functions: test_namespace.py and tests/test_linalg.py)
     "linalg",
+    # the fft extension module (its functions: test_namespace.py and tests/test_fft.py)
+    "fft",
     # namespace functions that take both the array API's and PyTorch's calls: their
     # array API form is a record's function (max, min, sort, argsort, var, std, roll,
     # tril, triu); the PyTorch forms are compared with PyTorch in tests/test_torch_*.py
@@ -59,7 +61,8 @@ NOT_OPS = {
     # PyTorch's spellings of dtypes, devices, grad modes and conversions (tests/test_torch_core.py)
     "Size", "cdouble", "cfloat", "device", "double", "float", "int", "long", "short", "cuda",
     "get_default_dtype", "set_default_dtype", "inference_mode", "set_grad_enabled",
-    "as_tensor", "from_numpy", "is_tensor", "numel",
+    "as_tensor", "from_numpy", "is_tensor", "numel", "utils", "get_num_threads",
+    "set_num_threads", "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
 }  # fmt: skip
 
 

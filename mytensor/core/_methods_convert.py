@@ -160,6 +160,16 @@ class ConversionMethods:
             out = out.astype(to_dtype(dtype))
         return out.clone() if copy and out is self else out
 
+    @property
+    def is_cuda(self) -> builtins.bool:
+        """Whether this tensor is on the cuda backend."""
+        return self.device.type == "cuda"
+
+    @property
+    def is_cpu(self) -> builtins.bool:
+        """Whether this tensor is on a CPU backend."""
+        return self.device.type == "cpu"
+
     def cpu(self) -> Tensor:
         """This tensor on the default CPU backend (itself if it is on a CPU backend)."""
         if self.device.type == "cpu":

@@ -241,3 +241,17 @@ def backends() -> list[BackendInfo]:
             with contextlib.suppress(BackendError):
                 REGISTRY.get(name)
     return sorted(REGISTRY.infos.values(), key=lambda i: i.name)
+
+
+class _Switches:
+    """An attribute bag standing in for PyTorch's `torch.backends.<library>` modules."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+
+# PyTorch programs set `torch.backends.cudnn.deterministic = True` and ask
+# `torch.backends.mps.is_available()`; mytensor uses neither library, so these switches
+# only record what a program sets (`mytensor.backends()` still lists the backends)
+backends.cudnn = _Switches(enabled=True, benchmark=False, deterministic=False)  # type: ignore[attr-defined]
+backends.mps = _Switches(is_available=lambda: False, is_built=lambda: False)  # type: ignore[attr-defined]

@@ -1,0 +1,17 @@
+"""`mytensor.utils`: where PyTorch programs look for `torch.utils.data`.
+
+`mytensor.utils.data` is `mytensor.data` itself (one module, two import paths), so
+``from mytensor.utils.data import DataLoader, TensorDataset`` works unchanged.
+
+>>> import mytensor.utils.data
+>>> mytensor.utils.data is mytensor.data
+True
+"""
+
+import sys
+
+from mytensor import data
+
+sys.modules[__name__ + ".data"] = data
+
+__all__ = ["data"]
