@@ -70,9 +70,18 @@ from mytensor.core.dtypes import (
     uint32,
     uint64,
 )
+from mytensor.core.generator import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    seed,
+    set_rng_state,
+)
 from mytensor.core.ops.comparison import allclose, broadcast_tensors, isclose
 from mytensor.core.ops.construction import meshgrid
 from mytensor.core.ops.conv import conv1d, conv2d
+from mytensor.core.ops.counting import bincount, histc
 from mytensor.core.ops.cumulative import cumulative_prod, cumulative_sum, diff
 from mytensor.core.ops.einsum import einsum
 from mytensor.core.ops.elementwise import BINARY_OPS as _BINARY
@@ -107,6 +116,7 @@ from mytensor.core.ops.pointwise import addcdiv, addcmul, clamp_max, clamp_min, 
 from mytensor.core.ops.products import addmm, bmm, cross, ger, kron, mm, outer, trace
 from mytensor.core.ops.ranking import aminmax, argsort, kthvalue, max, median, min, sort, topk
 from mytensor.core.ops.reductions import log_softmax, logsumexp, softmax
+from mytensor.core.ops.running import cummax, cummin, mode
 from mytensor.core.ops.sampling import (
     bernoulli,
     logspace,
@@ -158,6 +168,7 @@ from mytensor.core.ops.statistical import (
 )
 from mytensor.core.ops.statistical import max as amax
 from mytensor.core.ops.statistical import min as amin
+from mytensor.core.ops.summaries import nansum, std_mean, var_mean
 from mytensor.core.ops.tiling import repeat_interleave, roll, tril, triu
 from mytensor.core.registry import (
     BackendError,
@@ -236,6 +247,7 @@ __all__ = [
     "BackendError",
     "DType",
     "Device",
+    "Generator",
     "Size",
     "Tensor",
     "__array_api_version__",
@@ -270,6 +282,7 @@ __all__ = [
     "autograd",
     "backends",
     "bernoulli",
+    "bincount",
     "bitwise_and",
     "bitwise_invert",
     "bitwise_left_shift",
@@ -309,6 +322,8 @@ __all__ = [
     "count_nonzero",
     "cross",
     "cuda",
+    "cummax",
+    "cummin",
     "cumprod",
     "cumsum",
     "cumulative_prod",
@@ -316,6 +331,7 @@ __all__ = [
     "data",
     "default_device",
     "default_dtypes",
+    "default_generator",
     "device",
     "devices",
     "diag",
@@ -358,9 +374,11 @@ __all__ = [
     "ger",
     "get_default_dtype",
     "get_num_threads",
+    "get_rng_state",
     "greater",
     "greater_equal",
     "gt",
+    "histc",
     "hypot",
     "iinfo",
     "imag",
@@ -369,6 +387,7 @@ __all__ = [
     "index_select",
     "inf",
     "inference_mode",
+    "initial_seed",
     "int",
     "int8",
     "int16",
@@ -418,6 +437,7 @@ __all__ = [
     "min",
     "minimum",
     "mm",
+    "mode",
     "moveaxis",
     "movedim",
     "mul",
@@ -425,6 +445,7 @@ __all__ = [
     "multiply",
     "nan",
     "nanmean",
+    "nansum",
     "narrow",
     "ne",
     "neg",
@@ -471,11 +492,13 @@ __all__ = [
     "scatter",
     "scatter_add",
     "searchsorted",
+    "seed",
     "select",
     "set_backend",
     "set_default_dtype",
     "set_grad_enabled",
     "set_num_threads",
+    "set_rng_state",
     "short",
     "sigmoid",
     "sign",
@@ -490,6 +513,7 @@ __all__ = [
     "squeeze",
     "stack",
     "std",
+    "std_mean",
     "sub",
     "subtract",
     "sum",
@@ -528,6 +552,7 @@ __all__ = [
     "use_deterministic_algorithms",
     "utils",
     "var",
+    "var_mean",
     "vecdot",
     "view",
     "where",

@@ -16,6 +16,7 @@ from mytensor.core import autograd
 from mytensor.core._methods_binary import BinaryMethods
 from mytensor.core._methods_convert import ConversionMethods
 from mytensor.core._methods_core import CoreMethods
+from mytensor.core._methods_extra import ExtraMethods
 from mytensor.core._methods_indexing import IndexingMethods
 from mytensor.core._methods_math import MathMethods
 from mytensor.core._methods_shape import ShapeMethods
@@ -47,6 +48,7 @@ class Tensor(
     IndexingMethods,
     ShapeMethods,
     MathMethods,
+    ExtraMethods,
 ):
     """An n-dimensional array on a backend, with reverse-mode autograd.
 

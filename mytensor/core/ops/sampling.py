@@ -19,6 +19,7 @@ import numpy as np
 
 from mytensor.core import autograd, creation
 from mytensor.core.dtypes import DType, default_float, float64, int64, promote_types, to_dtype
+from mytensor.core.generator import Generator
 from mytensor.core.layout import broadcast_shapes
 from mytensor.core.ops._base import check_tensor, is_scalar
 from mytensor.core.tensor import Tensor
@@ -30,8 +31,8 @@ __all__ = [
 
 
 def _samples(op: str, distribution: str, shape: tuple[int, ...], dtype: DType,
-             backend: str | None) -> Tensor:  # fmt: skip
-    return creation._random(op, distribution, shape, dtype, backend, False)
+             backend: str | None, generator: Generator | None = None) -> Tensor:  # fmt: skip
+    return creation._random(op, distribution, shape, dtype, backend, False, generator)
 
 
 def _zero_gradient(out: Tensor, name: str, *args: Any) -> Tensor:
@@ -43,7 +44,8 @@ def _zero_gradient(out: Tensor, name: str, *args: Any) -> Tensor:
 
 
 # -- new tensors --------------------------------------------------------------------------
-def randperm(n: int, *, dtype: Any = int64, device: Any = None, backend: str | None = None,
+def randperm(n: int, *, generator: Generator | None = None, dtype: Any = int64,
+             device: Any = None, backend: str | None = None,
              requires_grad: bool = False) -> Tensor:  # fmt: skip
     """A random permutation of ``0 .. n-1`` (int64 unless `dtype` says otherwise).
 
@@ -54,41 +56,42 @@ def randperm(n: int, *, dtype: Any = int64, device: Any = None, backend: str | N
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
         raise ValueError(f"randperm(): n must be a non-negative int, got {n!r}")
     name = creation._backend("randperm", device, backend)
-    keys = _samples("randperm", "uniform", (int(n),), float64, name)
+    keys = _samples("randperm", "uniform", (int(n),), float64, name, generator)
     from mytensor.core.ops.sorting import argsort
 
     order = argsort(keys).astype(to_dtype(dtype))
     return creation._finish(order, requires_grad)
 
 
-def _like(op: str, distribution: str, input: Tensor, dtype: Any, device: Any,
-          requires_grad: bool) -> Tensor:  # fmt: skip
+def _like(op: str, distribution: str, input: Tensor, generator: Generator | None, dtype: Any,
+          device: Any, requires_grad: bool) -> Tensor:  # fmt: skip
     input = check_tensor(op, input)
     target = to_dtype(dtype) if dtype is not None else input.dtype
     name = creation._backend(op, device, None) or input.backend
-    return creation._random(op, distribution, input.shape, target, name, requires_grad)
+    return creation._random(op, distribution, input.shape, target, name, requires_grad,
+                            generator)  # fmt: skip
 
 
-def rand_like(input: Tensor, *, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:  # fmt: skip
+def rand_like(input: Tensor, *, generator: Generator | None = None, dtype: Any = None,
+              device: Any = None, requires_grad: bool = False) -> Tensor:  # fmt: skip
     """Uniform samples from [0, 1) with the shape, (float) dtype and backend of `input`.
 
     >>> import mytensor as mt
     >>> mt.rand_like(mt.zeros(2, 3, dtype=mt.float64)).dtype
     mytensor.float64
     """
-    return _like("rand_like", "uniform", input, dtype, device, requires_grad)
+    return _like("rand_like", "uniform", input, generator, dtype, device, requires_grad)
 
 
-def randn_like(input: Tensor, *, dtype: Any = None, device: Any = None,
-               requires_grad: bool = False) -> Tensor:  # fmt: skip
+def randn_like(input: Tensor, *, generator: Generator | None = None, dtype: Any = None,
+               device: Any = None, requires_grad: bool = False) -> Tensor:  # fmt: skip
     """Standard normal samples with the shape, (float) dtype and backend of `input`.
 
     >>> import mytensor as mt
     >>> mt.randn_like(mt.zeros(2, 3)).shape
     (2, 3)
     """
-    return _like("randn_like", "normal", input, dtype, device, requires_grad)
+    return _like("randn_like", "normal", input, generator, dtype, device, requires_grad)
 
 
 def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype: Any = None,
