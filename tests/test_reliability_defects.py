@@ -186,6 +186,24 @@ def test_numpy_integers_as_axes_dims_and_sizes(integer):
     assert x.flatten(integer(0), one).shape == (6,)
     assert x[one, one].item() == 1.0
     assert x[:, one].shape == (2,)
+    assert x.max(one).values.shape == (2,)
+    assert x.view(integer(6)).shape == (6,)
+    assert x.new_zeros((two,)).shape == (2,)
+    assert [p.shape for p in mt.split(x, two, dim=one)] == [(2, 2), (2, 1)]
+    assert len(mt.chunk(x, two, dim=one)) == 2
+    assert mt.tensordot(x, x.mT, axes=one).shape == (2, 2)
+    assert mt.diff(x, n=two, axis=one).shape == (2, 1)
+    assert mt.norm(x, p="fro", dim=one).shape == (2,)
+    assert mt.movedim(x, one, integer(0)).shape == (3, 2)
+    images = mt.ones((1, 1, 4, 4))
+    assert nn.Conv2d(1, 1, integer(3), padding=one)(images).shape == (1, 1, 4, 4)
+    assert F.max_pool2d(images, two).shape == (1, 1, 2, 2)
+    assert F.adaptive_avg_pool2d(images, one).shape == (1, 1, 1, 1)
+    assert F.adaptive_max_pool2d(images, (one, two)).shape == (1, 1, 1, 2)
+    assert nn.LayerNorm(integer(4))(images).shape == (1, 1, 4, 4)
+    assert F.layer_norm(images, (integer(4),)).shape == (1, 1, 4, 4)
+    assert F.group_norm(mt.ones((2, 2, 3)), one).shape == (2, 2, 3)
+    assert nn.Unflatten(1, (two, integer(3)))(mt.ones((4, 6))).shape == (4, 2, 3)
 
 
 def test_boolean_mask_setitem_on_a_0d_tensor():

@@ -9,8 +9,11 @@ op modules import `Tensor`, which inherits this class, so `bind()` (called by
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
+
+from mytensor.core.layout import is_integer
 
 if TYPE_CHECKING:
     from mytensor.core import creation
@@ -49,9 +52,9 @@ def _keep(keepdim: bool, keepdims: bool | None) -> bool:
 
 def _sizes(op: str, size: tuple) -> tuple[int, ...]:
     """`f(2, 3)` and `f((2, 3))` alike, as PyTorch's size arguments allow."""
-    if len(size) == 1 and not isinstance(size[0], int):
+    if len(size) == 1 and not is_integer(size[0]):
         size = tuple(size[0])
-    return tuple(int(s) for s in size)
+    return tuple(operator.index(s) for s in size)
 
 
 class CoreMethods:

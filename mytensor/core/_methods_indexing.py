@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from mytensor.core.layout import is_integer
+
 if TYPE_CHECKING:
     from mytensor.core.ops.ranking import MinMax, ValuesIndices
     from mytensor.core.tensor import Tensor
@@ -296,7 +298,7 @@ def _extremum(x: Tensor, op: str, dim: Any, keepdim: bool) -> Any:
         return pick(x)
     if isinstance(dim, Tensor):  # x.max(other): the elementwise maximum
         return pick(x, dim)
-    if isinstance(dim, int):
+    if is_integer(dim):
         return pick(x, dim, keepdim)
     # a tuple of dims: the values only, as amax / amin give them
     return (reductions.max if op == "max" else reductions.min)(x, dim, keepdim)

@@ -75,6 +75,14 @@ def broadcast_strides(shape: Shape, strides: Shape, target: Shape) -> Shape:
     return tuple(out)
 
 
+def is_integer(value: object) -> bool:
+    """Whether `value` is one integer as `operator.index` reads it (a Python or numpy
+    integer, a 0-d integer tensor), not a bool and not a sequence of them."""
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        return False
+    return getattr(value, "ndim", 0) == 0
+
+
 def normalize_dim(op: str, dim: int, ndim: int) -> int:
     if isinstance(dim, bool) or not hasattr(dim, "__index__"):
         raise TypeError(f"{op}(): dim must be an int, got {type(dim).__name__} {dim!r}")

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
+from mytensor.core.layout import is_integer
 from mytensor.core.ops.conv import conv2d as _conv2d
 from mytensor.core.tensor import Tensor
 from mytensor.nn._fn_basic import _require
@@ -14,12 +16,12 @@ IntPair = int | Sequence[int]
 
 
 def _tuple(op: str, name: str, value: IntPair, n: int, minimum: int) -> tuple[int, ...]:
-    out = (value,) * n if isinstance(value, int) else tuple(value)
-    if len(out) != n or any(not isinstance(v, int) or v < minimum for v in out):
+    out = (value,) * n if is_integer(value) else tuple(value)
+    if len(out) != n or any(not is_integer(v) or v < minimum for v in out):
         raise ValueError(
             f"{op}(): {name} must be an int >= {minimum} or a tuple of {n} of them, got {value!r}"
         )
-    return out
+    return tuple(operator.index(v) for v in out)
 
 
 def _batched(op: str, x: Tensor, rank: int) -> tuple[Tensor, bool]:

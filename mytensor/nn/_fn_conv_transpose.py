@@ -9,6 +9,7 @@ and the conv runs natively where the backend has one.
 from __future__ import annotations
 
 from mytensor.core.creation import zeros
+from mytensor.core.layout import is_integer
 from mytensor.core.ops.conv import conv2d as _conv2d
 from mytensor.core.ops.shape import cat
 from mytensor.core.tensor import Tensor
@@ -80,7 +81,7 @@ def conv_transpose2d(
     o = _tuple(op, "output_padding", output_padding, 2, 0)
     d = _tuple(op, "dilation", dilation, 2, 1)
     c_in = x.shape[1]
-    if not isinstance(groups, int) or groups < 1 or c_in % groups or weight.shape[0] != c_in:
+    if not is_integer(groups) or groups < 1 or c_in % groups or weight.shape[0] != c_in:
         raise ValueError(
             f"{op}(): input with {c_in} channels needs a weight of shape (C_in={c_in}, "
             f"C_out/groups, kh, kw) with C_in divisible by groups={groups}, got {weight.shape}"

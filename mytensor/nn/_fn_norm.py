@@ -4,9 +4,11 @@ reciprocal sqrt."""
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 
 from mytensor.core import autograd
+from mytensor.core.layout import is_integer
 from mytensor.core.tensor import Tensor
 from mytensor.nn._fn_basic import _require
 
@@ -14,6 +16,13 @@ from mytensor.nn._fn_basic import _require
 def _normalize(centered: Tensor, var: Tensor, eps: float) -> Tensor:
     # multiply by 1/sqrt(var + eps), as PyTorch's kernels do
     return centered * (var + eps).sqrt().reciprocal()
+
+
+def _normalized_shape(normalized_shape: int | Sequence[int]) -> tuple[int, ...]:
+    """`normalized_shape` as a tuple of ints (one int, numpy ints included, or a sequence)."""
+    if is_integer(normalized_shape):
+        return (operator.index(normalized_shape),)
+    return tuple(operator.index(s) for s in normalized_shape)
 
 
 def layer_norm(
@@ -32,7 +41,7 @@ def layer_norm(
     [-1.0, 1.0]
     """
     x = _require("layer_norm", input)
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    shape = _normalized_shape(normalized_shape)
     k = len(shape)
     if k == 0 or x.shape[x.ndim - k :] != shape or x.ndim < k:
         raise ValueError(
@@ -130,7 +139,7 @@ def group_norm(
     if x.ndim < 2:
         raise ValueError(f"group_norm(): expected an input of shape (N, C, ...), got {x.shape}")
     n, c = x.shape[:2]
-    if not isinstance(num_groups, int) or num_groups < 1 or c % num_groups:
+    if not is_integer(num_groups) or num_groups < 1 or c % num_groups:
         raise ValueError(
             f"group_norm(): the number of channels ({c}, input shape {x.shape}) must be "
             f"divisible by num_groups ({num_groups})"

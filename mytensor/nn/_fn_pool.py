@@ -10,11 +10,13 @@ when a window holds ties (e.g. zeros after a ReLU).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 import numpy as np
 
 from mytensor.core.creation import arange, asarray
+from mytensor.core.layout import is_integer
 from mytensor.core.ops.indexing import gather
 from mytensor.core.ops.shape import stack
 from mytensor.core.tensor import Tensor
@@ -185,14 +187,15 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | Sequence[int | None]) 
     (2, 3, 1, 1)
     """
     x, unbatched = _batched("adaptive_avg_pool2d", _require("adaptive_avg_pool2d", input), 4)
-    sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    sizes = (output_size, output_size) if is_integer(output_size) else tuple(output_size)
     if len(sizes) != 2:
         raise ValueError(
             f"adaptive_avg_pool2d(): output_size must be an int or a pair, got {output_size!r}"
         )
     sizes = tuple(x.shape[2 + i] if v is None else v for i, v in enumerate(sizes))
-    if any(not isinstance(v, int) or v < 1 for v in sizes):
+    if any(not is_integer(v) or v < 1 for v in sizes):
         raise ValueError(f"adaptive_avg_pool2d(): output sizes must be positive, got {sizes}")
+    sizes = tuple(operator.index(v) for v in sizes)
     out = _adaptive_mean(_adaptive_mean(x, 2, sizes[0]), 3, sizes[1])
     return out.squeeze(0) if unbatched else out
 

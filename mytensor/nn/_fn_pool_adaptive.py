@@ -9,6 +9,7 @@ scans a window), so values, indices and gradients all match PyTorch's.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import cast
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from mytensor.core.creation import asarray
 from mytensor.core.dtypes import int64
+from mytensor.core.layout import is_integer
 from mytensor.core.ops.indexing import gather
 from mytensor.core.ops.selection import take
 from mytensor.core.tensor import Tensor
@@ -34,15 +36,16 @@ def _bin_taps(size: int, out: int) -> np.ndarray:
 
 
 def _sizes(op: str, x: Tensor, output_size, n: int) -> tuple[int, ...]:
-    sizes = (output_size,) * n if isinstance(output_size, int | None) else tuple(output_size)
+    single = output_size is None or is_integer(output_size)
+    sizes = (output_size,) * n if single else tuple(output_size)
     if len(sizes) != n:
         raise ValueError(f"{op}(): output_size must be an int or {n} of them, got {output_size!r}")
     filled = tuple(x.shape[x.ndim - n + i] if v is None else v for i, v in enumerate(sizes))
-    if any(not isinstance(v, int) or v < 1 for v in filled):
+    if any(not is_integer(v) or v < 1 for v in filled):
         raise ValueError(f"{op}(): output sizes must be positive ints, got {filled}")
     if any(s == 0 for s in x.shape[x.ndim - n :]):
         raise ValueError(f"{op}(): input of shape {x.shape} has an empty spatial dim")
-    return tuple(int(v) for v in filled)
+    return tuple(operator.index(v) for v in filled)
 
 
 def adaptive_max_pool2d(

@@ -8,21 +8,23 @@ composite then still defines the meaning, and serves higher-order gradients.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 import numpy as np
 
 from mytensor.core import autograd
+from mytensor.core.layout import is_integer
 from mytensor.core.ops._base import OpRecord, check_tensor, register, same_backend
 from mytensor.core.tensor import Tensor
 
 
 def _pair(op: str, name: str, value: int | Sequence[int], minimum: int) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or any(not isinstance(v, int) or v < minimum for v in pair):
+    pair = (value, value) if is_integer(value) else tuple(value)
+    if len(pair) != 2 or any(not is_integer(v) or v < minimum for v in pair):
         raise ValueError(f"{op}(): {name} must be an int >= {minimum} or a pair of them, "
                          f"got {value!r}")  # fmt: skip
-    return pair
+    return (operator.index(pair[0]), operator.index(pair[1]))
 
 
 def _pad(x: Tensor, ph: int, pw: int) -> Tensor:
@@ -66,7 +68,7 @@ def conv2d(
                          f"(O, C/groups, kh, kw), got {x.shape} and {weight.shape}")  # fmt: skip
     n, c, h, w = x.shape
     o, cg, kh, kw = weight.shape
-    if not isinstance(groups, int) or groups < 1 or c % groups or o % groups or cg * groups != c:
+    if not is_integer(groups) or groups < 1 or c % groups or o % groups or cg * groups != c:
         raise ValueError(
             f"conv2d(): input has {c} channels and weight shape {weight.shape} with "
             f"groups={groups}: need channels == weight.shape[1] * groups and "
@@ -163,7 +165,7 @@ def conv1d(
         raise ValueError(f"conv1d(): expected a 3-d input (N, C, L) and a 3-d weight "
                          f"(O, C/groups, k), got {x.shape} and {weight.shape}")  # fmt: skip
     for name, value in (("stride", stride), ("padding", padding), ("dilation", dilation)):
-        if not isinstance(value, int):
+        if not is_integer(value):
             raise ValueError(f"conv1d(): {name} must be an int, got {value!r}")
     out = conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, stride), (0, padding),
                  (1, dilation), groups)  # fmt: skip

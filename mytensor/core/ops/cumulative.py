@@ -3,13 +3,14 @@ primitive or its host fallback, with backward rules in ops) and diff (slices).""
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
 
 from mytensor.core import autograd
 from mytensor.core.dtypes import ALL_DTYPES, NUMERIC_DTYPES, to_dtype
-from mytensor.core.layout import normalize_dim
+from mytensor.core.layout import is_integer, normalize_dim
 from mytensor.core.ops._base import OpRecord, check_tensor, register
 from mytensor.core.ops.elementwise import where
 from mytensor.core.ops.reductions import _accumulator_dtype
@@ -132,8 +133,9 @@ def diff(x: Tensor, /, *torch_args: Any, axis: int = -1, n: int = 1,
         prepend, append = given.get("prepend", prepend), given.get("append", append)
     if x.ndim == 0:
         raise ValueError("diff(): needs a tensor of rank >= 1, got a 0-d tensor")
-    if not isinstance(n, int) or n < 0:
+    if not is_integer(n) or n < 0:
         raise ValueError(f"diff(): n must be a non-negative int, got {n!r}")
+    n = operator.index(n)
     d = normalize_dim("diff", axis, x.ndim)
     parts = [p for p in (prepend, x, append) if p is not None]
     if len(parts) > 1:

@@ -5,13 +5,14 @@ tensordot, vecdot and matrix_transpose composed from it and from views."""
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 
 import numpy as np
 
 from mytensor.core import autograd
 from mytensor.core.dtypes import ALL_DTYPES, NUMERIC_DTYPES
-from mytensor.core.layout import broadcast_shapes, normalize_dim
+from mytensor.core.layout import broadcast_shapes, is_integer, normalize_dim
 from mytensor.core.ops._base import OpRecord, check_tensor, promote_operands, register
 from mytensor.core.tensor import Tensor
 
@@ -128,7 +129,8 @@ def tensordot(x1: Tensor, x2: Tensor, /, *,
     """
     a = check_tensor("tensordot", x1, "x1")
     b = check_tensor("tensordot", x2, "x2")
-    if isinstance(axes, int):
+    if is_integer(axes):
+        axes = operator.index(axes)
         if axes < 0 or axes > min(a.ndim, b.ndim):
             raise ValueError(
                 f"tensordot(): axes={axes} must be in [0, {min(a.ndim, b.ndim)}] for shapes "

@@ -10,6 +10,7 @@ standard, and take ``dim=`` as a keyword-only alias where PyTorch has the same n
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from mytensor.core.creation import asarray
 from mytensor.core.dtypes import ALL_DTYPES, int64
-from mytensor.core.layout import broadcast_shapes, normalize_dim
+from mytensor.core.layout import broadcast_shapes, is_integer, normalize_dim
 from mytensor.core.ops import shape as S
 from mytensor.core.ops._base import OpRecord, check_tensor, register
 from mytensor.core.ops.selection import take
@@ -159,8 +160,8 @@ def moveaxis(x: Tensor, source: int | tuple[int, ...], destination: int | tuple[
     (3, 4, 2)
     """
     x = check_tensor("moveaxis", x)
-    src = (source,) if isinstance(source, int) else tuple(source)
-    dst = (destination,) if isinstance(destination, int) else tuple(destination)
+    src = (source,) if is_integer(source) else tuple(source)
+    dst = (destination,) if is_integer(destination) else tuple(destination)
     if len(src) != len(dst):
         raise ValueError(
             f"moveaxis(): source {source!r} and destination {destination!r} must name "
@@ -185,7 +186,7 @@ def reshape(x: Tensor, /, shape: tuple[int, ...], *, copy: bool | None = None) -
     (2, 3)
     """
     x = check_tensor("reshape", x)
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    shape = (operator.index(shape),) if is_integer(shape) else tuple(shape)
     if copy is False:
         return S.view(x, shape)
     out = S.reshape(x, shape)
@@ -204,11 +205,11 @@ def roll(x: Tensor, /, shift: int | tuple[int, ...], *,
     """
     x = check_tensor("roll", x)
     if axis is None:
-        if not isinstance(shift, int):
+        if not is_integer(shift):
             raise TypeError(f"roll(): with axis=None, shift must be an int, got {shift!r}")
         return roll(x.reshape(-1), shift, axis=0).reshape(x.shape)
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    shifts = (shift,) * len(axes) if isinstance(shift, int) else tuple(shift)
+    axes = (axis,) if is_integer(axis) else tuple(axis)
+    shifts = (shift,) * len(axes) if is_integer(shift) else tuple(shift)
     if len(shifts) != len(axes):
         raise ValueError(f"roll(): shift {shift!r} and axis {axis!r} must have the same length")
     out = x

@@ -16,7 +16,7 @@ import numpy as np
 from mytensor.core import autograd
 from mytensor.core.creation import zeros_like
 from mytensor.core.dtypes import FLOAT_DTYPES, to_dtype
-from mytensor.core.layout import normalize_dim, normalize_dims
+from mytensor.core.layout import is_integer, normalize_dim, normalize_dims
 from mytensor.core.ops import reductions as R
 from mytensor.core.ops._base import OpRecord, check_tensor, promote_operands, register
 from mytensor.core.ops.elementwise import where
@@ -87,7 +87,7 @@ def norm(input: Tensor, p: float | str | None = "fro", dim: Dim = None, keepdim:
         input = input.astype(to_dtype(dtype))
     if not isinstance(p, str):
         return vector_norm("norm", input, 2.0 if p is None else p, dim, keepdim)
-    dims = None if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
+    dims = None if dim is None else ((dim,) if is_integer(dim) else tuple(dim))
     if p == "fro" and (dims is None or len(dims) <= 2):
         return vector_norm("norm", input, 2, dim, keepdim)
     if p != "nuc":

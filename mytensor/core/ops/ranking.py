@@ -16,7 +16,7 @@ import operator
 from typing import Any, NamedTuple
 
 from mytensor.core.dtypes import int64
-from mytensor.core.layout import normalize_dim
+from mytensor.core.layout import is_integer, normalize_dim
 from mytensor.core.ops import reductions as R
 from mytensor.core.ops import sorting, statistical
 from mytensor.core.ops._base import check_tensor
@@ -247,7 +247,7 @@ def _extremum(op: str, x: Any, args: tuple, axis: Any, keepdims: bool, dim: Any,
         if len(args) > 1 or dim is not None or axis is not None:
             raise TypeError(f"{op}(): {op}(input, other) takes no dim; got more arguments")
         return BINARY_OPS["maximum" if op == "max" else "minimum"](x, args[0])
-    if args or isinstance(dim, int):
+    if args or is_integer(dim):
         given = _from_torch_args(op, args, dim, ("dim", "keepdim"))
         if axis is not None:
             raise TypeError(f"{op}(): pass axis= (the array API's form) or dim (PyTorch's), "

@@ -6,6 +6,7 @@ is the inverse view (or a sum, for broadcast).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,6 +17,7 @@ from mytensor.core.layout import (
     broadcast_shapes,
     contiguous_strides,
     infer_shape,
+    is_integer,
     normalize_dim,
     normalize_dims,
     view_strides,
@@ -315,8 +317,8 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) 
     x = check_tensor("split", x)
     d = normalize_dim("split", dim, x.ndim)
     length = x.shape[d]
-    if isinstance(split_size_or_sections, int):
-        size = split_size_or_sections
+    if is_integer(split_size_or_sections):
+        size = operator.index(split_size_or_sections)
         if size <= 0:
             raise ValueError(f"split(): split size must be positive, got {size}")
         sizes = [size] * (length // size) + ([length % size] if length % size else [])

@@ -6,13 +6,14 @@ so every one is differentiable on every backend."""
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 
 import numpy as np
 
 from mytensor.core import autograd
 from mytensor.core.dtypes import ALL_DTYPES, int64
-from mytensor.core.layout import infer_shape, normalize_dim
+from mytensor.core.layout import infer_shape, is_integer, normalize_dim
 from mytensor.core.ops import shape as S
 from mytensor.core.ops._base import OpRecord, check_tensor, register, unbroadcast
 from mytensor.core.ops.indexing import scatter_add
@@ -79,8 +80,9 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     [[0, 1], [2, 3], [4]]
     """
     x = check_tensor("chunk", input)
-    if not isinstance(chunks, int) or chunks <= 0:
+    if not is_integer(chunks) or chunks <= 0:
         raise ValueError(f"chunk(): chunks must be a positive int, got {chunks!r}")
+    chunks = operator.index(chunks)
     if x.ndim == 0:
         raise ValueError("chunk(): a 0-d tensor cannot be chunked; reshape it to 1-d first")
     d = normalize_dim("chunk", dim, x.ndim)
@@ -250,8 +252,8 @@ def movedim(input: Tensor, source: int | Sequence[int], destination: int | Seque
     from mytensor.core.ops.manipulation import moveaxis
 
     x = check_tensor("movedim", input)
-    src = source if isinstance(source, int) else tuple(source)
-    dst = destination if isinstance(destination, int) else tuple(destination)
+    src = source if is_integer(source) else tuple(source)
+    dst = destination if is_integer(destination) else tuple(destination)
     return moveaxis(x, src, dst)
 
 

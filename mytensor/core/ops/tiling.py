@@ -5,10 +5,12 @@ and PyTorch's (positional or ``dims=``, ``diagonal=``)."""
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from mytensor.core.dtypes import ALL_DTYPES, int64
-from mytensor.core.layout import normalize_dim
+from mytensor.core.layout import is_integer, normalize_dim
 from mytensor.core.ops import construction, manipulation
 from mytensor.core.ops import shape as S
 from mytensor.core.ops._base import OpRecord, check_tensor, register
@@ -52,7 +54,7 @@ def tile(input: Tensor, dims: tuple[int, ...] | list[int]) -> Tensor:
     [[1, 2, 1, 2]]
     """
     x = check_tensor("tile", input)
-    reps = (int(dims),) if isinstance(dims, int) else tuple(int(r) for r in dims)
+    reps = (operator.index(dims),) if is_integer(dims) else tuple(operator.index(r) for r in dims)
     return repeat(x, (1,) * (x.ndim - len(reps)) + reps)
 
 

@@ -3,10 +3,12 @@ and default init."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any, cast
 
 from mytensor.core.creation import empty
+from mytensor.core.layout import is_integer
 from mytensor.core.tensor import Tensor
 from mytensor.nn import functional as F
 from mytensor.nn import init
@@ -15,7 +17,7 @@ from mytensor.nn.parameter import Parameter
 
 
 def _ntuple(name: str, value: int | Sequence[int], n: int) -> tuple[int, ...]:
-    out = (value,) * n if isinstance(value, int) else tuple(value)
+    out = (operator.index(value),) * n if is_integer(value) else tuple(value)
     if len(out) != n:
         raise ValueError(f"{name} must be an int or a tuple of {n}, got {value!r}")
     return out

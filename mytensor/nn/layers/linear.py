@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from typing import Any
 
 from mytensor.core.creation import empty
+from mytensor.core.layout import is_integer
 from mytensor.core.tensor import Tensor
 from mytensor.nn import functional as F
 from mytensor.nn import init
@@ -104,13 +106,11 @@ class Unflatten(Module):
 
     def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
         super().__init__()
-        if isinstance(unflattened_size, int) or not all(
-            isinstance(v, int) for v in unflattened_size
-        ):
+        if is_integer(unflattened_size) or not all(is_integer(v) for v in unflattened_size):
             raise TypeError(
                 f"Unflatten: unflattened_size must be a tuple of ints, got {unflattened_size!r}"
             )
-        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+        self.dim, self.unflattened_size = dim, tuple(operator.index(v) for v in unflattened_size)
 
     def forward(self, input: Tensor) -> Tensor:
         ndim = input.ndim

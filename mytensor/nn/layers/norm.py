@@ -9,6 +9,7 @@ from mytensor.core.autograd import no_grad
 from mytensor.core.creation import ones, tensor, zeros
 from mytensor.core.tensor import Tensor
 from mytensor.nn import functional as F
+from mytensor.nn._fn_norm import _normalized_shape
 from mytensor.nn.module import Module
 from mytensor.nn.parameter import Parameter
 
@@ -35,9 +36,7 @@ class LayerNorm(Module):
         backend: str | None = None,
     ) -> None:
         super().__init__()
-        shape = (
-            (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-        )
+        shape = _normalized_shape(normalized_shape)
         self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
         if elementwise_affine:
             self.weight = Parameter(ones(*shape, dtype=dtype, backend=backend))
