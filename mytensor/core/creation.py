@@ -26,6 +26,7 @@ from mytensor.core.dtypes import (
     scalar_kind,
     to_dtype,
 )
+from mytensor.core.generator import Generator, check_generator, default_generator, next_seed
 from mytensor.core.layout import is_integer
 from mytensor.core.registry import get_backend
 from mytensor.core.tensor import Storage, Tensor
@@ -479,66 +480,66 @@ def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype: Any = N
 
 # -- random -----------------------------------------------------------------------------
 class _Seeds:
-    """The process-wide stream of seeds; each random tensor draws one."""
-
-    def __init__(self) -> None:
-        self.generator = np.random.Generator(np.random.PCG64())
+    """The process-wide stream of seeds (the default `Generator`'s); each random tensor
+    draws one."""
 
     def next(self) -> int:
-        return int(self.generator.integers(0, 2**63 - 1))
+        return next_seed("random")
 
 
 _SEEDS = _Seeds()
 
 
-def manual_seed(seed: int) -> None:
+def manual_seed(seed: int) -> Generator:
     """Seed every random op: the same seed gives the same tensors on every backend that
-    uses the core's sampler, and a reproducible stream on any backend.
+    uses the core's sampler, and a reproducible stream on any backend. Returns the
+    default `Generator`, as PyTorch's does.
 
     >>> import mytensor as mt
-    >>> mt.manual_seed(0); a = mt.rand(3)
-    >>> mt.manual_seed(0); (mt.rand(3) == a).all().item()
+    >>> _ = mt.manual_seed(0); a = mt.rand(3)
+    >>> _ = mt.manual_seed(0); (mt.rand(3) == a).all().item()
     True
     """
-    _SEEDS.generator = np.random.Generator(np.random.PCG64(seed))
+    return default_generator.manual_seed(seed)
 
 
 def _random(op: str, distribution: str, shape: tuple, dtype: Any, backend: str | None,
-            requires_grad: bool) -> Tensor:  # fmt: skip
+            requires_grad: bool, generator: Generator | None = None) -> Tensor:  # fmt: skip
     dtype = to_dtype(dtype) if dtype is not None else default_float()
     if dtype.kind != "float":
         raise TypeError(f"{op}(): dtype must be floating-point, got {dtype.name}")
     out = Tensor._empty(get_backend(backend), _shape(op, shape), dtype)
+    check_generator(op, generator)
     if out.numel():
-        out._storage.backend.random(out._d, distribution, _SEEDS.next())
+        out._storage.backend.random(out._d, distribution, next_seed(op, generator))
     return _finish(out, requires_grad)
 
 
-def rand(*shape: Any, dtype: Any = None, backend: str | None = None,
-         requires_grad: bool = False) -> Tensor:  # fmt: skip
-    """Uniform samples from [0, 1).
+def rand(*shape: Any, generator: Generator | None = None, dtype: Any = None,
+         backend: str | None = None, requires_grad: bool = False) -> Tensor:  # fmt: skip
+    """Uniform samples from [0, 1) (drawn from `generator` when given).
 
     >>> import mytensor as mt
     >>> bool(((mt.rand(100) >= 0) & (mt.rand(100) < 1)).all())
     True
     """
-    return _random("rand", "uniform", shape, dtype, backend, requires_grad)
+    return _random("rand", "uniform", shape, dtype, backend, requires_grad, generator)
 
 
-def randn(*shape: Any, dtype: Any = None, backend: str | None = None,
-          requires_grad: bool = False) -> Tensor:  # fmt: skip
-    """Standard normal samples.
+def randn(*shape: Any, generator: Generator | None = None, dtype: Any = None,
+          backend: str | None = None, requires_grad: bool = False) -> Tensor:  # fmt: skip
+    """Standard normal samples (drawn from `generator` when given).
 
     >>> import mytensor as mt
     >>> mt.randn(2, 3).shape
     (2, 3)
     """
-    return _random("randn", "normal", shape, dtype, backend, requires_grad)
+    return _random("randn", "normal", shape, dtype, backend, requires_grad, generator)
 
 
-def randint(low: int, high: Any = None, size: Sequence[int] = (), *, dtype: Any = None,
-            device: Any = None, backend: str | None = None,
-            requires_grad: bool = False) -> Tensor:  # fmt: skip
+def randint(low: int, high: Any = None, size: Sequence[int] = (), *,
+            generator: Generator | None = None, dtype: Any = None, device: Any = None,
+            backend: str | None = None, requires_grad: bool = False) -> Tensor:  # fmt: skip
     """Uniform integers in [low, high) (or [0, low) when `high` is omitted, also in
     PyTorch's ``randint(high, size)`` form).
 
@@ -553,7 +554,7 @@ def randint(low: int, high: Any = None, size: Sequence[int] = (), *, dtype: Any 
     if high <= low:
         raise ValueError(f"randint(): need low < high, got low={low}, high={high}")
     backend = _backend("randint", device, backend)
-    u = _random("randint", "uniform", tuple(size), float64, backend, False)
+    u = _random("randint", "uniform", tuple(size), float64, backend, False, generator)
     values = (u * (high - low)).floor() + low
     out = values.astype(to_dtype(dtype) if dtype is not None else DEFAULT_INT)
     return out.requires_grad_() if requires_grad else out
