@@ -268,6 +268,7 @@ class CoreMethods:
 
     def squeeze_(self, dim: int | Sequence[int] | None = None) -> Tensor:
         """`squeeze` in place: this tensor takes the squeezed shape."""
+
         def squeeze(x: Tensor) -> Tensor:
             return shape_ops.squeeze(x, _size_one_dims(x, dim))
 
@@ -275,6 +276,7 @@ class CoreMethods:
 
     def unsqueeze_(self, dim: int) -> Tensor:
         """`unsqueeze` in place: this tensor takes the new shape."""
+
         def unsqueeze(x: Tensor) -> Tensor:
             return shape_ops.unsqueeze(x, dim)
 
