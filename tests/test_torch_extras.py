@@ -279,6 +279,21 @@ SAMPLERS = {
     "randperm": lambda g, backend: mt.randperm(8, generator=g, backend=backend),
     "rand_like": lambda g, backend: mt.rand_like(mt.zeros(2, 3, backend=backend), generator=g),
     "randn_like": lambda g, backend: mt.randn_like(mt.zeros(4, backend=backend), generator=g),
+    "randint_like": lambda g, backend: mt.randint_like(
+        mt.zeros(4, backend=backend), 9, generator=g
+    ),
+    "normal": lambda g, backend: mt.normal(mt.zeros(3, backend=backend), 1.0, generator=g),
+    "normal(size=)": lambda g, backend: mt.normal(0.0, 2.0, (4,), generator=g, backend=backend),
+    "bernoulli": lambda g, backend: mt.full((9,), 0.5, backend=backend).bernoulli(generator=g),
+    "multinomial": lambda g, backend: mt.ones(2, 6, backend=backend).multinomial(3, generator=g),
+    "multinomial(replacement)": lambda g, backend: mt.multinomial(
+        mt.ones(6, backend=backend), 8, True, generator=g
+    ),
+    "uniform_": lambda g, backend: mt.empty(5, backend=backend).uniform_(-1, 1, generator=g),
+    "normal_": lambda g, backend: mt.empty(5, backend=backend).normal_(generator=g),
+    "bernoulli_": lambda g, backend: mt.empty(9, backend=backend).bernoulli_(generator=g),
+    "exponential_": lambda g, backend: mt.empty(5, backend=backend).exponential_(generator=g),
+    "random_": lambda g, backend: mt.empty(5, backend=backend).random_(100, generator=g),
 }
 
 

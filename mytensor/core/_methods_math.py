@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from mytensor.core.generator import Generator
     from mytensor.core.tensor import Tensor
 
 
@@ -226,7 +227,8 @@ class MathMethods:
         return comparison.equal(self, other)
 
     # -- random ----------------------------------------------------------------------------
-    def uniform_(self: Tensor, from_: float = 0.0, to: float = 1.0) -> Tensor:
+    def uniform_(self: Tensor, from_: float = 0.0, to: float = 1.0, *,
+                 generator: Generator | None = None) -> Tensor:  # fmt: skip
         """Fill self in place with uniform samples from [from_, to) (PyTorch's
         ``uniform_(from=0, to=1)``; pass the bounds positionally).
 
@@ -237,9 +239,10 @@ class MathMethods:
         """
         from mytensor.core.ops import sampling
 
-        return sampling.uniform_(self, from_, to)
+        return sampling.uniform_(self, from_, to, generator=generator)
 
-    def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *,
+                generator: Generator | None = None) -> Tensor:  # fmt: skip
         """Fill self in place with normal samples of the given mean and standard deviation.
 
         >>> import mytensor as mt
@@ -248,15 +251,17 @@ class MathMethods:
         """
         from mytensor.core.ops import sampling
 
-        return sampling.normal_(self, mean, std)
+        return sampling.normal_(self, mean, std, generator=generator)
 
-    def bernoulli(self: Tensor, p: float | None = None) -> Tensor:
+    def bernoulli(self: Tensor, p: float | None = None, *,
+                  generator: Generator | None = None) -> Tensor:  # fmt: skip
         """See `mytensor.bernoulli`: 0/1 samples with probabilities self (or `p`)."""
         from mytensor.core.ops import sampling
 
-        return sampling.bernoulli(self, p)
+        return sampling.bernoulli(self, p, generator=generator)
 
-    def bernoulli_(self: Tensor, p: float | Tensor = 0.5) -> Tensor:
+    def bernoulli_(self: Tensor, p: float | Tensor = 0.5, *,
+                   generator: Generator | None = None) -> Tensor:  # fmt: skip
         """Fill self in place with 0/1 samples, 1 with probability `p`.
 
         >>> import mytensor as mt
@@ -265,9 +270,10 @@ class MathMethods:
         """
         from mytensor.core.ops import sampling
 
-        return sampling.bernoulli_(self, p)
+        return sampling.bernoulli_(self, p, generator=generator)
 
-    def exponential_(self: Tensor, lambd: float = 1.0) -> Tensor:
+    def exponential_(self: Tensor, lambd: float = 1.0, *,
+                     generator: Generator | None = None) -> Tensor:  # fmt: skip
         """Fill self in place with exponential samples of rate `lambd`.
 
         >>> import mytensor as mt
@@ -276,9 +282,10 @@ class MathMethods:
         """
         from mytensor.core.ops import sampling
 
-        return sampling.exponential_(self, lambd)
+        return sampling.exponential_(self, lambd, generator=generator)
 
-    def random_(self: Tensor, from_: int | None = None, to: int | None = None) -> Tensor:
+    def random_(self: Tensor, from_: int | None = None, to: int | None = None, *,
+                generator: Generator | None = None) -> Tensor:  # fmt: skip
         """Fill self in place with integers uniform in [from_, to); ``random_(n)`` draws
         from [0, n), no bounds from [0, the dtype's largest exact integer].
 
@@ -288,10 +295,11 @@ class MathMethods:
         """
         from mytensor.core.ops import sampling
 
-        return sampling.random_(self, from_, to)
+        return sampling.random_(self, from_, to, generator=generator)
 
-    def multinomial(self: Tensor, num_samples: int, replacement: bool = False) -> Tensor:
+    def multinomial(self: Tensor, num_samples: int, replacement: bool = False, *,
+                    generator: Generator | None = None) -> Tensor:  # fmt: skip
         """See `mytensor.multinomial`: category indices drawn from the weights self."""
         from mytensor.core.ops import sampling
 
-        return sampling.multinomial(self, num_samples, replacement)
+        return sampling.multinomial(self, num_samples, replacement, generator=generator)

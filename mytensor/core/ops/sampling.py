@@ -94,8 +94,9 @@ def randn_like(input: Tensor, *, generator: Generator | None = None, dtype: Any 
     return _like("randn_like", "normal", input, generator, dtype, device, requires_grad)
 
 
-def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype: Any = None,
-                 device: Any = None, requires_grad: bool = False) -> Tensor:  # fmt: skip
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, *,
+                 generator: Generator | None = None, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:  # fmt: skip
     """Uniform integers in [low, high) with the shape, dtype and backend of `input`;
     ``randint_like(input, high)`` draws from [0, high).
 
@@ -109,13 +110,14 @@ def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype:
         low, high = 0, low
     target = to_dtype(dtype) if dtype is not None else input.dtype
     name = creation._backend("randint_like", device, None) or input.backend
-    out = creation.randint(low, high, input.shape, dtype=target, backend=name)
+    out = creation.randint(low, high, input.shape, generator=generator, dtype=target,
+                           backend=name)  # fmt: skip
     return creation._finish(out, requires_grad)
 
 
 def normal(mean: Tensor | float, std: Tensor | float = 1.0, size: Sequence[int] | None = None,
-           *, dtype: Any = None, device: Any = None, backend: str | None = None,
-           requires_grad: bool = False) -> Tensor:  # fmt: skip
+           *, generator: Generator | None = None, dtype: Any = None, device: Any = None,
+           backend: str | None = None, requires_grad: bool = False) -> Tensor:  # fmt: skip
     """Normal samples with the given `mean` and standard deviation `std`: tensors (which
     broadcast; the result takes their float dtype and backend), or two numbers and a
     `size` (float32 unless `dtype` says otherwise).
@@ -134,7 +136,8 @@ def normal(mean: Tensor | float, std: Tensor | float = 1.0, size: Sequence[int] 
         if std < 0:
             raise ValueError(f"normal(): std must be >= 0, got {std}")
         where = creation._backend("normal", device, backend)
-        z = _samples("normal", "normal", tuple(size), to_dtype(dtype or default_float()), where)
+        dtype = to_dtype(dtype or default_float())
+        z = _samples("normal", "normal", tuple(size), dtype, where, generator)
         return creation._finish(z * std + mean, requires_grad)
     if size is not None:
         raise TypeError(
@@ -153,13 +156,14 @@ def normal(mean: Tensor | float, std: Tensor | float = 1.0, size: Sequence[int] 
     dtype_out = tensors[0].dtype
     if len(tensors) == 2:
         dtype_out = promote_types(tensors[0].dtype, tensors[1].dtype)
-    z = _samples("normal", "normal", shape, dtype_out, tensors[0].backend)
+    z = _samples("normal", "normal", shape, dtype_out, tensors[0].backend, generator)
     with autograd.no_grad():
         out = (z * std + mean).astype(dtype_out, copy=False)
     return _zero_gradient(out, "normal", mean, std)
 
 
-def bernoulli(input: Tensor, p: float | None = None) -> Tensor:
+def bernoulli(input: Tensor, p: float | None = None, *,
+              generator: Generator | None = None) -> Tensor:  # fmt: skip
     """0/1 samples, 1 with probability ``input`` elementwise (or `p` everywhere when
     given), in `input`'s shape and dtype.
 
@@ -174,7 +178,7 @@ def bernoulli(input: Tensor, p: float | None = None) -> Tensor:
         )
     probabilities = input if p is None else p
     _check_probability("bernoulli", probabilities)
-    uniform = _samples("bernoulli", "uniform", input.shape, float64, input.backend)
+    uniform = _samples("bernoulli", "uniform", input.shape, float64, input.backend, generator)
     with autograd.no_grad():
         out = (uniform < probabilities).astype(input.dtype)
     return _zero_gradient(out, "bernoulli", input)
@@ -192,7 +196,8 @@ def _check_probability(op: str, p: Tensor | float) -> None:
         raise ValueError(f"{op}(): probabilities must be in [0, 1]")
 
 
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> Tensor:
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator: Generator | None = None) -> Tensor:  # fmt: skip
     """`num_samples` category indices (int64) drawn from each row of non-negative
     weights `input` (1-d, or 2-d with one distribution per row; weights need not sum
     to 1). Without `replacement` each index appears at most once.
@@ -221,13 +226,14 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
     if bool((totals <= 0).any()):
         raise ValueError("multinomial(): every row of weights needs a positive sum")
     draw = _with_replacement if replacement else _without_replacement
-    out = draw(weights, totals, num_samples)
+    out = draw(weights, totals, num_samples, generator)
     return out.reshape(num_samples) if input.ndim == 1 else out
 
 
-def _without_replacement(weights: Tensor, totals: Tensor, k: int) -> Tensor:
+def _without_replacement(weights: Tensor, totals: Tensor, k: int,
+                         generator: Generator | None) -> Tensor:  # fmt: skip
     rows, n = weights.shape
-    uniform = _samples("multinomial", "uniform", (rows, n), float64, weights.backend)
+    uniform = _samples("multinomial", "uniform", (rows, n), float64, weights.backend, generator)
     clocks = -(1.0 - uniform).log()  # exponential(1) times; divided by rates below
     from mytensor.core.ops.elementwise import where
     from mytensor.core.ops.sorting import argsort
@@ -236,7 +242,8 @@ def _without_replacement(weights: Tensor, totals: Tensor, k: int) -> Tensor:
     return argsort(rung, axis=-1)[:, :k]
 
 
-def _with_replacement(weights: Tensor, totals: Tensor, k: int) -> Tensor:
+def _with_replacement(weights: Tensor, totals: Tensor, k: int,
+                      generator: Generator | None) -> Tensor:  # fmt: skip
     from mytensor.core.ops.cumulative import cumulative_sum
     from mytensor.core.ops.selection import searchsorted
 
@@ -245,7 +252,7 @@ def _with_replacement(weights: Tensor, totals: Tensor, k: int) -> Tensor:
     cdf = cdf / cdf[:, -1:]  # each row ends at exactly 1
     offsets = creation.arange(rows, dtype=float64, backend=weights.backend).reshape(rows, 1)
     # row r lives in [r, r + 1]: one sorted sequence for every row, searched once
-    uniform = _samples("multinomial", "uniform", (rows, k), float64, weights.backend)
+    uniform = _samples("multinomial", "uniform", (rows, k), float64, weights.backend, generator)
     flat = searchsorted((cdf + offsets).reshape(-1), uniform + offsets, side="right")
     index = flat - creation.arange(rows, backend=weights.backend).reshape(rows, 1) * n
     return index.clip(0, n - 1)
@@ -288,7 +295,8 @@ def _float_target(op: str, t: Tensor) -> None:
         )
 
 
-def uniform_(t: Tensor, from_: float = 0.0, to: float = 1.0) -> Tensor:
+def uniform_(t: Tensor, from_: float = 0.0, to: float = 1.0, *,
+             generator: Generator | None = None) -> Tensor:  # fmt: skip
     """Fill `t` in place with uniform samples from [from_, to) (the method ``uniform_``).
 
     >>> import mytensor as mt
@@ -303,10 +311,11 @@ def uniform_(t: Tensor, from_: float = 0.0, to: float = 1.0) -> Tensor:
         raise ValueError(f"uniform_(): expected from <= to, got from={from_} > to={to}")
     span = to - from_
     return _fill(t, "uniform_", lambda: _samples("uniform_", "uniform", t.shape, t.dtype,
-                                                 t.backend) * span + from_)  # fmt: skip
+                                                 t.backend, generator) * span + from_)  # fmt: skip
 
 
-def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, *,
+            generator: Generator | None = None) -> Tensor:  # fmt: skip
     """Fill `t` in place with normal samples of the given mean and standard deviation.
 
     >>> import mytensor as mt
@@ -319,10 +328,11 @@ def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     if not std >= 0:
         raise ValueError(f"normal_(): std must be >= 0, got {std}")
     return _fill(t, "normal_", lambda: _samples("normal_", "normal", t.shape, t.dtype,
-                                                t.backend) * std + mean)  # fmt: skip
+                                                t.backend, generator) * std + mean)  # fmt: skip
 
 
-def bernoulli_(t: Tensor, p: float | Tensor = 0.5) -> Tensor:
+def bernoulli_(t: Tensor, p: float | Tensor = 0.5, *,
+               generator: Generator | None = None) -> Tensor:  # fmt: skip
     """Fill `t` in place with 0/1 samples, 1 with probability `p` (a number, or a
     tensor broadcasting to `t`).
 
@@ -337,13 +347,14 @@ def bernoulli_(t: Tensor, p: float | Tensor = 0.5) -> Tensor:
         broadcast_shapes("bernoulli_", p.shape, t.shape)
 
     def make() -> Tensor:
-        uniform = _samples("bernoulli_", "uniform", t.shape, float64, t.backend)
+        uniform = _samples("bernoulli_", "uniform", t.shape, float64, t.backend, generator)
         return (uniform < p).astype(t.dtype)
 
     return _fill(t, "bernoulli_", make)
 
 
-def exponential_(t: Tensor, lambd: float = 1.0) -> Tensor:
+def exponential_(t: Tensor, lambd: float = 1.0, *,
+                 generator: Generator | None = None) -> Tensor:  # fmt: skip
     """Fill `t` in place with exponential samples of rate `lambd` (mean ``1 / lambd``).
 
     >>> import mytensor as mt
@@ -357,13 +368,14 @@ def exponential_(t: Tensor, lambd: float = 1.0) -> Tensor:
         raise ValueError(f"exponential_(): lambd must be > 0, got {lambd}")
 
     def make() -> Tensor:
-        uniform = _samples("exponential_", "uniform", t.shape, float64, t.backend)
+        uniform = _samples("exponential_", "uniform", t.shape, float64, t.backend, generator)
         return (-(1.0 - uniform).log() / lambd).astype(t.dtype)
 
     return _fill(t, "exponential_", make)
 
 
-def random_(t: Tensor, from_: int | None = None, to: int | None = None) -> Tensor:
+def random_(t: Tensor, from_: int | None = None, to: int | None = None, *,
+            generator: Generator | None = None) -> Tensor:  # fmt: skip
     """Fill `t` in place with integers drawn uniformly from [from_, to); ``random_(n)``
     draws from [0, n), and no bounds from [0, the largest integer the dtype holds
     exactly] (floats: ``2 ** mantissa``).
@@ -382,7 +394,7 @@ def random_(t: Tensor, from_: int | None = None, to: int | None = None) -> Tenso
         raise ValueError(f"random_(): expected from < to, got from={low} >= to={high}")
 
     def make() -> Tensor:
-        uniform = _samples("random_", "uniform", t.shape, float64, t.backend)
+        uniform = _samples("random_", "uniform", t.shape, float64, t.backend, generator)
         return ((uniform * (high - low)).floor() + low).astype(t.dtype)
 
     return _fill(t, "random_", make)
