@@ -383,3 +383,21 @@ def test_a_failed_set_state_changes_nothing():
     with pytest.raises(RuntimeError):
         g.set_state(mt.zeros(56, dtype=mt.uint8))
     assert g.initial_seed() == 4 and _equal(mt.rand(3, generator=g), expected)
+
+
+def test_data_takes_a_generator_as_pytorch_programs_pass_it():
+    ds = mt.data.TensorDataset(mt.arange(20))
+    split = [
+        s.indices for s in mt.data.random_split(ds, [0.8, 0.2], mt.Generator().manual_seed(42))
+    ]
+    again = mt.data.random_split(ds, [16, 4], generator=mt.Generator().manual_seed(42))
+    assert split == [s.indices for s in again]
+    assert sorted(split[0] + split[1]) == list(range(20))
+    g = mt.Generator().manual_seed(1)
+    loader = mt.data.DataLoader(ds, batch_size=20, shuffle=True, generator=g)
+    first, second = next(iter(loader))[0].tolist(), next(iter(loader))[0].tolist()
+    assert first != second  # each epoch draws from the generator
+    g.manual_seed(1)
+    assert next(iter(loader))[0].tolist() == first  # re-seeding repeats the order
+    with pytest.raises(TypeError, match=r"generator must be a mytensor.Generator, an int seed"):
+        mt.data.random_split(ds, [10, 10], generator="0")

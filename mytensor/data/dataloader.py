@@ -35,8 +35,9 @@ class DataLoader:
         collate_fn: combines a list of samples into a batch (default: `default_collate`,
             or the dataset's own `get_batch` when it has one).
         drop_last: drop the last batch when it is smaller than batch_size.
-        generator: an int seed or a numpy Generator for shuffling and worker seeds; by
-            default both follow `mytensor.manual_seed`.
+        generator: a `mytensor.Generator` (drawn from each epoch), an int seed or a numpy
+            Generator for shuffling and worker seeds; by default both follow
+            `mytensor.manual_seed`.
         worker_init_fn: called as ``worker_init_fn(worker_id)`` in each worker at start.
         multiprocessing_context: "forkserver" (the default where available) or "spawn".
             Never "fork": a worker forked after a parallel (numba/OpenMP) kernel ran in

@@ -161,8 +161,9 @@ def random_split(
 
     `lengths` are sample counts summing to ``len(dataset)``, or fractions summing to 1
     (each gets ``floor(n * fraction)`` and the remainder is dealt out one by one, from the
-    first subset on, as in PyTorch). `generator` (an int seed or a numpy Generator) makes
-    the split reproducible; without one it follows `mytensor.manual_seed`.
+    first subset on, as in PyTorch). `generator` (a `mytensor.Generator`, an int seed or a
+    numpy Generator) makes the split reproducible; without one it follows
+    `mytensor.manual_seed`.
 
     >>> import mytensor as mt
     >>> ds = mt.data.TensorDataset(mt.arange(10))

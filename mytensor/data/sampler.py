@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence, Sized
 import numpy as np
 
 from mytensor.core import creation
+from mytensor.core.generator import Generator, next_seed
 
 __all__ = [
     "BatchSampler",
@@ -23,21 +24,24 @@ __all__ = [
     "make_rng",
 ]
 
-GeneratorLike = int | np.random.Generator | None
+GeneratorLike = int | np.random.Generator | Generator | None
 
 
 def make_rng(generator: GeneratorLike) -> np.random.Generator:
-    """A numpy Generator for `generator`: itself, one seeded by the int, or (None) one
-    seeded from mytensor's seed stream (see `mytensor.manual_seed`)."""
+    """A numpy Generator for `generator`: itself, one seeded by the int, one seeded from a
+    `mytensor.Generator` (advancing it, as PyTorch draws from it), or (None) one seeded
+    from mytensor's seed stream (see `mytensor.manual_seed`)."""
     if isinstance(generator, np.random.Generator):
         return generator
+    if isinstance(generator, Generator):
+        return np.random.default_rng(next_seed("generator", generator))
     if generator is None:
         return np.random.default_rng(creation._SEEDS.next())
     if isinstance(generator, int | np.integer) and not isinstance(generator, bool):
         return np.random.default_rng(int(generator))
     raise TypeError(
-        f"generator must be an int seed, a numpy.random.Generator or None, got "
-        f"{type(generator).__name__}"
+        "generator must be a mytensor.Generator, an int seed, a numpy.random.Generator or "
+        f"None, got {type(generator).__name__}"
     )
 
 
@@ -78,10 +82,14 @@ class RandomSampler(Sampler):
 
     def __init__(self, data_source: Sized, generator: GeneratorLike = None) -> None:
         self.data_source = data_source
-        self._fixed = None if generator is None else make_rng(generator)
+        # an int or numpy seed fixes one stream for every epoch; a mytensor.Generator (as
+        # in PyTorch) or the default stream is drawn from at each epoch
+        self._drawn_from = generator if isinstance(generator, Generator) else None
+        fixed = generator is not None and self._drawn_from is None
+        self._fixed = make_rng(generator) if fixed else None
 
     def __iter__(self) -> Iterator[int]:
-        rng = self._fixed if self._fixed is not None else make_rng(None)
+        rng = self._fixed if self._fixed is not None else make_rng(self._drawn_from)
         return iter(rng.permutation(len(self.data_source)).tolist())
 
     def __len__(self) -> int:
