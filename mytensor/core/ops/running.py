@@ -57,14 +57,16 @@ def _running_indices(op: str, x: Tensor, d: int) -> Tensor:
     (value, index) pairs in ceil(log2(n)) steps. A later candidate wins when it is NaN,
     or when the earlier one is not NaN and the later is at least as extreme (so ties
     and NaNs point at their last occurrence, as in PyTorch)."""
+    from mytensor.core.ops.shape import cat
+
     n = x.shape[d]
     lead = [slice(None)] * d
     values, indices, step = x, _positions(x, d), 1
-    from mytensor.core.ops.shape import cat
-
     while step < n:
-        head, tail = (*lead, slice(0, step)), (*lead, slice(step, n))
-        earlier, later = (*lead, slice(0, n - step)), tail
+        # element i (i >= step) takes in the candidate of element i - step, so after this
+        # step it covers the 2 * step elements ending at i
+        head = (*lead, slice(0, step))
+        earlier, later = (*lead, slice(0, n - step)), (*lead, slice(step, n))
         wins = _later_wins(op, values[earlier], values[later])
         values = cat([values[head], where(wins, values[later], values[earlier])], d)
         indices = cat([indices[head], where(wins, indices[later], indices[earlier])], d)
