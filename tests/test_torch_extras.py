@@ -149,6 +149,7 @@ def test_nansum_dtypes_and_edge_shapes():
     same(mt.nansum(mt.tensor(NAN)), torch.nansum(torch.tensor(NAN)))
     same(mt.nansum(mt.zeros(0, 3), 0), torch.nansum(torch.zeros(0, 3), 0))
     same(mt.nansum(mt.tensor([[NAN, NAN]]), [1]), torch.nansum(torch.tensor([[NAN, NAN]]), [1]))
+    same(mt.nansum(mt.tensor(X34), ()), torch.nansum(torch.tensor(X34), ()))  # () means all
     with pytest.raises(TypeError, match=r"nansum\(\): complex inputs are not supported"):
         mt.nansum(mt.ones(2, dtype=mt.complex64))
     with pytest.raises(IndexError, match=r"nansum\(\)"):
@@ -163,6 +164,7 @@ CALLS = [
     ((False,), {}),  # var_mean(input, unbiased)
     ((), {"dim": -1, "unbiased": False, "keepdim": True}),
     ((), {"dim": (0, 1), "correction": 0}),
+    ((None,), {"correction": 1.5, "keepdim": True}),
     ((), {"dim": 1, "correction": 2, "keepdim": True}),
 ]
 
@@ -187,6 +189,11 @@ def test_var_mean_edge_cases_and_errors():
             expected = theirs(torch.tensor([2.0]))
         same(ours(mt.tensor([2.0]))[0], expected[0])  # NaN: no degrees of freedom
         same(ours(mt.tensor(3.0), correction=0)[1], theirs(torch.tensor(3.0), correction=0)[1])
+        for k in (0, 1):  # an empty dim list means all dims (PyTorch's gradient is inf there)
+            same(
+                ours(mt.tensor(X34), [], keepdim=True)[k],
+                theirs(torch.tensor(X34), [], keepdim=True)[k],
+            )
         with pytest.raises(
             TypeError, match=rf"{name}\(\): input must be floating-point, got int64"
         ):

@@ -23,7 +23,10 @@ Dim = int | tuple[int, ...] | list[int] | None
 
 
 def _dims(op: str, dim: Any, ndim: int) -> tuple[int, ...]:
-    return normalize_dims(op, tuple(dim) if isinstance(dim, list) else dim, ndim)
+    """The dims to reduce; as in PyTorch, an empty list or tuple means all of them."""
+    if isinstance(dim, list | tuple):
+        dim = tuple(dim) or None
+    return normalize_dims(op, dim, ndim)
 
 
 def nansum(input: Tensor, dim: Dim = None, keepdim: bool = False, *,
