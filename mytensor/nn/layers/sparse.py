@@ -13,7 +13,58 @@ from mytensor.nn.module import Module
 from mytensor.nn.parameter import Parameter
 
 
-class Embedding(Module):
+class _EmbeddingTable(Module):
+    """The weight (num_embeddings, embedding_dim) and padding row shared by both layers."""
+
+    num_embeddings: int
+    embedding_dim: int
+    padding_idx: int | None
+    weight: Parameter
+
+    def _init_table(
+        self,
+        layer: str,
+        num_embeddings: int,
+        embedding_dim: int,
+        _weight: Tensor | None,
+        requires_grad: bool,
+        dtype: Any,
+        backend: str | None,
+    ) -> None:
+        # Needs self.padding_idx set (by _checked_padding_idx) for reset_parameters.
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        if _weight is None:
+            self.weight = Parameter(
+                empty(num_embeddings, embedding_dim, dtype=dtype, backend=backend)
+            )
+            self.reset_parameters()
+        else:
+            if _weight.shape != (num_embeddings, embedding_dim):
+                raise ValueError(
+                    f"{layer}: _weight has shape {_weight.shape}, expected "
+                    f"{(num_embeddings, embedding_dim)}"
+                )
+            self.weight = Parameter(_weight, requires_grad=requires_grad)
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            with no_grad():
+                self.weight[self.padding_idx] = 0.0
+
+
+def _checked_padding_idx(layer: str, padding_idx: int | None, num_embeddings: int) -> int | None:
+    """`padding_idx` made non-negative, or a ValueError naming `layer` when out of range."""
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise ValueError(
+            f"{layer}: padding_idx {padding_idx} must be within num_embeddings ({num_embeddings})"
+        )
+    return padding_idx % num_embeddings
+
+
+class Embedding(_EmbeddingTable):
     """Row `i` of `weight` (num_embeddings, embedding_dim) for each index `i` of the input.
 
     The weight starts as N(0, 1), with the `padding_idx` row zeroed; that row then gets
@@ -44,34 +95,12 @@ class Embedding(Module):
         super().__init__()
         if sparse:
             raise NotImplementedError("Embedding: sparse gradients are not supported")
-        if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(
-                    f"Embedding: padding_idx {padding_idx} must be within "
-                    f"num_embeddings ({num_embeddings})"
-                )
-            padding_idx %= num_embeddings
-        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
+        self.padding_idx = _checked_padding_idx("Embedding", padding_idx, num_embeddings)
+        self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
-        if _weight is None:
-            self.weight = Parameter(
-                empty(num_embeddings, embedding_dim, dtype=dtype, backend=backend)
-            )
-            self.reset_parameters()
-        else:
-            if _weight.shape != (num_embeddings, embedding_dim):
-                raise ValueError(
-                    f"Embedding: _weight has shape {_weight.shape}, expected "
-                    f"{(num_embeddings, embedding_dim)}"
-                )
-            self.weight = Parameter(_weight, requires_grad=not _freeze)
-
-    def reset_parameters(self) -> None:
-        init.normal_(self.weight)
-        if self.padding_idx is not None:
-            with no_grad():
-                self.weight[self.padding_idx] = 0.0
+        self._init_table(
+            "Embedding", num_embeddings, embedding_dim, _weight, not _freeze, dtype, backend
+        )
 
     @classmethod
     def from_pretrained(
@@ -127,7 +156,7 @@ class Embedding(Module):
         return s
 
 
-class EmbeddingBag(Module):
+class EmbeddingBag(_EmbeddingTable):
     """Sums, means or maxima (`mode`) of bags of rows of `weight` (num_embeddings,
     embedding_dim), without building the per-bag stack; see
     `mytensor.nn.functional.embedding_bag` for bags, offsets and per_sample_weights.
@@ -160,35 +189,13 @@ class EmbeddingBag(Module):
             raise NotImplementedError("EmbeddingBag: sparse gradients are not supported")
         if mode not in ("sum", "mean", "max"):
             raise ValueError(f"EmbeddingBag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
-        if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(
-                    f"EmbeddingBag: padding_idx {padding_idx} must be within "
-                    f"num_embeddings ({num_embeddings})"
-                )
-            padding_idx %= num_embeddings
-        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx = _checked_padding_idx("EmbeddingBag", padding_idx, num_embeddings)
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.mode, self.sparse = scale_grad_by_freq, mode, sparse
-        self.include_last_offset, self.padding_idx = include_last_offset, padding_idx
-        if _weight is None:
-            self.weight = Parameter(
-                empty(num_embeddings, embedding_dim, dtype=dtype, backend=backend)
-            )
-            self.reset_parameters()
-        else:
-            if _weight.shape != (num_embeddings, embedding_dim):
-                raise ValueError(
-                    f"EmbeddingBag: _weight has shape {_weight.shape}, expected "
-                    f"{(num_embeddings, embedding_dim)}"
-                )
-            self.weight = Parameter(_weight)
-
-    def reset_parameters(self) -> None:
-        init.normal_(self.weight)
-        if self.padding_idx is not None:
-            with no_grad():
-                self.weight[self.padding_idx] = 0.0
+        self.include_last_offset = include_last_offset
+        self._init_table(
+            "EmbeddingBag", num_embeddings, embedding_dim, _weight, True, dtype, backend
+        )
 
     @classmethod
     def from_pretrained(
