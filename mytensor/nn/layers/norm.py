@@ -14,6 +14,35 @@ from mytensor.nn.module import Module
 from mytensor.nn.parameter import Parameter
 
 
+def _register_affine(
+    module: Module,
+    shape: tuple[int, ...],
+    affine: bool,
+    bias: bool,
+    dtype: Any,
+    backend: str | None,
+) -> None:
+    """Give `module` a `weight` of ones and a `bias` of zeros of `shape` (None when off)."""
+    if affine:
+        module.weight = Parameter(ones(*shape, dtype=dtype, backend=backend))
+        if bias:
+            module.bias = Parameter(zeros(*shape, dtype=dtype, backend=backend))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+def _reset_affine(module: Module) -> None:
+    """Refill `module`'s weight with ones and its bias with zeros, where it has them."""
+    with no_grad():
+        if module.weight is not None:
+            module.weight[...] = 1.0
+        if module.bias is not None:
+            module.bias[...] = 0.0
+
+
 class LayerNorm(Module):
     """Normalise over the trailing `normalized_shape` dims, then apply a learned
     elementwise scale (ones) and shift (zeros).
@@ -38,22 +67,10 @@ class LayerNorm(Module):
         super().__init__()
         shape = _normalized_shape(normalized_shape)
         self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(ones(*shape, dtype=dtype, backend=backend))
-            if bias:
-                self.bias = Parameter(zeros(*shape, dtype=dtype, backend=backend))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, shape, elementwise_affine, bias, dtype, backend)
 
     def reset_parameters(self) -> None:
-        with no_grad():
-            if self.weight is not None:
-                self.weight[...] = 1.0
-            if self.bias is not None:
-                self.bias[...] = 0.0
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -81,12 +98,7 @@ class _BatchNorm(Module):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(ones(num_features, dtype=dtype, backend=backend))
-            self.bias = Parameter(zeros(num_features, dtype=dtype, backend=backend))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, (num_features,), affine, True, dtype, backend)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, dtype=dtype, backend=backend))
             self.register_buffer("running_var", ones(num_features, dtype=dtype, backend=backend))
@@ -105,10 +117,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
-            with no_grad():
-                self.weight[...] = 1.0
-                self.bias[...] = 0.0
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         if input.ndim not in self._ranks:
@@ -200,22 +209,10 @@ class GroupNorm(Module):
         self.num_groups, self.num_channels, self.eps, self.affine = (
             num_groups, num_channels, eps, affine,
         )  # fmt: skip
-        if affine:
-            self.weight = Parameter(ones(num_channels, dtype=dtype, backend=backend))
-            if bias:
-                self.bias = Parameter(zeros(num_channels, dtype=dtype, backend=backend))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, (num_channels,), affine, bias, dtype, backend)
 
     def reset_parameters(self) -> None:
-        with no_grad():
-            if self.weight is not None:
-                self.weight[...] = 1.0
-            if self.bias is not None:
-                self.bias[...] = 0.0
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
