@@ -40,8 +40,9 @@ _OUT_POSITION: dict[str, int | str] = {
     "copy": 0, "where": 0, "matmul": 0, "gather": 0, "scatter_add": 0, "random": 0,
     "argsort": 0, "searchsorted": 0, "nonzero": 0, "conv2d": 0, "conv2d_grad_input": 0,
     "conv2d_grad_weight": 0, "map": 1, "zip": 1, "reduce": 1, "cumulative": 1, "linalg": 1,
+    "fft": 1,
 }  # fmt: skip
-_WITH_OP = ("map", "zip", "reduce", "cumulative", "linalg")
+_WITH_OP = ("map", "zip", "reduce", "cumulative", "linalg", "fft")
 KERNELS = tuple(_OUT_POSITION)
 
 

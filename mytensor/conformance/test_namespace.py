@@ -1,9 +1,9 @@
 """The array API functions no op record can draw (several tensors, index tensors, tuple
-results) and the linalg extension, on the backend under test against numpy.
+results) and the linalg and fft extensions, on the backend under test against numpy.
 
 They matter to backend authors because several reach optional primitives
-(``searchsorted``, ``nonzero``, ``argsort``, ``linalg``) that a backend may implement
-natively in place of the core's host fallback.
+(``searchsorted``, ``nonzero``, ``argsort``, ``linalg``, ``fft``) that a backend may
+implement natively in place of the core's host fallback.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 import mytensor as mt
 from mytensor.conformance import strategies as S
 from mytensor.conformance.checks import assert_close
-from mytensor.core.dtypes import float32, float64, int64
+from mytensor.core.dtypes import complex128, float32, float64, int64
+from mytensor.core.registry import get_backend
 
 _DTYPES = st.sampled_from([float32, float64, int64])
 
@@ -182,3 +183,34 @@ def test_linalg_decompositions(backend, data):
     _same(v @ (w.unsqueeze(-1) * v.mT), a, f"eigh: v diag(w) v^T {where}")
     u, s, vh = mt.linalg.svd(t, full_matrices=False)
     _same((u * s.unsqueeze(-2)) @ vh, a, f"svd: u diag(s) vh {where}")
+
+
+# -- the fft extension: reaches the backend's `fft` primitive ------------------------------
+def _signal(data, backend, dtype):
+    shape = data.draw(S.shapes(min_rank=1, max_rank=3, min_side=1, max_side=6), label="shape")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    values = rng.standard_normal(shape)
+    if dtype.kind == "complex":
+        values = values + 1j * rng.standard_normal(shape)
+    return data.draw(S.laid_out(values.astype(dtype.numpy), dtype, backend), label="layout")
+
+
+@S.suite_settings(10)
+@given(data=st.data())
+def test_fft_transforms(backend, data):
+    if complex128 not in get_backend(backend).dtypes:
+        pytest.skip(f"backend {backend!r} holds no complex dtypes (fft raises, saying so)")
+    x = _signal(data, backend, complex128)
+    r = _signal(data, backend, float64)
+    norm = data.draw(st.sampled_from(["backward", "ortho", "forward"]), label="norm")
+    n = data.draw(st.integers(2, 7), label="n")
+    where = f"of {x.describe()} / {r.describe()} on {backend}, norm={norm!r}"
+    _same(mt.fft.fftn(x.tensor, norm=norm), np.fft.fftn(x.values, norm=norm), f"fftn {where}")
+    expected = np.fft.ifft(x.values, n=n, axis=0, norm=norm)
+    _same(mt.fft.ifft(x.tensor, n=n, axis=0, norm=norm), expected, f"ifft(n={n}, axis=0) {where}")
+    _same(mt.fft.rfftn(r.tensor, norm=norm), np.fft.rfftn(r.values, norm=norm), f"rfftn {where}")
+    _same(mt.fft.irfft(x.tensor, n=n, norm=norm), np.fft.irfft(x.values, n=n, norm=norm),
+          f"irfft(n={n}) {where}")  # fmt: skip
+    _same(mt.fft.hfft(x.tensor, n=n, norm=norm), np.fft.hfft(x.values, n=n, norm=norm),
+          f"hfft(n={n}) {where}")  # fmt: skip
+    _same(mt.fft.ihfft(r.tensor, norm=norm), np.fft.ihfft(r.values, norm=norm), f"ihfft {where}")
