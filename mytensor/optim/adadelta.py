@@ -59,12 +59,9 @@ class Adadelta(Optimizer):
         super().__init__(params, defaults)
 
     def _validate(self, group: dict[str, Any]) -> None:
-        self._check(group["lr"] >= 0, "learning rate", group["lr"], "must be >= 0")
+        self._check_nonnegative(group, "lr")
         self._check(0 <= group["rho"] <= 1, "rho", group["rho"], "must be in [0, 1]")
-        self._check(group["eps"] >= 0, "eps", group["eps"], "must be >= 0")
-        self._check(
-            group["weight_decay"] >= 0, "weight_decay", group["weight_decay"], "must be >= 0"
-        )
+        self._check_nonnegative(group, "eps", "weight_decay")
 
     def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict) -> None:
         if not state:
@@ -72,10 +69,7 @@ class Adadelta(Optimizer):
             state["square_avg"] = zeros_like(param)
             state["acc_delta"] = zeros_like(param)
         state["step"] += 1
-        if group["maximize"]:
-            grad = -grad
-        if group["weight_decay"] != 0:
-            grad = grad + param * group["weight_decay"]
+        grad = self._descent_grad(param, grad, group)
         rho, eps = group["rho"], group["eps"]
         square_avg, acc_delta = state["square_avg"], state["acc_delta"]
         square_avg *= rho

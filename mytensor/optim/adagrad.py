@@ -67,14 +67,9 @@ class Adagrad(Optimizer):
                 self._init_state(p, self.state[p], group)
 
     def _validate(self, group: dict[str, Any]) -> None:
-        self._check(group["lr"] >= 0, "learning rate", group["lr"], "must be >= 0")
-        self._check(group["lr_decay"] >= 0, "lr_decay", group["lr_decay"], "must be >= 0")
-        self._check(
-            group["weight_decay"] >= 0, "weight_decay", group["weight_decay"], "must be >= 0"
+        self._check_nonnegative(
+            group, "lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"
         )
-        init = group["initial_accumulator_value"]
-        self._check(init >= 0, "initial_accumulator_value", init, "must be >= 0")
-        self._check(group["eps"] >= 0, "eps", group["eps"], "must be >= 0")
 
     @staticmethod
     def _init_state(param: Tensor, state: dict, group: dict) -> None:
@@ -85,10 +80,7 @@ class Adagrad(Optimizer):
         if not state:  # a group added after construction
             self._init_state(param, state, group)
         state["step"] += 1
-        if group["maximize"]:
-            grad = -grad
-        if group["weight_decay"] != 0:
-            grad = grad + param * group["weight_decay"]
+        grad = self._descent_grad(param, grad, group)
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         state_sum = state["sum"]
         state_sum += grad * grad

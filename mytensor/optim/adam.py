@@ -67,14 +67,11 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _validate(self, group: dict[str, Any]) -> None:
-        self._check(group["lr"] >= 0, "learning rate", group["lr"], "must be >= 0")
-        self._check(group["eps"] >= 0, "eps", group["eps"], "must be >= 0")
+        self._check_nonnegative(group, "lr", "eps")
         beta1, beta2 = group["betas"]
         self._check(0 <= beta1 < 1, "beta1", beta1, "must be in [0, 1)")
         self._check(0 <= beta2 < 1, "beta2", beta2, "must be in [0, 1)")
-        self._check(
-            group["weight_decay"] >= 0, "weight_decay", group["weight_decay"], "must be >= 0"
-        )
+        self._check_nonnegative(group, "weight_decay")
 
     def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict) -> None:
         if not state:

@@ -126,6 +126,21 @@ class Optimizer:
         if not condition:
             raise ValueError(f"{self._name}: invalid {option} {value!r} ({rule})")
 
+    def _check_nonnegative(self, group: dict[str, Any], *options: str) -> None:
+        """`_check` that each named option of `group` is >= 0 ("lr" reads "learning rate")."""
+        for option in options:
+            label = "learning rate" if option == "lr" else option
+            self._check(group[option] >= 0, label, group[option], "must be >= 0")
+
+    @staticmethod
+    def _descent_grad(param: Tensor, grad: Tensor, group: dict[str, Any]) -> Tensor:
+        """`grad` negated when the group maximizes, plus its L2 term ``weight_decay * param``."""
+        if group["maximize"]:
+            grad = -grad
+        if group["weight_decay"] != 0:
+            grad = grad + param * group["weight_decay"]
+        return grad
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters: to None (the default), or to zeros.
 

@@ -66,13 +66,7 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _validate(self, group: dict[str, Any]) -> None:
-        self._check(group["lr"] >= 0, "learning rate", group["lr"], "must be >= 0")
-        self._check(group["eps"] >= 0, "eps", group["eps"], "must be >= 0")
-        self._check(group["momentum"] >= 0, "momentum", group["momentum"], "must be >= 0")
-        self._check(group["alpha"] >= 0, "alpha", group["alpha"], "must be >= 0")
-        self._check(
-            group["weight_decay"] >= 0, "weight_decay", group["weight_decay"], "must be >= 0"
-        )
+        self._check_nonnegative(group, "lr", "eps", "momentum", "alpha", "weight_decay")
 
     def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict) -> None:
         if not state:
@@ -82,10 +76,7 @@ class RMSprop(Optimizer):
                 state["momentum_buffer"] = zeros_like(param)
             if group["centered"]:
                 state["grad_avg"] = zeros_like(param)
-        if group["maximize"]:
-            grad = -grad
-        if group["weight_decay"] != 0:
-            grad = grad + param * group["weight_decay"]
+        grad = self._descent_grad(param, grad, group)
         state["step"] += 1
         alpha = group["alpha"]
         square_avg = state["square_avg"]

@@ -62,19 +62,12 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _validate(self, group: dict[str, Any]) -> None:
-        self._check(group["lr"] >= 0, "learning rate", group["lr"], "must be >= 0")
-        self._check(group["momentum"] >= 0, "momentum", group["momentum"], "must be >= 0")
-        self._check(
-            group["weight_decay"] >= 0, "weight_decay", group["weight_decay"], "must be >= 0"
-        )
+        self._check_nonnegative(group, "lr", "momentum", "weight_decay")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening")
 
     def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict) -> None:
-        if group["maximize"]:
-            grad = -grad
-        if group["weight_decay"] != 0:
-            grad = grad + param * group["weight_decay"]
+        grad = self._descent_grad(param, grad, group)
         momentum = group["momentum"]
         if momentum != 0:
             buf = state.get("momentum_buffer")
