@@ -42,13 +42,23 @@ def _transposed_kernel(weight: Tensor, groups: int) -> Tensor:
     return w.reshape(groups * c_out_g, c_in // groups, kh, kw).flip((2, 3))
 
 
-def _check_output_padding(op: str, out_pad, stride, dilation) -> None:
-    for o, s, d in zip(out_pad, stride, dilation, strict=True):
-        if o >= s and o >= d:
+def _transpose_params(
+    op: str, dims: int, stride: IntPair, padding: IntPair, output_padding: IntPair,
+    dilation: IntPair,
+) -> tuple[tuple[int, ...], ...]:  # fmt: skip
+    """stride, padding, output_padding and dilation as `dims`-tuples, each checked, and
+    output_padding smaller than the stride or the dilation in every dim (as PyTorch asks)."""
+    s = _tuple(op, "stride", stride, dims, 1)
+    p = _tuple(op, "padding", padding, dims, 0)
+    o = _tuple(op, "output_padding", output_padding, dims, 0)
+    d = _tuple(op, "dilation", dilation, dims, 1)
+    for o_i, s_i, d_i in zip(o, s, d, strict=True):
+        if o_i >= s_i and o_i >= d_i:
             raise ValueError(
-                f"{op}(): output_padding {tuple(out_pad)} must be smaller than either stride "
-                f"{tuple(stride)} or dilation {tuple(dilation)} in every dim"
+                f"{op}(): output_padding {o} must be smaller than either stride {s} or "
+                f"dilation {d} in every dim"
             )
+    return s, p, o, d
 
 
 def conv_transpose2d(
@@ -76,17 +86,13 @@ def conv_transpose2d(
         raise ValueError(
             f"{op}(): weight must be 4-d (C_in, C_out/groups, kh, kw), got {weight.shape}"
         )
-    s = _tuple(op, "stride", stride, 2, 1)
-    p = _tuple(op, "padding", padding, 2, 0)
-    o = _tuple(op, "output_padding", output_padding, 2, 0)
-    d = _tuple(op, "dilation", dilation, 2, 1)
+    s, p, o, d = _transpose_params(op, 2, stride, padding, output_padding, dilation)
     c_in = x.shape[1]
     if not is_integer(groups) or groups < 1 or c_in % groups or weight.shape[0] != c_in:
         raise ValueError(
             f"{op}(): input with {c_in} channels needs a weight of shape (C_in={c_in}, "
             f"C_out/groups, kh, kw) with C_in divisible by groups={groups}, got {weight.shape}"
         )
-    _check_output_padding(op, o, s, d)
     k = weight.shape[2:]
     edge = [d[i] * (k[i] - 1) - p[i] for i in range(2)]
     out_sizes = [(x.shape[2 + i] - 1) * s[i] + edge[i] + o[i] - p[i] + 1 for i in range(2)]
@@ -123,12 +129,7 @@ def conv_transpose1d(
     x, unbatched = _batched(op, _require(op, input), 3)
     if _require(op, weight, "weight").ndim != 3:
         raise ValueError(f"{op}(): weight must be 3-d (C_in, C_out/groups, k), got {weight.shape}")
-    (s,), (p,) = _tuple(op, "stride", stride, 1, 1), _tuple(op, "padding", padding, 1, 0)
-    (o,), (d,) = (
-        _tuple(op, "output_padding", output_padding, 1, 0),
-        _tuple(op, "dilation", dilation, 1, 1),
-    )
-    _check_output_padding(op, (o,), (s,), (d,))
+    (s,), (p,), (o,), (d,) = _transpose_params(op, 1, stride, padding, output_padding, dilation)
     out = conv_transpose2d(
         x.unsqueeze(2), weight.unsqueeze(2), bias, (1, s), (0, p), (0, o), groups, (1, d)
     ).squeeze(2)
