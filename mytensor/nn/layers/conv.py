@@ -7,13 +7,12 @@ import operator
 from collections.abc import Sequence
 from typing import Any, cast
 
-from mytensor.core.creation import empty
 from mytensor.core.layout import is_integer
 from mytensor.core.tensor import Tensor
 from mytensor.nn import functional as F
 from mytensor.nn import init
+from mytensor.nn.layers._parameters import register_weight_and_bias
 from mytensor.nn.module import Module
-from mytensor.nn.parameter import Parameter
 
 
 def _ntuple(name: str, value: int | Sequence[int], n: int) -> tuple[int, ...]:
@@ -65,11 +64,7 @@ class _ConvNd(Module):
             shape = (in_channels, out_channels // groups, *self.kernel_size)
         else:
             shape = (out_channels, in_channels // groups, *self.kernel_size)
-        self.weight = Parameter(empty(*shape, dtype=dtype, backend=backend))
-        if bias:
-            self.bias = Parameter(empty(out_channels, dtype=dtype, backend=backend))
-        else:
-            self.register_parameter("bias", None)
+        register_weight_and_bias(self, shape, out_channels if bias else None, dtype, backend)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

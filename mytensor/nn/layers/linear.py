@@ -7,13 +7,12 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
-from mytensor.core.creation import empty
 from mytensor.core.layout import is_integer
 from mytensor.core.tensor import Tensor
 from mytensor.nn import functional as F
 from mytensor.nn import init
+from mytensor.nn.layers._parameters import register_weight_and_bias
 from mytensor.nn.module import Module
-from mytensor.nn.parameter import Parameter
 
 
 class Identity(Module):
@@ -54,11 +53,8 @@ class Linear(Module):
     ) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        self.weight = Parameter(empty(out_features, in_features, dtype=dtype, backend=backend))
-        if bias:
-            self.bias = Parameter(empty(out_features, dtype=dtype, backend=backend))
-        else:
-            self.register_parameter("bias", None)
+        bias_size = out_features if bias else None
+        register_weight_and_bias(self, (out_features, in_features), bias_size, dtype, backend)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -161,11 +157,7 @@ class Bilinear(Module):
         self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
         shape = (out_features, in1_features, in2_features)
-        self.weight = Parameter(empty(*shape, dtype=dtype, backend=backend))
-        if bias:
-            self.bias = Parameter(empty(out_features, dtype=dtype, backend=backend))
-        else:
-            self.register_parameter("bias", None)
+        register_weight_and_bias(self, shape, out_features if bias else None, dtype, backend)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
