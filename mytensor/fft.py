@@ -9,8 +9,11 @@ kept: float32 and complex64 give complex64 (or float32 for the real-output trans
 float64 and complex128 give complex128 (float64); integers count as the default float
 dtype. Gradients reach real inputs through backward rules in ops (see
 `mytensor.core.ops.fft`); a complex result of a real input that requires grad carries
-the graph, so ``mytensor.real`` or ``mytensor.abs`` of it, and the transforms of this
-module, differentiate back to the input.
+the graph, so ``mytensor.real`` or ``mytensor.abs`` of it, products with real numbers,
+and the transforms of this module differentiate back to the input. (The elementwise
+rules for complex operands, such as ``imag`` or a product with a complex number, are not
+complex-aware yet.) A backend without complex dtypes raises ``UnsupportedDTypeError``
+naming the function; the frequencies and shifts run on every backend.
 
 >>> import mytensor as mt
 >>> mt.fft.fft(mt.tensor([1.0, 0.0, 0.0, 0.0])).tolist()
@@ -62,7 +65,7 @@ def _one(name: str, axis: int, dim: int | None) -> int:
     return dim
 
 
-def _many(name: str, axes: Axes, dim: Axes) -> Axes:
+def _many(name: str, axes: Axes | int, dim: Axes | int) -> Axes | int:
     if dim is None:
         return axes
     if axes is not None:
@@ -300,6 +303,8 @@ def _frequencies(name: str, n: int, d: float, dtype: Any, device: Any,
     from mytensor.core.creation import arange
 
     count = check_length(name, n, "n", False)
+    if count is None:
+        raise TypeError(f"{name}(): n must be an int, got None")
     if isinstance(d, bool) or not isinstance(d, int | float) or d == 0:
         raise ValueError(f"{name}(): d (the sample spacing) must be a non-zero number, got {d!r}")
     dtype = default_float() if dtype is None else to_dtype(dtype)

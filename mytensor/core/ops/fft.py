@@ -112,7 +112,9 @@ def many_axes(name: str, x: Tensor, s: Sequence[int] | None,
         raise ValueError(
             f"{name}(): s and axes must have the same length, got s={tuple(s)} and axes={axes}"
         )
-    sizes = [None] * len(axes) if s is None else [check_length(name, v, "s", True) for v in s]
+    sizes: Sizes = [None] * len(axes)
+    if s is not None:
+        sizes = [check_length(name, v, "s", True) for v in s]
     return axes, sizes
 
 
