@@ -168,7 +168,7 @@ def _resize(x: Tensor, axes: tuple[int, ...], sizes: Sequence[int]) -> Tensor:
     return x
 
 
-def _run(op: str, x: Tensor, shape: tuple[int, ...], dtype, axes: tuple[int, ...],
+def _run(op: str, x: Tensor, shape: tuple[int, ...], dtype: DType, axes: tuple[int, ...],
          norm: str) -> Tensor:  # fmt: skip
     backend = x._storage.backend
     out = Tensor._empty(backend, shape, dtype)
@@ -177,7 +177,8 @@ def _run(op: str, x: Tensor, shape: tuple[int, ...], dtype, axes: tuple[int, ...
     return out
 
 
-def _differentiable(name: str, x: Tensor, out: Tensor, adjoint: Callable[[Tensor], Tensor]):
+def _differentiable(name: str, x: Tensor, out: Tensor,
+                    adjoint: Callable[[Tensor], Tensor]) -> Tensor:  # fmt: skip
     """Give `out` a graph node whose backward applies `adjoint` to the gradient and keeps
     the real part for a real input. A real gradient of a complex `out` (from `real`)
     stays real: the transforms take it as it is, and a cast to complex would cut the
