@@ -5,22 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_nn_torch_layers import _compare, _torch_twin
+from _nn_parity import BACKENDS, TOL, compare, torch, torch_twin
 
 import mytensor as mt
 import mytensor.nn.functional as F
 from mytensor import nn
 
-torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
 RNG = np.random.default_rng(7)
-TOL = {"rtol": 1e-4, "atol": 1e-5}
-BACKENDS = [
-    info.name
-    for info in mt.backends()
-    if info.status == "loaded" and info.name in ("numpy_ref", "numba_cpu")
-]
 
 
 def _values(shape: tuple[int, ...] = (3, 7)) -> np.ndarray:
@@ -126,13 +119,13 @@ MODULES = [
 def test_activation_module_matches_torch(backend, name, args, kwargs):
     with mt.use_backend(backend):
         module = getattr(nn, name)(*args, **kwargs)
-        twin = _torch_twin(module, name, args, kwargs)
+        twin = torch_twin(module, name, args, kwargs)
         assert repr(module) == repr(twin)
         x = _values((2, 4, 3))
         if kwargs.get("inplace"):  # torch refuses in-place on a leaf: feed a non-leaf
             _compare_inplace_module(module, twin, x)
         else:
-            _compare(module, twin, x)
+            compare(module, twin, x)
 
 
 def _compare_inplace_module(module, twin, x):
@@ -151,7 +144,7 @@ def test_prelu_state_dict_and_init_match_torch():
     x = _values((2, 3, 5))
     theirs.weight.data = torch.tensor([0.1, -0.2, 0.5])
     ours.load_state_dict(theirs.state_dict())
-    _compare(ours, theirs, x)
+    compare(ours, theirs, x)
 
 
 @pytest.mark.parametrize("shape", [(5,), (2, 3), (2, 3, 4)])

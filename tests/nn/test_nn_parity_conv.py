@@ -5,26 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_nn_torch_layers import _compare, _torch_twin
+from _nn_parity import BACKENDS, TOL, compare, f32, torch, torch_twin
 
 import mytensor as mt
 import mytensor.nn.functional as F
 from mytensor import nn
 
-torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
 RNG = np.random.default_rng(11)
-TOL = {"rtol": 1e-4, "atol": 1e-5}
-BACKENDS = [
-    info.name
-    for info in mt.backends()
-    if info.status == "loaded" and info.name in ("numpy_ref", "numba_cpu")
-]
-
-
-def _f32(*shape: int) -> np.ndarray:
-    return RNG.standard_normal(shape).astype(np.float32)
 
 
 def _check(fn, tfn, arrays: list[np.ndarray], kwargs: dict) -> None:
@@ -55,7 +44,7 @@ TRANSPOSE2D = [
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("cin,cout,groups,kernel,spatial,kwargs", TRANSPOSE2D)
 def test_conv_transpose2d_matches_torch(backend, cin, cout, groups, kernel, spatial, kwargs):
-    arrays = [_f32(2, cin, *spatial), _f32(cin, cout // groups, *kernel), _f32(cout)]
+    arrays = [f32(RNG, 2, cin, *spatial), f32(RNG, cin, cout // groups, *kernel), f32(RNG, cout)]
     with mt.use_backend(backend):
         _check(F.conv_transpose2d, TF.conv_transpose2d, arrays, {"groups": groups, **kwargs})
 
@@ -64,19 +53,21 @@ def test_conv_transpose2d_matches_torch(backend, cin, cout, groups, kernel, spat
                                     {"dilation": 2, "groups": 2, "padding": 2}])  # fmt: skip
 def test_conv_transpose1d_matches_torch(kwargs):
     groups = kwargs.get("groups", 1)
-    arrays = [_f32(2, 4, 7), _f32(4, 6 // groups, 3)]
+    arrays = [f32(RNG, 2, 4, 7), f32(RNG, 4, 6 // groups, 3)]
     _check(F.conv_transpose1d, TF.conv_transpose1d, arrays, kwargs)
 
 
 def test_conv_transpose_unbatched_and_without_bias():
-    _check(F.conv_transpose2d, TF.conv_transpose2d, [_f32(2, 4, 4), _f32(2, 3, 3, 3)],
+    _check(F.conv_transpose2d, TF.conv_transpose2d, [f32(RNG, 2, 4, 4), f32(RNG, 2, 3, 3, 3)],
            {"stride": 2})  # fmt: skip
-    _check(F.conv_transpose1d, TF.conv_transpose1d, [_f32(2, 5), _f32(2, 3, 2)], {"stride": 2})
+    _check(
+        F.conv_transpose1d, TF.conv_transpose1d, [f32(RNG, 2, 5), f32(RNG, 2, 3, 2)], {"stride": 2}
+    )
 
 
 def test_conv_transpose_non_contiguous_input():
-    x = _f32(2, 5, 6, 3)
-    w = _f32(3, 2, 3, 3)
+    x = f32(RNG, 2, 5, 6, 3)
+    w = f32(RNG, 3, 2, 3, 3)
     ours, theirs = mt.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     out = F.conv_transpose2d(ours.permute(0, 3, 1, 2), mt.tensor(w), stride=2)
     tout = TF.conv_transpose2d(theirs.permute(0, 3, 1, 2), torch.tensor(w), stride=2)
@@ -96,18 +87,18 @@ MODULES = [
 @pytest.mark.parametrize("name,args,kwargs,shape", MODULES)
 def test_conv_transpose_module_matches_torch(name, args, kwargs, shape):
     module = getattr(nn, name)(*args, **kwargs)
-    twin = _torch_twin(module, name, args, kwargs)
+    twin = torch_twin(module, name, args, kwargs)
     assert repr(module) == repr(twin)
     assert [(k, v.shape) for k, v in module.state_dict().items()] == [
         (k, tuple(v.shape)) for k, v in twin.state_dict().items()
     ]
-    _compare(module, twin, _f32(*shape))
+    compare(module, twin, f32(RNG, *shape))
 
 
 def test_conv_transpose_output_size_picks_output_padding_like_torch():
     module = nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1)
-    twin = _torch_twin(module, "ConvTranspose2d", (2, 3, 3), {"stride": 2, "padding": 1})
-    x = _f32(1, 2, 5, 5)
+    twin = torch_twin(module, "ConvTranspose2d", (2, 3, 3), {"stride": 2, "padding": 1})
+    x = f32(RNG, 1, 2, 5, 5)
     for size in ((9, 9), (10, 10), (1, 3, 9, 10)):
         out = module(mt.tensor(x), output_size=size)
         tout = twin(torch.tensor(x), output_size=size)
@@ -152,16 +143,16 @@ FOLD_CASES = [
 @pytest.mark.parametrize("kernel,dilation,padding,stride", FOLD_CASES)
 def test_unfold_and_fold_match_torch(backend, kernel, dilation, padding, stride):
     kwargs = {"kernel_size": kernel, "dilation": dilation, "padding": padding, "stride": stride}
-    x = _f32(2, 3, 7, 8)
+    x = f32(RNG, 2, 3, 7, 8)
     with mt.use_backend(backend):
         _check(F.unfold, TF.unfold, [x], kwargs)
         columns = TF.unfold(torch.tensor(x), **kwargs).numpy()
-        _check(F.fold, TF.fold, [_f32(*columns.shape)], {"output_size": (7, 8), **kwargs})
+        _check(F.fold, TF.fold, [f32(RNG, *columns.shape)], {"output_size": (7, 8), **kwargs})
 
 
 def test_unfold_and_fold_accept_unbatched_input():
-    _check(F.unfold, TF.unfold, [_f32(2, 5, 5)], {"kernel_size": 2})
-    _check(F.fold, TF.fold, [_f32(8, 16)], {"output_size": 5, "kernel_size": 2})
+    _check(F.unfold, TF.unfold, [f32(RNG, 2, 5, 5)], {"kernel_size": 2})
+    _check(F.fold, TF.fold, [f32(RNG, 8, 16)], {"output_size": 5, "kernel_size": 2})
 
 
 def test_fold_errors_name_the_sizes():

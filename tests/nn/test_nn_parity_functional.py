@@ -6,24 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _nn_parity import BACKENDS, TOL, f32, torch
 
 import mytensor as mt
 import mytensor.nn.functional as F
 
-torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
 RNG = np.random.default_rng(5)
-TOL = {"rtol": 1e-4, "atol": 1e-5}
-BACKENDS = [
-    info.name
-    for info in mt.backends()
-    if info.status == "loaded" and info.name in ("numpy_ref", "numba_cpu")
-]
-
-
-def _f32(*shape: int) -> np.ndarray:
-    return RNG.standard_normal(shape).astype(np.float32)
 
 
 def _check(name: str, arrays: list[np.ndarray], kwargs: dict, *, grads: tuple = ()) -> None:
@@ -66,12 +56,12 @@ PADS = [
 def test_pad_matches_torch(backend, mode, pad, shape):
     kwargs = {"mode": mode, **({"value": -1.5} if mode == "constant" else {})}
     with mt.use_backend(backend):
-        _check("pad", [_f32(*shape)], {"pad": pad, **kwargs})
+        _check("pad", [f32(RNG, *shape)], {"pad": pad, **kwargs})
 
 
 def test_pad_size_0_batch_and_non_contiguous_input():
-    _check("pad", [_f32(0, 3, 4)], {"pad": (1, 2), "mode": "reflect"})
-    x = _f32(4, 3, 5)
+    _check("pad", [f32(RNG, 0, 3, 4)], {"pad": (1, 2), "mode": "reflect"})
+    x = f32(RNG, 4, 3, 5)
     ours, theirs = mt.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     out = F.pad(ours.transpose(0, 2), (2, 1), mode="replicate")
     tout = TF.pad(theirs.transpose(0, 2), (2, 1), mode="replicate")
@@ -122,7 +112,7 @@ INTERPOLATE = [
 @pytest.mark.parametrize("shape,kwargs", INTERPOLATE)
 def test_interpolate_matches_torch(backend, shape, kwargs):
     with mt.use_backend(backend):
-        _check("interpolate", [_f32(*shape)], kwargs)
+        _check("interpolate", [f32(RNG, *shape)], kwargs)
 
 
 def test_interpolate_errors():
@@ -173,7 +163,7 @@ NORMS = [
 
 @pytest.mark.parametrize("name,kwargs", NORMS)
 def test_normalize_matches_torch_including_zero_rows(name, kwargs):
-    x = _f32(4, 5)
+    x = f32(RNG, 4, 5)
     x[1] = 0.0
     _check(name, [x], kwargs)
 
@@ -187,7 +177,7 @@ COSINE_CASES = [
 
 @pytest.mark.parametrize("shapes,kwargs", COSINE_CASES)
 def test_cosine_similarity_matches_torch(shapes, kwargs):
-    arrays = [_f32(*s) for s in shapes]
+    arrays = [f32(RNG, *s) for s in shapes]
     arrays[0].reshape(-1, arrays[0].shape[-1])[0] = 0.0  # a zero vector: clamped by eps
     _check("cosine_similarity", arrays, kwargs)
 
@@ -195,8 +185,8 @@ def test_cosine_similarity_matches_torch(shapes, kwargs):
 @pytest.mark.parametrize("kwargs", [{}, {"p": 1.0}, {"p": 3.0, "eps": 1e-3},
                                     {"keepdim": True}, {"p": float("inf")}])  # fmt: skip
 def test_pairwise_distance_matches_torch(kwargs):
-    _check("pairwise_distance", [_f32(4, 6), _f32(4, 6)], kwargs)
-    _check("pairwise_distance", [_f32(6), _f32(6)], kwargs)
+    _check("pairwise_distance", [f32(RNG, 4, 6), f32(RNG, 4, 6)], kwargs)
+    _check("pairwise_distance", [f32(RNG, 6), f32(RNG, 6)], kwargs)
 
 
 def test_cosine_similarity_errors():
@@ -210,14 +200,14 @@ def test_cosine_similarity_errors():
                                           ((2, 8, 2, 3), 4)])  # fmt: skip
 def test_group_norm_matches_torch(backend, shape, groups):
     c = shape[1]
-    arrays = [_f32(*shape), _f32(c), _f32(c)]
+    arrays = [f32(RNG, *shape), f32(RNG, c), f32(RNG, c)]
     with mt.use_backend(backend):
         ours = [mt.tensor(a, requires_grad=True) for a in arrays]
         theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
         out = F.group_norm(ours[0], groups, ours[1], ours[2], 1e-4)
         tout = TF.group_norm(theirs[0], groups, theirs[1], theirs[2], 1e-4)
         np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), **TOL)
-        upstream = _f32(*shape)
+        upstream = f32(RNG, *shape)
         out.backward(mt.tensor(upstream))
         tout.backward(torch.tensor(upstream))
         for o, t in zip(ours, theirs, strict=True):
@@ -244,7 +234,7 @@ ADAPTIVE_MAX = [
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("name,shape,size", ADAPTIVE_MAX)
 def test_adaptive_max_pool_matches_torch_with_ties(backend, name, shape, size):
-    x = np.maximum(_f32(*shape), 0.0)  # many zeros: ties inside bins
+    x = np.maximum(f32(RNG, *shape), 0.0)  # many zeros: ties inside bins
     with mt.use_backend(backend):
         _check(name, [x], {"output_size": size})
         _, idx = getattr(F, name)(mt.tensor(x), size, return_indices=True)
@@ -253,9 +243,9 @@ def test_adaptive_max_pool_matches_torch_with_ties(backend, name, shape, size):
 
 
 def test_bilinear_matches_torch():
-    arrays = [_f32(2, 3, 4), _f32(2, 3, 5), _f32(6, 4, 5), _f32(6)]
+    arrays = [f32(RNG, 2, 3, 4), f32(RNG, 2, 3, 5), f32(RNG, 6, 4, 5), f32(RNG, 6)]
     _check("bilinear", arrays, {})
-    _check("bilinear", [_f32(7, 2), _f32(7, 3), _f32(1, 2, 3)], {})
+    _check("bilinear", [f32(RNG, 7, 2), f32(RNG, 7, 3), f32(RNG, 1, 2, 3)], {})
     with pytest.raises(ValueError, match=r"bilinear\(\).*do not fit weight"):
         F.bilinear(mt.ones(2, 3), mt.ones(2, 5), mt.ones(6, 4, 5))
     with pytest.raises(ValueError, match=r"bilinear\(\).*same leading"):
@@ -265,10 +255,10 @@ def test_bilinear_matches_torch():
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("delta", [1.0, 0.3, 2.5])
 def test_huber_loss_matches_torch(reduction, delta):
-    target = _f32(4, 5) * 2
-    _check("huber_loss", [_f32(4, 5), target], {"reduction": reduction, "delta": delta},
+    target = f32(RNG, 4, 5) * 2
+    _check("huber_loss", [f32(RNG, 4, 5), target], {"reduction": reduction, "delta": delta},
            grads=(0, 1))  # fmt: skip
-    weight = np.abs(_f32(4, 5))
+    weight = np.abs(f32(RNG, 4, 5))
     ours = F.huber_loss(mt.tensor(target), mt.zeros(4, 5), reduction, delta, mt.tensor(weight))
     theirs = TF.huber_loss(torch.tensor(target), torch.zeros(4, 5), reduction, delta,
                            torch.tensor(weight))  # fmt: skip
@@ -279,7 +269,7 @@ def test_huber_loss_matches_torch(reduction, delta):
 @pytest.mark.parametrize("margin", [0.0, 0.5])
 def test_margin_ranking_loss_matches_torch(reduction, margin):
     target = RNG.choice([-1.0, 1.0], size=6).astype(np.float32)
-    _check("margin_ranking_loss", [_f32(6), _f32(6), target],
+    _check("margin_ranking_loss", [f32(RNG, 6), f32(RNG, 6), target],
            {"margin": margin, "reduction": reduction}, grads=(0, 1))  # fmt: skip
 
 
@@ -309,4 +299,4 @@ EMPTY_BATCHES = [
 
 @pytest.mark.parametrize("name,shapes,kwargs", EMPTY_BATCHES, ids=[c[0] for c in EMPTY_BATCHES])
 def test_size_0_batches_match_torch(name, shapes, kwargs):
-    _check(name, [_f32(*shape) for shape in shapes], kwargs)
+    _check(name, [f32(RNG, *shape) for shape in shapes], kwargs)

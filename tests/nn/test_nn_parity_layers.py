@@ -8,25 +8,13 @@ import math
 
 import numpy as np
 import pytest
-from test_nn_torch_layers import _compare, _torch_twin
+from _nn_parity import BACKENDS, TOL, compare, f32, torch, torch_twin
 
 import mytensor as mt
 import mytensor.nn.functional as F
 from mytensor import nn, optim
 
-torch = pytest.importorskip("torch")
-
 RNG = np.random.default_rng(13)
-TOL = {"rtol": 1e-4, "atol": 1e-5}
-BACKENDS = [
-    info.name
-    for info in mt.backends()
-    if info.status == "loaded" and info.name in ("numpy_ref", "numba_cpu")
-]
-
-
-def _f32(*shape: int) -> np.ndarray:
-    return RNG.standard_normal(shape).astype(np.float32)
 
 
 LAYERS = [
@@ -45,9 +33,9 @@ LAYERS = [
 def test_layer_matches_torch(backend, name, args, kwargs, shape):
     with mt.use_backend(backend):
         module = getattr(nn, name)(*args, **kwargs)
-        twin = _torch_twin(module, name, args, kwargs)
+        twin = torch_twin(module, name, args, kwargs)
         assert repr(module) == repr(twin)
-        _compare(module, twin, _f32(*shape))
+        compare(module, twin, f32(RNG, *shape))
 
 
 def test_bilinear_layer_matches_torch_and_loads_its_state_dict():
@@ -55,7 +43,7 @@ def test_bilinear_layer_matches_torch_and_loads_its_state_dict():
     ours = nn.Bilinear(3, 4, 5)
     assert repr(ours) == repr(twin)
     ours.load_state_dict(twin.state_dict())
-    a, b = _f32(6, 3), _f32(6, 4)
+    a, b = f32(RNG, 6, 3), f32(RNG, 6, 4)
     x1, x2 = mt.tensor(a, requires_grad=True), mt.tensor(b, requires_grad=True)
     t1, t2 = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
     out, tout = ours(x1, x2), twin(t1, t2)
@@ -77,7 +65,7 @@ def test_unflatten_errors():
 
 
 def test_loss_modules_match_torch():
-    a, b = _f32(4, 3), _f32(4, 3) * 3
+    a, b = f32(RNG, 4, 3), f32(RNG, 4, 3) * 3
     for name, kwargs in (("HuberLoss", {"delta": 0.5}), ("HuberLoss", {"reduction": "sum"})):
         ours, theirs = getattr(nn, name)(**kwargs), getattr(torch.nn, name)(**kwargs)
         assert ours(mt.tensor(a), mt.tensor(b)).item() == pytest.approx(
@@ -116,7 +104,7 @@ def test_embedding_bag_matches_torch(backend, kwargs):
         out = ours(mt.tensor(FLAT_INPUT), mt.tensor(offsets))
         tout = twin(torch.tensor(FLAT_INPUT), torch.tensor(offsets))
         np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), **TOL)
-        upstream = _f32(*out.shape)
+        upstream = f32(RNG, *out.shape)
         out.backward(mt.tensor(upstream))
         tout.backward(torch.tensor(upstream))
         np.testing.assert_allclose(ours.weight.grad.numpy(), twin.weight.grad.numpy(), **TOL)
@@ -124,7 +112,7 @@ def test_embedding_bag_matches_torch(backend, kwargs):
 
 @pytest.mark.parametrize("mode", ["sum", "mean", "max"])
 def test_embedding_bag_2d_input_matches_torch(mode):
-    weight = _f32(10, 3)
+    weight = f32(RNG, 10, 3)
     idx = RNG.integers(0, 10, size=(4, 5))
     out = F.embedding_bag(mt.tensor(idx), mt.tensor(weight), mode=mode)
     tout = torch.nn.functional.embedding_bag(torch.tensor(idx), torch.tensor(weight), mode=mode)
@@ -132,7 +120,7 @@ def test_embedding_bag_2d_input_matches_torch(mode):
 
 
 def test_embedding_bag_per_sample_weights_gradient_matches_torch():
-    weight, psw = _f32(10, 4), _f32(len(FLAT_INPUT))
+    weight, psw = f32(RNG, 10, 4), f32(RNG, len(FLAT_INPUT))
     w, p = mt.tensor(weight, requires_grad=True), mt.tensor(psw, requires_grad=True)
     tw, tp = torch.tensor(weight, requires_grad=True), torch.tensor(psw, requires_grad=True)
     args = {"mode": "sum"}
@@ -181,7 +169,7 @@ def test_embedding_bag_errors():
 
 
 def test_embedding_bag_from_pretrained_freezes_like_torch():
-    table = _f32(4, 3)
+    table = f32(RNG, 4, 3)
     ours = nn.EmbeddingBag.from_pretrained(mt.tensor(table), mode="sum")
     theirs = torch.nn.EmbeddingBag.from_pretrained(torch.tensor(table), mode="sum")
     assert ours.weight.requires_grad is theirs.weight.requires_grad is False
@@ -264,7 +252,7 @@ def test_parameters_to_vector_and_back_match_torch():
     np.testing.assert_array_equal(vec.numpy(), tvec.detach().numpy())
     (vec * vec).sum().backward()  # in the graph: each parameter gets 2 * itself
     np.testing.assert_allclose(model[0].weight.grad.numpy(), 2 * model[0].weight.numpy())
-    fresh = _f32(vec.shape[0] + 3)  # extra entries are ignored, as in PyTorch
+    fresh = f32(RNG, vec.shape[0] + 3)  # extra entries are ignored, as in PyTorch
     nn.utils.vector_to_parameters(mt.tensor(fresh), model.parameters())
     torch.nn.utils.vector_to_parameters(torch.tensor(fresh[: vec.shape[0]]), twin.parameters())
     for (name, p), tp in zip(model.named_parameters(), twin.parameters(), strict=True):

@@ -6,41 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _nn_parity import TOL, compare, torch, torch_twin
 
 import mytensor as mt
 from mytensor import nn
 
-torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 
 RNG = np.random.default_rng(2024)
-TOL = {"rtol": 1e-4, "atol": 1e-5}
-
-
-def _torch_twin(module: nn.Module, name: str, args: tuple, kwargs: dict):
-    twin = getattr(torch.nn, name)(*args, **kwargs).double().float()
-    state = {k: torch.from_numpy(v.numpy()) for k, v in module.state_dict().items()}
-    twin.load_state_dict(state)
-    twin.train(module.training)
-    return twin
-
-
-def _compare(module: nn.Module, twin, x_np: np.ndarray, *, grad_input: bool = True) -> None:
-    floating = x_np.dtype.kind == "f"
-    x = mt.tensor(x_np, requires_grad=floating and grad_input)
-    tx = torch.tensor(x_np, requires_grad=floating and grad_input)
-    out, tout = module(x), twin(tx)
-    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), **TOL)
-    upstream = RNG.standard_normal(out.shape).astype(np.float32)
-    params = dict(module.named_parameters())
-    if not (x.requires_grad or params):
-        return
-    out.backward(mt.tensor(upstream))
-    tout.backward(torch.tensor(upstream))
-    if x.requires_grad:
-        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), **TOL)
-    for name, tp in twin.named_parameters():
-        np.testing.assert_allclose(params[name].grad.numpy(), tp.grad.numpy(), err_msg=name, **TOL)
 
 
 def _input(shape: tuple, kind: str) -> np.ndarray:
@@ -103,13 +76,13 @@ CASES = [
                          ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])  # fmt: skip
 def test_layer_matches_torch(name, args, kwargs, shape, kind):
     module = getattr(nn, name)(*args, **kwargs)
-    twin = _torch_twin(module, name, args, kwargs)
-    _compare(module, twin, _input(shape, kind))
+    twin = torch_twin(module, name, args, kwargs)
+    compare(module, twin, _input(shape, kind))
     if hasattr(twin, "running_mean"):  # batch norm: statistics and eval mode agree too
         np.testing.assert_allclose(module.running_mean.numpy(), twin.running_mean.numpy(), **TOL)
         np.testing.assert_allclose(module.running_var.numpy(), twin.running_var.numpy(), **TOL)
         assert module.num_batches_tracked.item() == twin.num_batches_tracked.item()
-        _compare(module.eval(), twin.eval(), _input(shape, kind))
+        compare(module.eval(), twin.eval(), _input(shape, kind))
 
 
 def test_max_pool_indices_match_torch():
