@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _optim_trajectory import trajectory
 
 import mytensor as mt
 from mytensor import optim
@@ -29,22 +30,7 @@ def _problem(dtype):
 
 
 def _trajectory(lib, name, options, dtype, steps=15):
-    X, y, w0, b0 = _problem(dtype)
-    tensor = mt.tensor if lib is mt else torch.tensor
-    Xt, yt = tensor(X), tensor(y)
-    # a transposed (non-contiguous) weight, and a second group with its own lr
-    w = tensor(np.ascontiguousarray(w0.T)).T.detach().requires_grad_(True)
-    b = tensor(b0).requires_grad_(True)
-    extra = {} if lib is mt else {"foreach": False}
-    groups = [{"params": [w]}, {"params": [b], "lr": options.get("lr", 1.0) / 2}]
-    opt = getattr(lib.optim, name)(groups, **options, **extra)
-    path = []
-    for _ in range(steps):
-        opt.zero_grad()
-        ((Xt @ w + b - yt) ** 2).mean().backward()
-        opt.step()
-        path.append(np.concatenate([w.detach().numpy().ravel(), b.detach().numpy()]))
-    return np.array(path)
+    return trajectory(lib, name, options, _problem(dtype), steps, noncontiguous=True)
 
 
 @pytest.mark.parametrize(("name", "options"), OPTIMIZER_CASES)

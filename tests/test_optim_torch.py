@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from _optim_trajectory import trajectory
 
 import mytensor as mt
 from mytensor import optim
@@ -36,49 +37,22 @@ def _data(dtype):
     return X, y, rng.standard_normal((4, 1)).astype(dtype), np.zeros(1, dtype)
 
 
-def _trajectory_mt(name, options, dtype, steps=20):
+def _trajectory(lib, name, options, dtype, steps=20):
     X, y, w0, b0 = _data(dtype)
-    Xt, yt = mt.tensor(X), mt.tensor(y.reshape(-1, 1))
-    w, b = mt.tensor(w0, requires_grad=True), mt.tensor(b0, requires_grad=True)
-    opt = getattr(optim, name)(
-        [{"params": [w]}, {"params": [b], "lr": options["lr"] / 2}], **options
-    )
-    path = []
-    for _ in range(steps):
-        opt.zero_grad()
-        ((Xt @ w + b - yt) ** 2).mean().backward()
-        opt.step()
-        path.append(np.concatenate([w.numpy().ravel(), b.numpy()]))
-    return np.array(path)
-
-
-def _trajectory_torch(name, options, dtype, steps=20):
-    X, y, w0, b0 = _data(dtype)
-    Xt, yt = torch.tensor(X), torch.tensor(y.reshape(-1, 1))
-    w, b = torch.tensor(w0, requires_grad=True), torch.tensor(b0, requires_grad=True)
-    opt = getattr(torch.optim, name)(
-        [{"params": [w]}, {"params": [b], "lr": options["lr"] / 2}], foreach=False, **options
-    )
-    path = []
-    for _ in range(steps):
-        opt.zero_grad()
-        ((Xt @ w + b - yt) ** 2).mean().backward()
-        opt.step()
-        path.append(np.concatenate([w.detach().numpy().ravel(), b.detach().numpy()]))
-    return np.array(path)
+    return trajectory(lib, name, options, (X, y.reshape(-1, 1), w0, b0), steps)
 
 
 @pytest.mark.parametrize(("name", "options"), CASES)
 def test_trajectory_matches_torch_float64(name, options):
-    got = _trajectory_mt(name, options, np.float64)
-    want = _trajectory_torch(name, options, np.float64)
+    got = _trajectory(mt, name, options, np.float64)
+    want = _trajectory(torch, name, options, np.float64)
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize(("name", "options"), CASES[::3])
 def test_trajectory_matches_torch_float32(name, options):
-    got = _trajectory_mt(name, options, np.float32)
-    want = _trajectory_torch(name, options, np.float32)
+    got = _trajectory(mt, name, options, np.float32)
+    want = _trajectory(torch, name, options, np.float32)
     np.testing.assert_allclose(got, want, rtol=2e-4, atol=2e-5)
 
 
