@@ -127,7 +127,9 @@ def std(x: Tensor, /, *torch_args: Any, axis: Dim = None,
 
 
 # -- conformance record -------------------------------------------------------------------
-def _nanmean_variants(shapes):
+def torch_reduction_variants(shapes: tuple[tuple[int, ...], ...]) -> list[dict]:
+    """Conformance variants of a PyTorch-style reduction: no dim, keepdim, each dim, and
+    (from 2-d on) a tuple of dims kept."""
     ndim = len(shapes[0])
     out = [{}, {"keepdim": True}, *({"dim": d} for d in range(-ndim, ndim))]
     return out + ([{"dim": (0, -1), "keepdim": True}] if ndim >= 2 else [])
@@ -141,4 +143,4 @@ def _np_nanmean(a, dim=None, keepdim=False):
 
 
 register(OpRecord("nanmean", nanmean, _np_nanmean, dtypes=FLOAT_DTYPES,
-                  variants=_nanmean_variants))  # fmt: skip
+                  variants=torch_reduction_variants))  # fmt: skip

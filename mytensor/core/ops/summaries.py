@@ -14,7 +14,7 @@ from mytensor.core.layout import normalize_dims
 from mytensor.core.ops import reductions as R
 from mytensor.core.ops._base import OpRecord, check_tensor, register
 from mytensor.core.ops.elementwise import where
-from mytensor.core.ops.moments import torch_correction
+from mytensor.core.ops.moments import torch_correction, torch_reduction_variants
 from mytensor.core.tensor import Tensor
 
 __all__ = ["nansum", "std_mean", "var_mean"]
@@ -100,16 +100,10 @@ def std_mean(input: Tensor, dim: Dim = None, unbiased: bool | None = None,
 
 
 # -- conformance record -------------------------------------------------------------------
-def _nansum_variants(shapes):
-    ndim = len(shapes[0])
-    out = [{}, {"keepdim": True}, *({"dim": d} for d in range(-ndim, ndim))]
-    return out + ([{"dim": (0, -1), "keepdim": True}] if ndim >= 2 else [])
-
-
 def _np_nansum(a, dim=None, keepdim=False):
     axis = tuple(dim) if isinstance(dim, tuple | list) else dim
     return np.nansum(a, axis=axis, keepdims=keepdim).astype(a.dtype)
 
 
 register(OpRecord("nansum", nansum, _np_nansum, dtypes=FLOAT_DTYPES,
-                  variants=_nansum_variants))  # fmt: skip
+                  variants=torch_reduction_variants))  # fmt: skip
