@@ -61,8 +61,17 @@ def input_dtypes(record: OpRecord, dtype: DType) -> list[DType]:
     return [dtype] * record.arity
 
 
+def elementwise(record: OpRecord) -> bool:
+    """Whether `record` is an op of the elementwise table (its numpy reference defines
+    every input: NaN, infinities and extremes are fair inputs, whatever its domain)."""
+    from mytensor.core.ops.elementwise_table import BINARY, UNARY
+
+    return record.name in {s.name for s in (*UNARY, *BINARY)}
+
+
 def draw_arrays(data, record: OpRecord, dtype: DType, shapes: tuple, smooth: bool = False):
-    """One numpy array per input; `smooth` gives distinct values away from 0 (gradients)."""
+    """One numpy array per input; `smooth` gives distinct values away from 0 (gradients);
+    otherwise edge values are mixed in (`strategies.edge_values`)."""
     arrays = []
     dtypes = input_dtypes(record, dtype)
     if smooth:  # one stream for all float inputs, so no value ties across inputs either
@@ -76,7 +85,9 @@ def draw_arrays(data, record: OpRecord, dtype: DType, shapes: tuple, smooth: boo
         if smooth and dt.kind == "float":
             arrays.append(next(pieces).reshape(shape))
         else:
-            arrays.append(data.draw(S.arrays(dt, shape, record.domain, exclude), label=f"x{i}"))
+            ieee = not smooth and elementwise(record)
+            drawn = S.arrays(dt, shape, record.domain, exclude, ieee)
+            arrays.append(data.draw(drawn, label=f"x{i}"))
     return arrays, dtypes
 
 
@@ -114,5 +125,12 @@ def on_reference(record: OpRecord, built, kwargs: dict) -> mt.Tensor:
 
 
 def max_abs(arrays) -> float:
-    sizes = [np.abs(a).astype(np.float64).max() for a in arrays if a.size and a.dtype.kind != "b"]
+    """The largest magnitude among the inputs' ordinary values (the scale of absolute
+    tolerances): edge values (non-finite, or beyond 1e6) do not widen tolerances."""
+    sizes = []
+    for a in arrays:
+        if a.size and a.dtype.kind != "b":
+            magnitude = np.abs(a).astype(np.float64).reshape(-1)
+            ordinary = magnitude[np.isfinite(magnitude) & (magnitude <= 1e6)]
+            sizes.append(float(ordinary.max()) if ordinary.size else 1.0)
     return float(max(sizes, default=1.0))

@@ -37,10 +37,20 @@ def same_kind(a: np.dtype, b: np.dtype) -> bool:
     return kinds[np.dtype(a).kind] == kinds[np.dtype(b).kind]
 
 
-def assert_close(got: np.ndarray, expected: np.ndarray, context: str,
-                 rtol: float = 0.0, atol: float = 0.0) -> None:  # fmt: skip
-    """Equal shapes and values (exact for bool/int, rtol/atol for floats, NaN where NaN;
-    complex values compare part by part)."""
+def assert_close(got: np.ndarray, expected: np.ndarray, context: str, rtol: float = 0.0,
+                 atol: float = 0.0, zero_signs: bool = False,
+                 inputs: Sequence = ()) -> None:  # fmt: skip
+    """Equal shapes and values (exact for bool/int, rtol/atol for floats, NaN exactly where
+    NaN; complex values compare part by part). With `zero_signs`, a real float zero must
+    carry the reference's sign (``np.signbit``): -0.0 is not 0.0. A failure names the first
+    differing element, got vs expected, and each of `inputs` (broadcast) at that element.
+
+    >>> try:
+    ...     assert_close(np.array([0.0]), np.array([-0.0]), "neg", zero_signs=True)
+    ... except AssertionError as exc:
+    ...     print(str(exc).splitlines()[-1])
+      first at index (0,): got 0.0, expected -0.0
+    """
     got, expected = np.asarray(got), np.asarray(expected)
     if got.shape != expected.shape:
         raise AssertionError(f"{context}\n  shape: got {got.shape}, expected {expected.shape}")
@@ -54,6 +64,10 @@ def assert_close(got: np.ndarray, expected: np.ndarray, context: str,
                 g = part(got).astype(np.float64)
                 e = part(expected).astype(np.float64)
                 ok &= np.isclose(g, e, rtol=rtol, atol=atol, equal_nan=True) | (g == e)
+                ok &= np.isnan(g) == np.isnan(e)
+            if zero_signs and got.dtype.kind == "f" and expected.dtype.kind == "f":
+                zeros = (got == 0) & (expected == 0)
+                ok &= ~zeros | (np.signbit(got) == np.signbit(expected))
     if ok.all():
         return
     bad = np.argwhere(~ok)
@@ -62,8 +76,17 @@ def assert_close(got: np.ndarray, expected: np.ndarray, context: str,
         diff = np.abs(got.astype(np.complex128) - expected.astype(np.complex128))
     finite = diff[np.isfinite(diff)]
     worst = float(finite.max()) if finite.size else float("nan")
-    raise AssertionError(
-        f"{context}\n  {len(bad)} of {got.size} elements differ (rtol={rtol:g}, atol={atol:g}); "
-        f"max abs error {worst:g}\n  first at index {first}: got {got[first]!r}, "
-        f"expected {expected[first]!r}"
+    exactness = "; zero signs and NaN positions exact" if zero_signs else ""
+    message = (
+        f"{context}\n  {len(bad)} of {got.size} elements differ (rtol={rtol:g}, atol={atol:g}"
+        f"{exactness}); max abs error {worst:g}\n  first at index {first}: got "
+        f"{got[first]}, expected {expected[first]}"
     )
+    for i, value in enumerate(inputs):
+        value = np.asarray(value)
+        try:
+            at = np.broadcast_to(value, got.shape)[first]
+        except ValueError:
+            continue
+        message += f"\n  input {i} there: {at}"
+    raise AssertionError(message)

@@ -116,11 +116,62 @@ def _inward(domain, dtype: DType) -> tuple[float, float]:
     return float(low), float(high)
 
 
+# one element in EDGE_ODDS of a drawn array is an edge value (where the dtype has some)
+EDGE_ODDS = 8
+
+
+def edge_values(dtype: DType, domain=(-3.0, 3.0), exclude_zero: bool = False,
+                ieee: bool = False) -> list:  # fmt: skip
+    """The values kernels get wrong: ±0.0, the smallest subnormal, ``tiny`` (inside the
+    domain, and zero only without `exclude_zero`); with `ieee` (ops whose numpy reference
+    defines every input) also NaN, ±inf, ±finfo max, whatever the domain, and the integer
+    extremes (iinfo max and min + 1, the unsigned 0 and max) where the domain has negatives.
+
+    >>> import mytensor as mt
+    >>> edge_values(mt.float32, (0.1, 5.0))
+    []
+    >>> edge_values(mt.uint8, ieee=True)
+    [255, 0]
+    """
+    if dtype.kind == "bool":
+        return []
+    if dtype.kind == "complex":
+        from mytensor.core.dtypes import real_dtype
+
+        parts = edge_values(real_dtype(dtype), domain, exclude_zero, ieee)
+        regular = [v for v in int_range(domain, exclude_zero) if domain[0] <= v <= domain[1]]
+        regular = regular or [float(domain[0])]
+        return [complex(a, b) for a in parts for b in (*parts[:3], regular[0])]
+    low, high = domain
+    if dtype.is_integral:
+        info = np.iinfo(dtype.numpy)  # (min + 1: -min overflows; shifts and pow, whose
+        # domain starts at 0, wrap or raise at the extremes in numpy: none there)
+        if not ieee or low >= 0:
+            return []
+        return [int(info.max), int(info.min + 1) if info.min < 0 else 0]
+    info = np.finfo(dtype.numpy)
+    smallest = float(info.smallest_subnormal)
+    candidates = [0.0, -0.0, smallest, -smallest, float(info.tiny), -float(info.tiny)]
+    inside = [v for v in candidates if low <= v <= high and (v != 0 or not exclude_zero)]
+    if exclude_zero:
+        inside = [v for v in inside if abs(v) >= 0.25]
+    if ieee:
+        big = float(info.max)
+        inside += [math.nan, math.inf, -math.inf, big, -big]
+    return inside
+
+
 @st.composite
-def arrays(draw, dtype: DType, shape, domain=(-3.0, 3.0), exclude_zero: bool = False):
-    """A numpy array of `shape` and `dtype` with values from `elements`."""
+def arrays(draw, dtype: DType, shape, domain=(-3.0, 3.0), exclude_zero: bool = False,
+           ieee: bool = False):  # fmt: skip
+    """A numpy array of `shape` and `dtype` with values from `elements`, and about one in
+    `EDGE_ODDS` from `edge_values`."""
     size = math.prod(shape)
-    values = draw(st.lists(elements(dtype, domain, exclude_zero), min_size=size, max_size=size))
+    element = elements(dtype, domain, exclude_zero)
+    edges = edge_values(dtype, domain, exclude_zero, ieee)
+    if edges:
+        element = st.one_of(*[element] * (EDGE_ODDS - 1), st.sampled_from(edges))
+    values = draw(st.lists(element, min_size=size, max_size=size))
     return np.array(values, dtype=dtype.numpy).reshape(shape)
 
 

@@ -46,7 +46,9 @@ def test_forward(name, dtype, backend, data):
         assert out.dtype is wanted, f"{where}\n  dtype {out.dtype.name}, numpy_ref gives {wanted}"
     reduced = C.reduced_length(record, shapes, expected.shape)
     rtol, atol = tolerance([got.dtype, expected.dtype], reduced, C.max_abs(arrays), record.rtol)
-    assert_close(got, expected, where, rtol, atol)
+    exact_zeros = C.elementwise(record) or record.shapes == "where"
+    inputs = [b.values for b in built]
+    assert_close(got, expected, where, rtol, atol, zero_signs=exact_zeros, inputs=inputs)
 
 
 def _draw_extra_dtype(data, record, backend):

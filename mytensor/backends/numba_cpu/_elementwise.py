@@ -170,12 +170,12 @@ U = np.uint64
 
 @inline
 def _fmax(x, y):
-    return x if (x >= y or x != x) else y  # NaN in either wins
+    return x if (x > y or x != x) else y  # NaN in either wins; equal: y, as numpy
 
 
 @inline
 def _fmin(x, y):
-    return x if (x <= y or x != x) else y
+    return x if (x < y or x != x) else y
 
 
 @inline
@@ -267,7 +267,7 @@ def _sigmoid(x):
 # float transcendentals run through numpy's SIMD ufuncs instead (see backend.NUMPY_MAP)
 MAP_FLOAT = {
     "neg": "-x", "abs": "abs(x)", "sqrt": "np.sqrt(x)", "relu": "x if (x > 0 or x != x) else 0.0",
-    "sign": "1.0 if x > 0 else (-1.0 if x < 0 else x)", "floor": "np.floor(x)",
+    "sign": "1.0 if x > 0 else (-1.0 if x < 0 else x - x)", "floor": "np.floor(x)",
     "ceil": "np.ceil(x)", "round": "np.rint(x)", "reciprocal": "1.0 / x", "erf": "math.erf(x)",
     "sigmoid": "_sigmoid(x)", "trunc": "np.trunc(x)",
 }  # fmt: skip
