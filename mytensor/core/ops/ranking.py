@@ -122,14 +122,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True,
     >>> mt.topk(mt.tensor([1.0, 4.0, 2.0, 3.0]), 2).values.tolist()
     [4.0, 3.0]
     """
-    x = check_tensor("topk", input)
-    d = normalize_dim("topk", dim, x.ndim)
-    size = x.shape[d] if x.ndim else 1
-    k = _count_arg("topk", k)
-    if not 0 <= k <= size:
-        raise IndexError(
-            f"topk(): k={k!r} is out of range for dimension {d} of size {size} (expected 0..{size})"
-        )
+    x, d, k = _checked_k("topk", input, k, dim, 0)
     if x.ndim == 0:
         picked = topk(x.reshape(1), k, 0, largest, sorted)
         if k == 0:
@@ -138,6 +131,21 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True,
     order = sorting.argsort(x, axis=d, descending=bool(largest))
     order = order[(*[slice(None)] * d, slice(0, k))]
     return ValuesIndices(gather(x, d, order), order)
+
+
+def _checked_k(op: str, input: Any, k: Any, dim: int, lowest: int) -> tuple[Tensor, int, int]:
+    """(input, dim made non-negative, k as an int) for topk / kthvalue, with an IndexError
+    unless ``lowest <= k <=`` the size of `dim` (a 0-d input counts as size 1)."""
+    x = check_tensor(op, input)
+    d = normalize_dim(op, dim, x.ndim)
+    size = x.shape[d] if x.ndim else 1
+    k = _count_arg(op, k)
+    if not lowest <= k <= size:
+        raise IndexError(
+            f"{op}(): k={k!r} is out of range for dimension {d} of size {size} "
+            f"(expected {lowest}..{size})"
+        )
+    return x, d, k
 
 
 def _count_arg(op: str, k: Any) -> int:
@@ -178,15 +186,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Val
     """
     from mytensor.core.creation import full
 
-    x = check_tensor("kthvalue", input)
-    d = normalize_dim("kthvalue", dim, x.ndim)
-    size = x.shape[d] if x.ndim else 1
-    k = _count_arg("kthvalue", k)
-    if not 1 <= k <= size:
-        raise IndexError(
-            f"kthvalue(): k={k!r} is out of range for dimension {d} of size {size} "
-            f"(expected 1..{size})"
-        )
+    x, d, k = _checked_k("kthvalue", input, k, dim, 1)
     if x.ndim == 0:
         return ValuesIndices(x.clone(), _zero_index(x))
     position = full(_reduced_shape(x, d), k - 1, dtype=int64, backend=x.backend)
