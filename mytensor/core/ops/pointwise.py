@@ -132,6 +132,17 @@ def lerp(input: Tensor, end: Tensor, weight: Operand) -> Tensor:
     return from_start if abs(weight) < 0.5 else from_end
 
 
+def _addc_operands(
+    op: str, input: Tensor, tensor1: Tensor, tensor2: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """addcmul's / addcdiv's three operands, each checked to be a tensor."""
+    return (
+        check_tensor(op, input),
+        check_tensor(op, tensor1, "tensor1"),
+        check_tensor(op, tensor2, "tensor2"),
+    )
+
+
 def _scaled(op: str, input: Tensor, product: Tensor, value: float) -> Tensor:
     if not is_scalar(value):
         raise TypeError(f"{op}(): value must be a number, got {type(value).__name__}")
@@ -151,9 +162,7 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: float = 1
     >>> mt.addcmul(mt.ones(2), mt.tensor([1.0, 2.0]), mt.tensor([3.0, 4.0]), value=0.5).tolist()
     [2.5, 5.0]
     """
-    input = check_tensor("addcmul", input)
-    tensor1 = check_tensor("addcmul", tensor1, "tensor1")
-    tensor2 = check_tensor("addcmul", tensor2, "tensor2")
+    input, tensor1, tensor2 = _addc_operands("addcmul", input, tensor1, tensor2)
     return input + _scaled("addcmul", input, tensor1 * tensor2, value)
 
 
@@ -165,9 +174,7 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: float = 1
     >>> mt.addcdiv(mt.ones(2), mt.tensor([1.0, 2.0]), mt.tensor([4.0, 4.0]), value=2).tolist()
     [1.5, 2.0]
     """
-    input = check_tensor("addcdiv", input)
-    tensor1 = check_tensor("addcdiv", tensor1, "tensor1")
-    tensor2 = check_tensor("addcdiv", tensor2, "tensor2")
+    input, tensor1, tensor2 = _addc_operands("addcdiv", input, tensor1, tensor2)
     if tensor1.dtype.is_integral and tensor2.dtype.is_integral:
         raise TypeError(
             f"addcdiv(): integer division of {tensor1.dtype.name} by {tensor2.dtype.name} is "
