@@ -25,6 +25,16 @@ def _rank(op: str, t: Tensor, ndim: int, arg: str) -> None:
         )
 
 
+def _matrices(
+    op: str, a: Tensor, b: Tensor, ndim: int, names: tuple[str, str] = ("input", "mat2")
+) -> tuple[Tensor, Tensor]:
+    """The two factors of a product (called `names`), checked to be `ndim`-d tensors."""
+    a, b = check_tensor(op, a, names[0]), check_tensor(op, b, names[1])
+    _rank(op, a, ndim, names[0])
+    _rank(op, b, ndim, names[1])
+    return a, b
+
+
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """The matrix product of two 2-d tensors, (n, k) @ (k, m) -> (n, m) (no broadcasting;
     `matmul` broadcasts).
@@ -33,10 +43,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     >>> mt.mm(mt.ones(2, 3), mt.ones(3, 4)).shape
     (2, 4)
     """
-    input = check_tensor("mm", input)
-    mat2 = check_tensor("mm", mat2, "mat2")
-    _rank("mm", input, 2, "input")
-    _rank("mm", mat2, 2, "mat2")
+    input, mat2 = _matrices("mm", input, mat2, 2)
     if input.shape[1] != mat2.shape[0]:
         raise ValueError(
             f"mm(): input and mat2 shapes cannot be multiplied ({input.shape[0]}x"
@@ -54,10 +61,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     >>> mt.bmm(mt.ones(5, 2, 3), mt.ones(5, 3, 4)).shape
     (5, 2, 4)
     """
-    input = check_tensor("bmm", input)
-    mat2 = check_tensor("bmm", mat2, "mat2")
-    _rank("bmm", input, 3, "input")
-    _rank("bmm", mat2, 3, "mat2")
+    input, mat2 = _matrices("bmm", input, mat2, 3)
     if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
         raise ValueError(
             f"bmm(): shapes {input.shape} and {mat2.shape} do not match: need the same batch "
@@ -81,12 +85,9 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1,
     [[3.0, 3.0, 3.0], [3.0, 3.0, 3.0]]
     """
     input = check_tensor("addmm", input)
-    mat1 = check_tensor("addmm", mat1, "mat1")
-    mat2 = check_tensor("addmm", mat2, "mat2")
+    mat1, mat2 = _matrices("addmm", mat1, mat2, 2, ("mat1", "mat2"))
     _number("addmm", "beta", beta)
     _number("addmm", "alpha", alpha)
-    _rank("addmm", mat1, 2, "mat1")
-    _rank("addmm", mat2, 2, "mat2")
     if mat1.shape[1] != mat2.shape[0]:
         raise ValueError(
             f"addmm(): mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x"
