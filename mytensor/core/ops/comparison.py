@@ -11,9 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from mytensor.core.dtypes import FLOAT_DTYPES, float64
-from mytensor.core.layout import broadcast_shapes
-from mytensor.core.ops import shape as S
 from mytensor.core.ops._base import OpRecord, check_tensor, promote_operands, register
+from mytensor.core.ops.manipulation import broadcast_views
 from mytensor.core.tensor import Tensor
 
 __all__ = ["allclose", "broadcast_tensors", "equal", "isclose"]
@@ -85,9 +84,7 @@ def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
     >>> [t.shape for t in mt.broadcast_tensors(mt.ones(3), mt.ones(2, 1))]
     [(2, 3), (2, 3)]
     """
-    checked = [check_tensor("broadcast_tensors", t, f"tensors[{i}]") for i, t in enumerate(tensors)]
-    shape = broadcast_shapes("broadcast_tensors", *(t.shape for t in checked))
-    return tuple(S.broadcast_to(t, shape) for t in checked)
+    return broadcast_views("broadcast_tensors", "tensors", tensors)
 
 
 def _np_isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):

@@ -45,9 +45,20 @@ def broadcast_arrays(*arrays: Tensor) -> tuple[Tensor, ...]:
     >>> [t.shape for t in mt.broadcast_arrays(mt.ones(3), mt.ones(2, 1))]
     [(2, 3), (2, 3)]
     """
-    tensors = [check_tensor("broadcast_arrays", t, f"arrays[{i}]") for i, t in enumerate(arrays)]
-    shape = broadcast_shapes("broadcast_arrays", *(t.shape for t in tensors))
-    return tuple(S.broadcast_to(t, shape) for t in tensors)
+    return broadcast_views("broadcast_arrays", "arrays", arrays)
+
+
+def broadcast_views(op: str, arg: str, tensors: Sequence[Tensor]) -> tuple[Tensor, ...]:
+    """`tensors` (the argument `arg` of `op`, each checked) as views broadcast to their
+    common shape; shared by broadcast_arrays and broadcast_tensors.
+
+    >>> import mytensor as mt
+    >>> [t.shape for t in broadcast_views("op", "xs", [mt.ones(3), mt.ones(2, 1)])]
+    [(2, 3), (2, 3)]
+    """
+    checked = [check_tensor(op, t, f"{arg}[{i}]") for i, t in enumerate(tensors)]
+    shape = broadcast_shapes(op, *(t.shape for t in checked))
+    return tuple(S.broadcast_to(t, shape) for t in checked)
 
 
 def _positional_dim(op: str, torch_args: tuple, dim: Any, name: str = "dim") -> Any:

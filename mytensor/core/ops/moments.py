@@ -129,7 +129,11 @@ def std(x: Tensor, /, *torch_args: Any, axis: Dim = None,
 # -- conformance record -------------------------------------------------------------------
 def torch_reduction_variants(shapes: tuple[tuple[int, ...], ...]) -> list[dict]:
     """Conformance variants of a PyTorch-style reduction: no dim, keepdim, each dim, and
-    (from 2-d on) a tuple of dims kept."""
+    (from 2-d on) a tuple of dims kept.
+
+    >>> torch_reduction_variants(((2, 3),))[-1]
+    {'dim': (0, -1), 'keepdim': True}
+    """
     ndim = len(shapes[0])
     out = [{}, {"keepdim": True}, *({"dim": d} for d in range(-ndim, ndim))]
     return out + ([{"dim": (0, -1), "keepdim": True}] if ndim >= 2 else [])
