@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal, SupportsFloat
 
-from mytensor.optim._scheduler_base import LRScheduler, check_optimizer
+from mytensor.optim._scheduler_base import LRScheduler, check_optimizer, per_group
 from mytensor.optim.optimizer import Optimizer
 
 __all__ = ["ReduceLROnPlateau"]
@@ -57,18 +57,8 @@ class ReduceLROnPlateau(LRScheduler):
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau(): factor must be < 1.0, got {factor}")
         _check_modes(mode, threshold_mode)
-        groups = len(optimizer.param_groups)
-        if isinstance(min_lr, list | tuple):
-            if len(min_lr) != groups:
-                raise ValueError(
-                    f"ReduceLROnPlateau(): expected {groups} min_lrs (one per parameter "
-                    f"group), got {len(min_lr)}"
-                )
-            self.default_min_lr = None
-            self.min_lrs = list(min_lr)
-        else:
-            self.default_min_lr = min_lr
-            self.min_lrs = [min_lr] * groups
+        self.min_lrs = per_group("ReduceLROnPlateau", "min_lr", optimizer, min_lr)
+        self.default_min_lr = None if isinstance(min_lr, list | tuple) else min_lr
         self.optimizer = optimizer
         self.factor = factor
         self.patience = patience

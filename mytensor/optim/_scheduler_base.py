@@ -8,7 +8,7 @@ from typing import Any
 
 from mytensor.optim.optimizer import Optimizer
 
-__all__ = ["LRScheduler", "check_optimizer"]
+__all__ = ["LRScheduler", "check_optimizer", "per_group"]
 
 
 def check_optimizer(scheduler: str, optimizer: Any) -> Optimizer:
@@ -22,6 +22,30 @@ def check_optimizer(scheduler: str, optimizer: Any) -> Optimizer:
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"{scheduler}(): expected an Optimizer, got {type(optimizer).__name__}")
     return optimizer
+
+
+def per_group(scheduler: str, name: str, optimizer: Optimizer, value: Any) -> list:
+    """`value` once per parameter group of `optimizer`: a list or tuple must hold one
+    entry per group (else a ValueError naming the scheduler); anything else is repeated.
+
+    >>> import mytensor as mt
+    >>> opt = mt.optim.SGD([mt.ones(1, requires_grad=True)], lr=0.1)
+    >>> per_group("StepLR", "gamma", opt, 0.5)
+    [0.5]
+    >>> per_group("StepLR", "gamma", opt, [0.5, 0.1])
+    Traceback (most recent call last):
+    ...
+    ValueError: StepLR(): expected 1 gammas (one per parameter group), got 2
+    """
+    groups = len(optimizer.param_groups)
+    if isinstance(value, list | tuple):
+        if len(value) != groups:
+            raise ValueError(
+                f"{scheduler}(): expected {groups} {name}s (one per parameter group), "
+                f"got {len(value)}"
+            )
+        return list(value)
+    return [value] * groups
 
 
 class LRScheduler:

@@ -19,7 +19,7 @@ from typing import Any
 
 from mytensor.optim._one_cycle import OneCycleLR
 from mytensor.optim._plateau import ReduceLROnPlateau
-from mytensor.optim._scheduler_base import LRScheduler, check_optimizer
+from mytensor.optim._scheduler_base import LRScheduler, check_optimizer, per_group
 from mytensor.optim.optimizer import Optimizer
 
 __all__ = [
@@ -169,16 +169,8 @@ class LambdaLR(LRScheduler):
         lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
         last_epoch: int = -1,
     ) -> None:
-        n = len(check_optimizer("LambdaLR", optimizer).param_groups)
-        if isinstance(lr_lambda, list | tuple):
-            if len(lr_lambda) != n:
-                raise ValueError(
-                    f"LambdaLR(): expected {n} lr_lambdas (one per parameter group), "
-                    f"got {len(lr_lambda)}"
-                )
-            self.lr_lambdas = list(lr_lambda)
-        else:
-            self.lr_lambdas = [lr_lambda] * n
+        check_optimizer("LambdaLR", optimizer)
+        self.lr_lambdas = per_group("LambdaLR", "lr_lambda", optimizer, lr_lambda)
         bad = [i for i, fn in enumerate(self.lr_lambdas) if not callable(fn)]
         if bad:
             got = type(self.lr_lambdas[bad[0]]).__name__
