@@ -53,6 +53,14 @@ class _EmbeddingTable(Module):
                 self.weight[self.padding_idx] = 0.0
 
 
+def _pretrained_shape(embeddings: Tensor) -> tuple[int, int]:
+    """(num_embeddings, embedding_dim) of a pretrained table, which must be 2-d."""
+    if embeddings.ndim != 2:
+        raise ValueError(f"from_pretrained(): embeddings must be 2-d, got {embeddings.shape}")
+    rows, dim = embeddings.shape
+    return rows, dim
+
+
 def _checked_padding_idx(layer: str, padding_idx: int | None, num_embeddings: int) -> int | None:
     """`padding_idx` made non-negative, or a ValueError naming `layer` when out of range."""
     if padding_idx is None:
@@ -119,9 +127,7 @@ class Embedding(_EmbeddingTable):
         >>> nn.Embedding.from_pretrained(mt.eye(3))(mt.tensor([2])).tolist()
         [[0.0, 0.0, 1.0]]
         """
-        if embeddings.ndim != 2:
-            raise ValueError(f"from_pretrained(): embeddings must be 2-d, got {embeddings.shape}")
-        rows, dim = embeddings.shape
+        rows, dim = _pretrained_shape(embeddings)
         return cls(
             rows,
             dim,
@@ -218,9 +224,7 @@ class EmbeddingBag(_EmbeddingTable):
         >>> bag(mt.tensor([[0, 2]])).tolist()
         [[1.0, 0.0, 1.0]]
         """
-        if embeddings.ndim != 2:
-            raise ValueError(f"from_pretrained(): embeddings must be 2-d, got {embeddings.shape}")
-        rows, dim = embeddings.shape
+        rows, dim = _pretrained_shape(embeddings)
         bag = cls(
             rows, dim, max_norm, norm_type, scale_grad_by_freq, mode, sparse, embeddings,
             include_last_offset, padding_idx,
