@@ -13,6 +13,7 @@ from mytensor.nn import functional as F
 from mytensor.nn import init
 from mytensor.nn.layers._parameters import register_weight_and_bias
 from mytensor.nn.module import Module
+from mytensor.nn.parameter import Parameter
 
 
 def _ntuple(name: str, value: int | Sequence[int], n: int) -> tuple[int, ...]:
@@ -23,6 +24,8 @@ def _ntuple(name: str, value: int | Sequence[int], n: int) -> tuple[int, ...]:
 
 
 class _ConvNd(Module):
+    weight: Parameter
+    bias: Parameter
     _rank = 0
     _transposed = False
 

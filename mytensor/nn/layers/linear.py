@@ -13,6 +13,7 @@ from mytensor.nn import functional as F
 from mytensor.nn import init
 from mytensor.nn.layers._parameters import register_weight_and_bias
 from mytensor.nn.module import Module
+from mytensor.nn.parameter import Parameter
 
 
 class Identity(Module):
@@ -41,6 +42,9 @@ class Linear(Module):
     >>> layer(mt.ones(5, 3)).shape, layer.weight.shape, layer.bias.shape
     ((5, 2), (2, 3), (2,))
     """
+
+    weight: Parameter
+    bias: Parameter
 
     def __init__(
         self,
@@ -142,6 +146,9 @@ class Bilinear(Module):
     >>> layer(mt.ones(2, 3), mt.ones(2, 4)).shape, layer.weight.shape
     ((2, 5), (5, 3, 4))
     """
+
+    weight: Parameter
+    bias: Parameter
 
     def __init__(
         self,

@@ -54,6 +54,9 @@ class LayerNorm(Module):
     ((2, 3, 4), LayerNorm((4,), eps=1e-05, elementwise_affine=True))
     """
 
+    weight: Parameter
+    bias: Parameter
+
     def __init__(
         self,
         normalized_shape: int | Sequence[int],
@@ -82,6 +85,8 @@ class LayerNorm(Module):
 
 
 class _BatchNorm(Module):
+    weight: Parameter
+    bias: Parameter
     _ranks: tuple[int, ...] = ()
 
     def __init__(
@@ -188,6 +193,9 @@ class GroupNorm(Module):
     >>> gn(mt.randn(4, 6, 5)).shape, gn
     ((4, 6, 5), GroupNorm(2, 6, eps=1e-05, affine=True, bias=True))
     """
+
+    weight: Parameter
+    bias: Parameter
 
     def __init__(
         self,
