@@ -8,7 +8,7 @@ from mytensor.core.creation import empty
 from mytensor.nn.module import Module
 from mytensor.nn.parameter import Parameter
 
-__all__: list[str] = []
+__all__ = ["register_weight_and_bias"]
 
 
 def register_weight_and_bias(
