@@ -9,11 +9,10 @@ kept: float32 and complex64 give complex64 (or float32 for the real-output trans
 float64 and complex128 give complex128 (float64); integers count as the default float
 dtype. Gradients reach real inputs through backward rules in ops (see
 `mytensor.core.ops.fft`); a complex result of a real input that requires grad carries
-the graph, so ``mytensor.real`` or ``mytensor.abs`` of it, products with real numbers,
-and the transforms of this module differentiate back to the input. (The elementwise
-rules for complex operands, such as ``imag`` or a product with a complex number, are not
-complex-aware yet.) A backend without complex dtypes raises ``UnsupportedDTypeError``
-naming the function; the frequencies and shifts run on every backend.
+the graph, so the elementwise functions (``real``, ``imag``, ``abs``, products with
+complex numbers, ...), matmul and the transforms of this module differentiate back to
+the input, in PyTorch's convention. A backend without complex dtypes raises
+``UnsupportedDTypeError`` naming the function; the frequencies and shifts run on every backend.
 
 >>> import mytensor as mt
 >>> mt.fft.fft(mt.tensor([1.0, 0.0, 0.0, 0.0])).tolist()

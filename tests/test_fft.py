@@ -296,11 +296,6 @@ def test_second_order_gradient(backend):
 
 
 @by_backend
-@pytest.mark.xfail(
-    strict=True,
-    reason="the elementwise backward rules are not complex-aware yet: mul by a complex "
-    "operand must use its conjugate and imag's gradient is i*g (PyTorch's convention)",
-)
 @pytest.mark.parametrize("case", ["complex filter", "imag"])
 def test_gradients_through_complex_elementwise_ops(backend, case):
     torch = pytest.importorskip("torch")

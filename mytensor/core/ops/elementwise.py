@@ -37,6 +37,7 @@ from mytensor.core.ops._base import (
     scalar_tensor,
     unbroadcast,
 )
+from mytensor.core.ops.complex_grads import cast_grad
 from mytensor.core.ops.elementwise_table import (
     BINARY,
     BOOL_KERNELS,
@@ -95,6 +96,7 @@ def _out_dtype(out: str, dtype: Any) -> Any:
 def _unary_op(spec: Unary) -> Callable[[Tensor], Tensor]:
     name, grad_rule, rule = spec.name, spec.grad, RULES[spec.rule]
     kinds, optional = rule.accepts, spec.optional
+    complex_rule, complex_saves = spec.complex_rule(), spec.complex_saves or spec.saves
 
     def op(x: Tensor, /) -> Tensor:
         x = check_tensor(name, x)
@@ -119,13 +121,16 @@ def _unary_op(spec: Unary) -> Callable[[Tensor], Tensor]:
             backend.map(name, out._d, x._d)
         if grad_rule is not None and autograd.needs_grad(x):
             saved_out = out.detach()
-            saved = (x,) if spec.saves == "x" else (saved_out,) if spec.saves == "out" else ()
+            rule_now, saves = grad_rule, spec.saves
+            if dtype.kind == "complex":
+                rule_now, saves = complex_rule, complex_saves
+            saved = (x,) if saves == "x" else (saved_out,) if saves == "out" else ()
 
             def backward(g: Tensor) -> tuple:
                 # building a higher-order graph (create_graph): the output must stay
                 # differentiable in x, so recompute it rather than use the detached copy
-                y = op(x) if autograd.is_grad_enabled() and spec.saves == "out" else saved_out
-                return (grad_rule(g, x, y),)
+                y = op(x) if autograd.is_grad_enabled() and saves == "out" else saved_out
+                return (rule_now(g, x, y),)
 
             autograd.record(out, name, (x,), backward, saved)
         return out
@@ -152,6 +157,9 @@ def _binary_op(spec: Binary) -> Callable[[Any, Any], Tensor]:
     kinds, optional = rule.accepts, spec.optional
     saves_out = spec.saves == "abo"
     out_kind, float_fix = rule.out, spec.float_fix
+    complex_rule = spec.complex_grad
+    if grad_rule is not None and "complex" in kinds and complex_rule is None:
+        raise RuntimeError(f"{name}: an op that takes complex operands needs a complex_grad rule")
     cast_bool, to_float = rule.cast_bool, rule.to_float
 
     def op(x1: Tensor | complex, x2: Tensor | complex, /) -> Tensor:
@@ -194,11 +202,12 @@ def _binary_op(spec: Binary) -> Callable[[Any, Any], Tensor]:
                 out = float_fix(out, a, b)
         if grad_rule is not None and GRAD_MODE.enabled and (a.requires_grad or b.requires_grad):
             y = out.detach() if saves_out else None
+            rule_now = complex_rule if dtype.kind == "complex" else grad_rule
 
             def backward(g: Tensor) -> tuple:
                 # under create_graph, recompute the output so it stays differentiable
                 y_now = op(a, b) if saves_out and autograd.is_grad_enabled() else y
-                grad_a, grad_b = grad_rule(g, a, b, y_now)
+                grad_a, grad_b = rule_now(g, a, b, y_now)
                 return (
                     unbroadcast(grad_a, a.shape) if a.requires_grad else None,
                     unbroadcast(grad_b, b.shape) if b.requires_grad else None,
@@ -274,7 +283,9 @@ def astype(x: Tensor, dtype: Any, /, *, copy: bool = True, device: Any = None) -
     """`x` converted to `dtype` (float to int truncates toward zero), on `device` if given.
 
     With ``copy=False`` the input itself is returned when nothing changes. Complex to
-    real is refused (take mytensor.real or abs first). Differentiable between floats.
+    real is refused (take mytensor.real or abs first). Differentiable between floats and
+    from a float or complex dtype to a complex one (a real input gets the real part of the
+    gradient, as in PyTorch).
 
     >>> import mytensor as mt
     >>> mt.astype(mt.tensor([1.7, -1.7]), mt.int64).tolist()
@@ -299,6 +310,8 @@ def astype(x: Tensor, dtype: Any, /, *, copy: bool = True, device: Any = None) -
     backend.copy(out._d, x._d)
     if dtype.kind == "float" and autograd.needs_grad(x):
         autograd.record(out, "astype", (x,), lambda g: (g.astype(x.dtype),))
+    elif dtype.kind == "complex" and autograd.needs_grad(x):
+        autograd.record(out, "astype", (x,), lambda g: (cast_grad(g, x.dtype),))
     return out
 
 

@@ -4,8 +4,11 @@ numpy reference, conformance metadata). `elementwise.py` generates the functions
 A dtype rule says which input kinds an op takes, whether bool/integer inputs are
 first converted to the default float ("float" functions such as exp), and what the
 output dtype is ("same", "bool", or "real": a complex input gives its real dtype).
-Backward rules are written with mytensor ops, so they run on every backend; complex
-tensors never require grad, so the rules only ever see real floats.
+Backward rules are written with mytensor ops, so they run on every backend. A complex
+tensor computed from real leaves (by `astype`, `fft`, ...) carries the graph, so an op
+that takes complex input also has a rule for it (`complex_grads`: PyTorch's convention,
+``g * conj(f'(z))`` for a holomorphic f, derived from the real rule unless the row names
+one). An op picks its complex rule only when its input is complex.
 """
 
 from __future__ import annotations
@@ -25,6 +28,16 @@ from mytensor.core.dtypes import (
     UNSIGNED_DTYPES,
     DType,
     bool_,
+)
+from mytensor.core.ops.complex_grads import (
+    complex_div_grad,
+    complex_mul_grad,
+    complex_pow_grad,
+    conj_grad,
+    holomorphic,
+    imag_grad,
+    real_grad,
+    sgn_grad,
 )
 from mytensor.core.tensor import Tensor
 
@@ -91,10 +104,19 @@ class Unary:
     doc: str = ""
     # for real inputs of a complex-only kernel (real, imag, conj): a composite
     real_input: Callable[[Tensor], Tensor] | None = None
+    # the rule for a complex input; None: `grad` is g * f'(x) for a holomorphic f
+    complex_grad: Callable[[Tensor, Tensor, Tensor], Tensor] | None = None
+    complex_saves: str | None = None  # what the complex rule reads, if not `saves`
 
     @property
     def optional(self) -> bool:
         return self.name in OPTIONAL_MAP_OPS
+
+    def complex_rule(self) -> Callable[[Tensor, Tensor, Tensor], Tensor] | None:
+        """The backward rule for a complex input (PyTorch's convention)."""
+        if self.complex_grad is not None or self.grad is None or self.grad is zero_grad:
+            return self.complex_grad or self.grad
+        return holomorphic(self.grad)
 
 
 def zero_grad(g: Tensor, x: Tensor, out: Tensor) -> Tensor:
@@ -132,9 +154,18 @@ def _imag_ref(x: np.ndarray) -> np.ndarray:
     return np.imag(x) if np.iscomplexobj(x) else np.zeros_like(x)
 
 
+def _negated(g: Tensor, x: Tensor, y: Tensor) -> Tensor:
+    return -g
+
+
+def _times_sign(g: Tensor, x: Tensor, y: Tensor) -> Tensor:
+    return g * x.sign()
+
+
 UNARY = [
-    Unary("neg", "numeric", lambda g, x, y: -g, "", np.negative, doc="-x"),
-    Unary("abs", "abs", lambda g, x, y: g * x.sign(), "x", np.abs, doc="|x|"),
+    Unary("neg", "numeric", _negated, "", np.negative, doc="-x", complex_grad=_negated),
+    # for complex z, sign(z) = z / |z| (0 at 0): the gradient of |z|
+    Unary("abs", "abs", _times_sign, "x", np.abs, doc="|x|", complex_grad=_times_sign),
     Unary("exp", "float", lambda g, x, y: g * y, "out", np.exp, doc="e**x"),
     Unary("log", "float", lambda g, x, y: g / x, "x", np.log, (0.1, 5.0), "natural log"),
     Unary("log1p", "float", lambda g, x, y: g / (x + 1.0), "x", np.log1p, (-0.9, 5.0),
@@ -150,7 +181,8 @@ UNARY = [
     Unary("relu", "real_numeric", lambda g, x, y: g * (x > 0), "x",
           lambda x: np.maximum(x, 0), doc="max(x, 0)"),
     Unary("sign", "numeric", zero_grad, "", np.sign,
-          doc="-1, 0 or 1 (NaN stays NaN; x / |x| for complex)"),
+          doc="-1, 0 or 1 (NaN stays NaN; x / |x| for complex)", complex_grad=sgn_grad,
+          complex_saves="x"),
     Unary("floor", "real_numeric", zero_grad, "", np.floor),
     Unary("ceil", "real_numeric", zero_grad, "", np.ceil),
     Unary("round", "numeric", zero_grad, "", np.round, doc="to nearest, ties to even"),
@@ -186,12 +218,14 @@ UNARY = [
     Unary("signbit", "float_predicate", None, "", np.signbit,
           doc="whether the sign bit is set (True for -0.0)"),
     Unary("bitwise_invert", "bitwise", None, "", np.invert, doc="~x (logical not for bool)"),
-    Unary("real", "complex_part", lambda g, x, y: g, "", np.real, doc="the real part",
-          real_input=lambda x: x.clone()),
+    # a real input takes the composite (imag's: a constant 0), so only the complex rules run
+    Unary("real", "complex_part", real_grad, "", np.real, doc="the real part",
+          real_input=lambda x: x.clone(), complex_grad=real_grad),
     Unary("imag", "complex_part", zero_grad, "", _imag_ref,
-          doc="the imaginary part (0 for real input)", real_input=_zeros_like),
-    Unary("conj", "conj", lambda g, x, y: g, "", np.conj, doc="the complex conjugate",
-          real_input=lambda x: x.clone()),
+          doc="the imaginary part (0 for real input)", real_input=_zeros_like,
+          complex_grad=imag_grad),
+    Unary("conj", "conj", conj_grad, "", np.conj, doc="the complex conjugate",
+          real_input=lambda x: x.clone(), complex_grad=conj_grad),
 ]  # fmt: skip
 
 
@@ -207,6 +241,8 @@ class Binary:
     exclude_zero: bool = False
     # (out, a, b) -> out for real floats: the standard's special cases the kernel lacks
     float_fix: Callable[[Tensor, Tensor, Tensor], Tensor] | None = None
+    # the rule for complex operands (required of an op whose rule accepts complex)
+    complex_grad: Callable[[Tensor, Tensor, Tensor, Tensor], tuple] | None = None
 
     @property
     def optional(self) -> bool:
@@ -256,17 +292,27 @@ def _copysign_grad(g: Tensor, a: Tensor, b: Tensor, out: Tensor) -> tuple:
     return _where(signbit(a) == signbit(out), g, -g), zero_grad(g, b, out)
 
 
+def _added(g: Tensor, a: Tensor, b: Tensor, out: Tensor) -> tuple:
+    return g, g
+
+
+def _subtracted(g: Tensor, a: Tensor, b: Tensor, out: Tensor) -> tuple:
+    return g, -g
+
+
 BINARY = [
-    Binary("add", "arith", lambda g, a, b, y: (g, g), "", np.add, "+"),
-    Binary("sub", "arith", lambda g, a, b, y: (g, -g), "", np.subtract, "-"),
-    Binary("mul", "arith", lambda g, a, b, y: (g * b, g * a), "ab", np.multiply, "*"),
+    Binary("add", "arith", _added, "", np.add, "+", complex_grad=_added),
+    Binary("sub", "arith", _subtracted, "", np.subtract, "-", complex_grad=_subtracted),
+    Binary("mul", "arith", lambda g, a, b, y: (g * b, g * a), "ab", np.multiply, "*",
+           complex_grad=complex_mul_grad),
     Binary("div", "true_div", lambda g, a, b, y: (g / b, -g * y / b), "abo", np.true_divide,
-           "/", exclude_zero=True),
+           "/", exclude_zero=True, complex_grad=complex_div_grad),
     Binary("floor_divide", "real_numeric", None, "", floor_divide_ref, "//", exclude_zero=True,
            float_fix=_floor_divide_fix),
     Binary("remainder", "real_numeric", lambda g, a, b, y: (g, -g * (a // b)), "ab",
            np.remainder, "%", exclude_zero=True),
-    Binary("pow", "arith", _pow_grad, "abo", np.power, "**", domain=(0.2, 2.0)),
+    Binary("pow", "arith", _pow_grad, "abo", np.power, "**", domain=(0.2, 2.0),
+           complex_grad=complex_pow_grad),
     Binary("maximum", "real_numeric", _extremum_grad("max"), "ab", np.maximum),
     Binary("minimum", "real_numeric", _extremum_grad("min"), "ab", np.minimum),
     Binary("lt", "compare", None, "", np.less, "<"),

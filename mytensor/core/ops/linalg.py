@@ -24,6 +24,8 @@ def _batched(a: Tensor, b: Tensor) -> Tensor:
     if out.numel():
         backend.matmul(out._d, a._d, b._d)
     if autograd.needs_grad(a, b):
+        if a.dtype.kind == "complex":
+            return _complex_graph(out, a, b)
 
         def backward(g: Tensor) -> tuple:
             return (
@@ -33,6 +35,22 @@ def _batched(a: Tensor, b: Tensor) -> Tensor:
 
         autograd.record(out, "matmul", (a, b), backward, (a, b))
     return out
+
+
+def _complex_graph(out: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """The matmul node for complex operands: PyTorch's convention (the gradient held for
+    z is dL/dRe(z) + i dL/dIm(z)) takes the conjugate transposes, g @ b^H and a^H @ g."""
+    from mytensor.core.ops.elementwise import UNARY_OPS
+
+    conj = UNARY_OPS["conj"]
+
+    def backward(g: Tensor) -> tuple:
+        return (
+            _batched(g, conj(b.mT)) if a.requires_grad else None,
+            _batched(conj(a.mT), g) if b.requires_grad else None,
+        )
+
+    return autograd.record(out, "matmul", (a, b), backward, (a, b))
 
 
 def matmul(x1: Tensor, x2: Tensor, /) -> Tensor:
@@ -83,9 +101,7 @@ def matrix_transpose(x: Tensor, /) -> Tensor:
     """
     x = check_tensor("matrix_transpose", x)
     if x.ndim < 2:
-        raise ValueError(
-            f"matrix_transpose(): needs a tensor of rank >= 2, got shape {x.shape}"
-        )
+        raise ValueError(f"matrix_transpose(): needs a tensor of rank >= 2, got shape {x.shape}")
     return x.transpose(-2, -1)
 
 
@@ -158,8 +174,11 @@ def tensordot(x1: Tensor, x2: Tensor, /, *,
 def _vecdot_variants(shapes):
     ndim = min(len(s) for s in shapes)
     rank = max(len(s) for s in shapes)
-    same = [d for d in range(-ndim, 0)
-            if shapes[0][d] == shapes[1][d] or 1 not in (shapes[0][d], shapes[1][d])]
+    same = [
+        d
+        for d in range(-ndim, 0)
+        if shapes[0][d] == shapes[1][d] or 1 not in (shapes[0][d], shapes[1][d])
+    ]
     return [{"axis": d} for d in same] + ([{"axis": rank + same[-1]}] if same else [])
 
 
