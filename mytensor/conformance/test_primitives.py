@@ -267,3 +267,71 @@ def test_vocabulary_is_covered():
     assert set(MAP_CASES) == set(spec.MAP_OPS), set(MAP_CASES) ^ set(spec.MAP_OPS)
     assert set(ZIP_CASES) == set(spec.ZIP_OPS), set(ZIP_CASES) ^ set(spec.ZIP_OPS)
     assert set(REDUCE_CASES) == set(spec.REDUCE_OPS), set(REDUCE_CASES) ^ set(spec.REDUCE_OPS)
+
+
+def _edge_grid(dtype: DType) -> np.ndarray:
+    """Every edge value of `dtype` once: ±0, ±1, 0.5, 2.5, NaN, ±inf, subnormals, tiny and
+    the extremes for floats (complex: their pairs); 0, ±1, max and min + 1 for integers."""
+    if dtype.kind == "bool":
+        return np.array([False, True])
+    if dtype.kind in ("int", "uint"):
+        info = np.iinfo(dtype.numpy)
+        values = [0, 1, 2, 3, int(info.max)] + ([-1, -3, int(info.min) + 1] if info.min else [])
+        return np.array(values, dtype.numpy)
+    real = float64 if dtype.name in ("float64", "complex128") else float32
+    info = np.finfo(real.numpy)
+    values = [0.0, -0.0, 1.0, -1.0, 0.5, 2.5, -2.5, np.nan, np.inf, -np.inf,
+              float(info.smallest_subnormal), -float(info.tiny), float(info.max)]  # fmt: skip
+    if dtype.kind == "complex":
+        parts = np.array(values[:10])
+        return (parts[:, None] + 1j * parts[None, :]).reshape(-1).astype(dtype.numpy)
+    return np.array(values, dtype.numpy)
+
+
+def _edge_run(backend: str, prim: str, op: str, out_dtype: DType, arrays: list[np.ndarray]):
+    """`prim` on every combination of edge values, on `backend` and on numpy_ref."""
+    results = []
+    for name in (backend, "numpy_ref"):
+        impl = get_backend(name)
+        descs = [D.make(impl, a, D.Layout.contiguous(a.shape), _dtype_of(a)) for a in arrays]
+        out = D.make(impl, np.zeros(arrays[0].shape, out_dtype.numpy),
+                     D.Layout.contiguous(arrays[0].shape), out_dtype)  # fmt: skip
+        getattr(impl, prim)(op, out, *descs)
+        results.append(impl.to_host(out))
+    return results
+
+
+def _dtype_of(array: np.ndarray) -> DType:
+    from mytensor.core.dtypes import _BY_NUMPY
+
+    return _BY_NUMPY[array.dtype]
+
+
+@pytest.mark.parametrize(("op", "dtype"), _params(MAP_CASES))
+def test_map_edges(op, dtype, backend):
+    """Every edge value of the dtype through the kernel at once: zero signs, NaN and
+    infinities exactly as numpy_ref (sign(nan) is nan, sign(-0.0) is 0.0, ...)."""
+    _require(backend, dtype)
+    out_dtype = bool_ if MAP_CASES[op][1] else dtype
+    if op == "abs" and dtype.kind == "complex":
+        out_dtype = float64 if dtype.name == "complex128" else float32
+    x = _edge_grid(dtype)
+    got, expected = _edge_run(backend, "map", op, out_dtype, [x])
+    where = f"map({op!r}) of {dtype.name} edge values on backend {backend!r}"
+    assert_close(got, expected, where, 1e-6, 1e-7, zero_signs=True, inputs=[x])
+
+
+@pytest.mark.parametrize(("op", "dtype"), _params(ZIP_CASES))
+def test_zip_edges(op, dtype, backend):
+    """Every pair of edge values through the kernel (remainder(-0.0, 1.0) is 0.0, maximum
+    of ±0 and NaN, ...); integer division by zero, the backend's choice, is left out."""
+    _require(backend, dtype)
+    out_dtype = bool_ if ZIP_CASES[op][1] else dtype
+    grid = _edge_grid(dtype)
+    a, b = (g.reshape(-1) for g in np.meshgrid(grid, grid, indexing="ij"))
+    if dtype.kind in ("int", "uint") and op in ("floor_divide", "remainder", "pow"):
+        keep = (b != 0) if op != "pow" else (b >= 0) & (b <= 3)
+        a, b = a[keep], b[keep]
+    got, expected = _edge_run(backend, "zip", op, out_dtype, [a.copy(), b.copy()])
+    where = f"zip({op!r}) of {dtype.name} edge values on backend {backend!r}"
+    assert_close(got, expected, where, 1e-6, 1e-7, zero_signs=True, inputs=[a, b])
