@@ -261,6 +261,31 @@ def test_matmul_of_real_and_complex_and_vecdot(backend):
     pair.check("real @ complex + vecdot(z, z)")
 
 
+# -- reductions, scans and views: linear ones pass g on, products conjugate ----------------
+REDUCING = {  # the same call in either library (t: the library)
+    "prod": lambda t, z: t.prod(z, 1), "cumprod": lambda t, z: t.cumprod(z, 1),
+    "sum": lambda t, z: t.sum(z, 0), "mean": lambda t, z: t.mean(z, 1),
+    "cumsum": lambda t, z: t.cumsum(z, 0), "flip": lambda t, z: t.flip(z, (1,)),
+    "index": lambda t, z: z[[0, 2, 2]], "einsum": lambda t, z: t.einsum("ij,kj->ik", z, z),
+    "cat": lambda t, z: t.cat([z, z * 2j]), "mT": lambda t, z: z.mT.reshape(2, 6),
+}  # fmt: skip
+
+
+@by_backend
+@pytest.mark.parametrize("name", list(REDUCING))
+@pytest.mark.parametrize("zeros", [0, 1, 2])
+def test_reductions_scans_and_views(backend, name, zeros):
+    torch = pytest.importorskip("torch")
+    re, im = _values((3, 4), 38), _values((3, 4), 39)
+    re[0, :zeros], im[0, :zeros] = 0.0, 0.0  # products: the exact rule for zero factors
+    pair = Pair(torch, backend, "float64", re, im)
+    y = REDUCING[name](mt, pair.complex_mt(*pair.mt))
+    w = _weights(y.shape, "float64", 40)
+    _loss_mt(y, w, backend).backward()
+    _loss_torch(torch, REDUCING[name](torch, pair.complex_torch(*pair.th)), w).backward()
+    pair.check(f"{name} of complex with {zeros} zeros in row 0")
+
+
 # -- the fft filter, second order -----------------------------------------------------------
 @by_backend
 @by_precision

@@ -44,7 +44,10 @@ def _cumprod_grad(x: Tensor, out: Tensor, g: Tensor, d: int) -> Tensor:
     """d(sum_j g_j prod_{k<=j} x_k)/dx_i = sum_{j>=i} g_j prod_{k<=j, k!=i} x_k.
 
     Without zeros that is ``reverse_cumsum(g * out) / x``. With a zero it is formed
-    exactly, by scanning an (n, n) copy of x whose row i has x_i replaced by 1."""
+    exactly, by scanning an (n, n) copy of x whose row i has x_i replaced by 1. Complex x
+    (holomorphic: PyTorch's g * conj(d out / d x)) takes the products of the conjugates."""
+    if x.dtype.kind == "complex":
+        x, out = x.conj(), out.conj()
     if not (x == 0).any().item():
         return _reverse_cumsum(g * out, d) / x
     from mytensor.core.creation import arange

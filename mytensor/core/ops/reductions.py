@@ -94,6 +94,8 @@ def prod(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
             other_zero = zero_values.sum(dims, keepdim=True) - zero_values
             zero_others = where(other_zero_count == 1, other_zero, 0.0)
             local = nonzero_others * where(other_zero_count == 0, 1.0, zero_others)
+            if x.dtype.kind == "complex":  # holomorphic: PyTorch's g * conj(d out / d x)
+                local = local.conj()
             return (g.reshape(keep) * local,)
 
         autograd.record(out, "prod", (x,), backward, (x,))
