@@ -34,10 +34,31 @@ def _backends(args: argparse.Namespace) -> int:
 def _conformance(args: argparse.Namespace) -> int:
     from mytensor.conformance.runner import run
 
+    if args.fuzz is not None:
+        return _fuzz(args)
     extra = list(args.pytest_args)
     if args.expected_failures:
         extra.append(f"--expected-failures={args.expected_failures}")
+    if args.seed is not None:
+        extra.append(f"--seed={args.seed}")
+    if args.examples is not None:
+        extra.append(f"--examples={args.examples}")
+    if args.large is not None:
+        extra.append("--large" if args.large else "--no-large")
+    if args.coverage:
+        extra.append("--primitive-coverage")
     return run(args.backends, report=args.report, extra_args=extra)
+
+
+def _fuzz(args: argparse.Namespace) -> int:
+    from mytensor.conformance.fuzz import fuzz
+
+    code = 0
+    for name in args.backends:
+        found = fuzz(name, programs=args.fuzz, seed=args.seed or 0)
+        print(found or f"{name}: {args.fuzz} random programs agree with numpy_ref")
+        code = code or (1 if found else 0)
+    return code
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -116,6 +137,34 @@ def build_parser() -> argparse.ArgumentParser:
     conformance.add_argument("backends", nargs="+", metavar="NAME")
     conformance.add_argument("--report", metavar="FILE", help="also write the summary as JSON")
     conformance.add_argument("--expected-failures", metavar="FILE")
+    conformance.add_argument(
+        "--seed",
+        type=int,
+        metavar="N",
+        help="draw examples from seed N (default: the same in every run)",
+    )
+    conformance.add_argument(
+        "--examples", type=int, metavar="N", help="hypothesis examples per table test (default 20)"
+    )
+    conformance.add_argument(
+        "--large",
+        action="store_true",
+        default=None,
+        help="run the large tier (2**21 elements) on every named backend",
+    )
+    conformance.add_argument(
+        "--no-large", dest="large", action="store_false", help="skip the large tier"
+    )
+    conformance.add_argument(
+        "--coverage", action="store_true", help="print how often each primitive ran in each dtype"
+    )
+    conformance.add_argument(
+        "--fuzz",
+        type=int,
+        metavar="N",
+        help="instead of the suite: N random op programs against "
+        "numpy_ref; prints the first difference, shrunk, as Python",
+    )
     conformance.set_defaults(run=_conformance)
 
     train = commands.add_parser(

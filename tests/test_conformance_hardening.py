@@ -209,3 +209,41 @@ def test_an_unmatched_expected_failure_is_a_usage_error(tmp_path):
                           "--expected-failures", "known-gaps.txt")  # fmt: skip
     assert result.returncode == 4, result.stdout[-2000:]
     assert "no collected test matches" in result.stderr
+
+
+def _python(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    (tmp_path / "faulty_backends.py").write_text(textwrap.dedent(FAULTY_PLUGIN))
+    env = {k: v for k, v in os.environ.items() if k not in ("MYTENSOR_BACKEND", "PYTHONPATH")}
+    env["PYTHONPATH"] = str(tmp_path)
+    return subprocess.run([sys.executable, *args], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+
+
+def test_fuzz_finds_a_bug_and_prints_a_repro(tmp_path):
+    code = ("import faulty_backends\nfrom mytensor.conformance.fuzz import fuzz\n"
+            "print(fuzz('faulty_sign_nan', programs=400))")  # fmt: skip
+    found = _python(tmp_path, "-c", code)
+    assert found.returncode == 0, found.stderr[-3000:]
+    assert "differs on 'faulty_sign_nan'" in found.stdout, found.stdout[-3000:]
+    assert "got 0.0, expected nan" in found.stdout
+    repro = found.stdout.split("repro:\n", 1)[1]
+    assert "OPS['sign'].func(" in repro
+    rerun = _python(tmp_path, "-c", "import faulty_backends\n" + repro)
+    lines = rerun.stdout.splitlines()
+    assert rerun.returncode == 0 and len(lines) == 2, rerun.stderr[-3000:]
+    assert lines[0].startswith("faulty_sign_nan") and lines[1].startswith("numpy_ref")
+    assert lines[0].split(" ", 1)[1] != lines[1].split(" ", 1)[1], lines
+
+
+def test_cli_fuzz_and_coverage(tmp_path):
+    agree = _python(tmp_path, "-m", "mytensor.cli", "conformance", "numpy_ref", "--fuzz", "10")
+    assert agree.returncode == 0, agree.stderr[-2000:]
+    assert "numpy_ref: 10 random programs agree with numpy_ref" in agree.stdout
+    covered = _python(tmp_path, "-m", "mytensor.cli", "conformance", "numpy_ref", "--coverage",
+                      "--", "-k", "test_map_edges and exp-float32")  # fmt: skip
+    assert covered.returncode == 0, covered.stdout[-2000:]
+    header = next(line for line in covered.stdout.splitlines() if line.startswith("primitive "))
+    row = next(line for line in covered.stdout.splitlines() if line.startswith("map.exp "))
+    column = header.split().index("float32")
+    assert int(row.split()[column]) >= 1, f"{header}\n{row}"
+    assert not (tmp_path / ".hypothesis").exists()

@@ -284,7 +284,9 @@ def _edge_grid(dtype: DType) -> np.ndarray:
               float(info.smallest_subnormal), -float(info.tiny), float(info.max)]  # fmt: skip
     if dtype.kind == "complex":
         parts = np.array(values[:10])
-        return (parts[:, None] + 1j * parts[None, :]).reshape(-1).astype(dtype.numpy)
+        grid = np.empty((parts.size, parts.size), dtype.numpy)  # (x + 1j * inf is NaN + inf j)
+        grid.real, grid.imag = parts[:, None], parts[None, :]
+        return grid.reshape(-1)
     return np.array(values, dtype.numpy)
 
 
