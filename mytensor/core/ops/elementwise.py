@@ -122,7 +122,7 @@ def _unary_op(spec: Unary) -> Callable[[Tensor], Tensor]:
         if grad_rule is not None and autograd.needs_grad(x):
             saved_out = out.detach()
             rule_now, saves = grad_rule, spec.saves
-            if dtype.kind == "complex":
+            if dtype.kind == "complex" and complex_rule is not None:
                 rule_now, saves = complex_rule, complex_saves
             saved = (x,) if saves == "x" else (saved_out,) if saves == "out" else ()
 
@@ -202,7 +202,9 @@ def _binary_op(spec: Binary) -> Callable[[Any, Any], Tensor]:
                 out = float_fix(out, a, b)
         if grad_rule is not None and GRAD_MODE.enabled and (a.requires_grad or b.requires_grad):
             y = out.detach() if saves_out else None
-            rule_now = complex_rule if dtype.kind == "complex" else grad_rule
+            rule_now = grad_rule
+            if dtype.kind == "complex" and complex_rule is not None:
+                rule_now = complex_rule  # always, where the op takes complex operands
 
             def backward(g: Tensor) -> tuple:
                 # under create_graph, recompute the output so it stays differentiable
