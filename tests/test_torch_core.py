@@ -531,3 +531,11 @@ def test_pytorch_module_spellings(tmp_path):
     assert mt.load(path, map_location=mt.device("numpy_ref"))["w"].backend == "numpy_ref"
     with pytest.raises(TypeError, match="map_location"):
         mt.load(path, map_location=lambda storage, loc: storage)
+
+
+def test_real_and_imag_are_properties():
+    z, u = mt.tensor([1 + 2j, -3j]), torch.tensor([1 + 2j, -3j])
+    same(z.real, u.real)
+    same(z.imag, u.imag)
+    x, t = both([1.5])
+    same(x.real, t.real)

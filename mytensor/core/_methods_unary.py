@@ -160,8 +160,9 @@ class UnaryMethods:
         """`floor` in place."""
         return _inplace(self, "floor_", _U["floor"])
 
+    @property
     def imag(self) -> Tensor:
-        """See `mytensor.imag`."""
+        """The imag part, a property as in PyTorch (see `mytensor.imag`)."""
         return _U["imag"](self)
 
     def isfinite(self) -> Tensor:
@@ -220,8 +221,9 @@ class UnaryMethods:
         """`neg` in place."""
         return _inplace(self, "neg_", _U["neg"])
 
+    @property
     def real(self) -> Tensor:
-        """See `mytensor.real`."""
+        """The real part, a property as in PyTorch (see `mytensor.real`)."""
         return _U["real"](self)
 
     def reciprocal(self) -> Tensor:

@@ -180,9 +180,8 @@ def _run(op: str, x: Tensor, shape: tuple[int, ...], dtype: DType, axes: tuple[i
 def _differentiable(name: str, x: Tensor, out: Tensor,
                     adjoint: Callable[[Tensor], Tensor]) -> Tensor:  # fmt: skip
     """Give `out` a graph node whose backward applies `adjoint` to the gradient and keeps
-    the real part for a real input. A real gradient of a complex `out` (from `real`)
-    stays real: the transforms take it as it is, and a cast to complex would cut the
-    graph that a second derivative needs."""
+    the real part for a real input. The gradient of a complex `out` may arrive real or
+    complex (`real`'s backward gives a complex one): the transforms take either as it is."""
     if not autograd.needs_grad(x):
         return out
 
