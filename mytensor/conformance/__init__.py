@@ -8,14 +8,22 @@ Run it against every installed backend, or name some::
     mytensor conformance mine --report conformance.json
 
 An expected-failures file lists one test id (or id suffix) per line, followed by
-``# reason``; a listed test that passes fails the run, and a listed id that
-matches no collected test is a usage error. From Python::
+``# reason``; ids start at the package (``mytensor/conformance/test_ops.py::
+test_forward[pow-float32-mine]``, the backend last) whatever the working directory. A
+listed test that passes fails the run, and a listed id that matches no collected test
+is a usage error. From Python::
 
     from mytensor.conformance import run
     exit_code = run(["mine"], report="conformance.json")
 
-Set ``MYTENSOR_CONFORMANCE_EXAMPLES`` (a multiplier, default 1) to draw more
-hypothesis examples per test.
+Runs are derandomized (the same examples every time, nothing written to the working
+directory); ``--seed N`` draws other examples reproducibly, ``--examples N`` sets the
+examples per table test (default 20; ``MYTENSOR_CONFORMANCE_EXAMPLES`` multiplies
+every count), ``--large``/``--no-large`` switch the tier of 2**21-element tensors
+(default: on for backends with a ``parallel_threshold``), ``--primitive-coverage``
+prints a primitive x dtype table of calls. While a suite test runs, the backend's
+primitives are checked against the contract (`mytensor.conformance.guard`).
+`mytensor.conformance.fuzz` runs random op programs against numpy_ref.
 """
 
 from __future__ import annotations

@@ -125,8 +125,11 @@ def test_shape_functions(backend, data):
     repeats = data.draw(st.integers(0, 3), label="repeats")
     _same(mt.repeat(x.tensor, repeats, axis=axis), np.repeat(x.values, repeats, axis=axis),
           f"repeat({repeats}, axis={axis}) {where}")  # fmt: skip
-    _same(mt.concat([x.tensor, x.tensor], axis=axis),
-          np.concatenate([x.values, x.values], axis=axis), f"concat(axis={axis}) {where}")
+    _same(
+        mt.concat([x.tensor, x.tensor], axis=axis),
+        np.concatenate([x.values, x.values], axis=axis),
+        f"concat(axis={axis}) {where}",
+    )
 
 
 @S.suite_settings(15)
