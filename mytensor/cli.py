@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="draw examples from seed N (default: the same in every run)",
     )
     conformance.add_argument(
-        "--examples", type=int, metavar="N", help="hypothesis examples per table test (default 20)"
+        "--examples", type=int, metavar="N", help="hypothesis examples per table test (default 18)"
     )
     conformance.add_argument(
         "--large",

@@ -18,7 +18,7 @@ is a usage error. From Python::
 
 Runs are derandomized (the same examples every time, nothing written to the working
 directory); ``--seed N`` draws other examples reproducibly, ``--examples N`` sets the
-examples per table test (default 20; ``MYTENSOR_CONFORMANCE_EXAMPLES`` multiplies
+examples per table test (default 18; ``MYTENSOR_CONFORMANCE_EXAMPLES`` multiplies
 every count), ``--large``/``--no-large`` switch the tier of 2**21-element tensors
 (default: on for backends with a ``parallel_threshold``), ``--primitive-coverage``
 prints a primitive x dtype table of calls. While a suite test runs, the backend's

@@ -20,7 +20,7 @@ _GUARDED = pytest.StashKey[dict]()
 # hypothesis examples of the table tests (test_forward) at the default --examples; every
 # other test draws its own count (written in its suite_settings) scaled by the same factor
 REFERENCE_EXAMPLES = 15
-DEFAULT_EXAMPLES = 20
+DEFAULT_EXAMPLES = 18
 # backends that run the large tier without --large: those that say where their parallel
 # (or tiled) kernels start, with an attribute of this name
 LARGE_BY_ATTRIBUTE = "parallel_threshold"
@@ -61,7 +61,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=DEFAULT_EXAMPLES,
         metavar="N",
         help=f"hypothesis examples per table test (default {DEFAULT_EXAMPLES}); the other "
-        "tests scale their own counts by the same factor",
+        "tests scale their own counts by the same factor (halved in the non-core dtypes)",
     )
     group.addoption(
         "--large",
@@ -264,8 +264,14 @@ def _apply_run_settings(item: pytest.Item, function, base) -> None:
     """This run's example count (--examples) and seed (--seed: a seed per test id)."""
     from hypothesis import settings
 
+    from mytensor.core.dtypes import ALL_DTYPES, DType
+
     config = item.config
     factor = config.getoption("mytensor_examples") / REFERENCE_EXAMPLES
+    callspec = getattr(item, "callspec", None)
+    dtypes = [v for v in (callspec.params.values() if callspec else ()) if isinstance(v, DType)]
+    if any(d not in ALL_DTYPES for d in dtypes):
+        factor /= 2  # the standard's other dtypes: half the examples of the core five
     factor *= float(os.environ.get("MYTENSOR_CONFORMANCE_EXAMPLES", "1"))
     seed = config.getoption("mytensor_seed")
     function._hypothesis_internal_use_settings = settings(

@@ -81,7 +81,9 @@ def _values(draw, dtype, shape, nonzero=False, specials=True):
     if dtype.kind == "complex":
         part = _values(float64 if dtype.name == "complex128" else float32, shape, nonzero,
                        specials)  # fmt: skip
-        return (draw(part) + 1j * draw(part)).astype(dtype.numpy)
+        values = np.empty(shape, dtype.numpy)  # (x + 1j * inf would be NaN + inf j)
+        values.real, values.imag = draw(part), draw(part)
+        return values
     if dtype.kind == "float" and specials:
         chosen = SPECIALS if specials is True else specials
         element = st.one_of(S.elements(dtype, (-3.0, 3.0), nonzero), st.sampled_from(chosen))

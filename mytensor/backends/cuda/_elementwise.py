@@ -47,8 +47,8 @@ MAP_FLOAT = {
     "neg": "-x", "abs": "abs(x)", "exp": "math.exp(x)", "log": "math.log(x)",
     "log1p": "math.log1p(x)", "expm1": "math.expm1(x)", "sqrt": "math.sqrt(x)",
     "sin": "math.sin(x)", "cos": "math.cos(x)", "tanh": "math.tanh(x)",
-    "sigmoid": "sigmoid(x)", "relu": "x if (x >= 0 or x != x) else 0.0",
-    "sign": "1.0 if x > 0 else (-1.0 if x < 0 else x)", "floor": "safe_floor(x)",
+    "sigmoid": "sigmoid(x)", "relu": "x if (x > 0 or x != x) else 0.0",
+    "sign": "1.0 if x > 0 else (-1.0 if x < 0 else x - x)", "floor": "safe_floor(x)",
     "ceil": "safe_ceil(x)", "round": "rint(x)", "reciprocal": "1.0 / x", "erf": "math.erf(x)",
     # optional names (spec.OPTIONAL_MAP_OPS)
     "acos": "math.acos(x)", "acosh": "math.acosh(x)", "asin": "math.asin(x)",

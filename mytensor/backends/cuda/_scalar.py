@@ -66,13 +66,13 @@ def rint(x):
 
 @device
 def fmax(x, y):
-    """numpy's ``maximum``: a NaN in either wins; ties return the first."""
-    return x if (x >= y or x != x) else y
+    """numpy's ``maximum``: a NaN in either wins; ties (-0.0 and 0.0) return the second."""
+    return x if (x > y or x != x) else y
 
 
 @device
 def fmin(x, y):
-    return x if (x <= y or x != x) else y
+    return x if (x < y or x != x) else y
 
 
 @device
