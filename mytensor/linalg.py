@@ -153,7 +153,7 @@ def vector_norm(x: Tensor, /, *, axis: int | tuple[int, ...] | None = None,
     if ord == -math.inf:
         return min(magnitude, **kw)
     if ord == 0:
-        return sum((x != 0).astype(x.dtype), **kw)
+        return sum((x != 0).astype(magnitude.dtype), **kw)
     if ord == 1:
         return sum(magnitude, **kw)
     if ord == 2:

@@ -1,7 +1,15 @@
 """What the official array API test suite (data-apis/array-api-tests, 2024.12, with the fft
-extension) reports on mytensor and is not a defect: each deliberate difference pinned here
-against numpy and array_api_strict (and PyTorch where installed), so that changing one is
-a decision, not an accident.
+extension) reported on mytensor: the defects it found, each with a regression test against
+array_api_strict, and the deliberate differences, each pinned against numpy and
+array_api_strict (and PyTorch where installed), so that changing one is a decision, not an
+accident.
+
+Defects:
+
+- ``linalg.vector_norm(x, ord=0)`` of a complex x returned a complex count; the standard
+  (and numpy, array_api_strict, PyTorch) give the real dtype of x, as for every other ord.
+
+Deliberate differences:
 
 - ``test_meshgrid`` and ``test_broadcast_arrays`` ask for the ``list`` that 2024.12 names;
   mytensor returns a tuple, as numpy 2.x and PyTorch do, and as the standard does from
@@ -58,3 +66,20 @@ def test_tanh_of_plus_infinity_keeps_the_c99_sign_of_the_imaginary_zero(backend,
         np.testing.assert_array_equal(got.real, reference.real)
         np.testing.assert_array_equal(np.signbit(got.imag), np.signbit(reference.imag))
     np.testing.assert_array_equal(got.imag, 0.0)
+
+
+# -- defects ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("backend", COMPLEX_BACKENDS)
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+@pytest.mark.parametrize("axis", [None, 0, -1, (0, 1)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_zero_norm_of_a_complex_vector_has_the_real_dtype(backend, dtype, axis, keepdims):
+    values = np.array([[1 + 1j, 0, 2j], [0, -0.0, 3]], dtype=dtype)
+    with mt.use_backend(backend):
+        got = mt.linalg.vector_norm(mt.asarray(values), ord=0, axis=axis, keepdims=keepdims)
+    expected = np.asarray(
+        xp.linalg.vector_norm(xp.asarray(values), ord=0, axis=axis, keepdims=keepdims)
+    )
+    assert got.dtype == (mt.float32 if dtype == "complex64" else mt.float64)
+    assert got.numpy().dtype == expected.dtype
+    np.testing.assert_array_equal(got.numpy(), expected)
