@@ -247,3 +247,70 @@ def test_cli_fuzz_and_coverage(tmp_path):
     column = header.split().index("float32")
     assert int(row.split()[column]) >= 1, f"{header}\n{row}"
     assert not (tmp_path / ".hypothesis").exists()
+
+
+def _guarded_numpy(map_kernel=None):
+    import numpy as np
+
+    from mytensor.backends.numpy_ref.backend import NumpyBackend
+    from mytensor.conformance.guard import GuardedBackend
+
+    class Backend(NumpyBackend):
+        if map_kernel is not None:
+            map = map_kernel
+
+    return GuardedBackend(Backend()), np
+
+
+def test_guard_catches_a_write_outside_out():
+    from mytensor.backends.spec import Strided
+    from mytensor.conformance.guard import ContractViolation
+    from mytensor.core.dtypes import float64
+
+    def spills(self, op, out, a):
+        out.buffer[:] = 1.0  # the whole buffer, not only the view
+
+    guarded, np = _guarded_numpy(spills)
+    buffer = np.zeros(6)
+    out = Strided(buffer, (2,), (2,), 1, float64)  # elements 1 and 3
+    with pytest.raises(ContractViolation, match=r"'numpy_ref', primitive map\('exp'\): wrote "
+                       r"outside out .*buffer element 0 changed from 0\.0 to 1\.0"):  # fmt: skip
+        guarded.map("exp", out, Strided(np.zeros(2), (2,), (1,), 0, float64))
+
+
+def test_guard_passes_a_kernel_that_keeps_to_its_view():
+    from mytensor.backends.spec import Strided
+    from mytensor.core.dtypes import float64
+
+    guarded, np = _guarded_numpy()
+    buffer = np.full(6, 7.0)
+    guarded.map("neg", Strided(buffer, (2,), (2,), 1, float64),
+                Strided(np.array([1.0, 2.0]), (2,), (1,), 0, float64))  # fmt: skip
+    assert buffer.tolist() == [7.0, -1.0, 7.0, -2.0, 7.0, 7.0]
+
+
+def test_guard_holds_copy_to_equal_shapes():
+    from mytensor.backends.spec import Strided
+    from mytensor.conformance.guard import ContractViolation
+    from mytensor.core.dtypes import float64
+
+    guarded, np = _guarded_numpy()
+    out = Strided(np.zeros(1), (), (), 0, float64)
+    with pytest.raises(ContractViolation, match=r"copy: out has shape \(\) but src has shape"):
+        guarded.copy(out, Strided(np.ones(1), (1,), (1,), 0, float64))
+
+
+def test_host_fallbacks_copy_equal_shapes():
+    """det of one matrix is 0-d: the host fallback copies a 0-d array, not a (1,) one."""
+    import mytensor as mt
+    from mytensor.conformance.guard import guarded_methods
+    from mytensor.core.registry import get_backend
+
+    dispatch = get_backend("minimal")
+    saved = {name: dispatch.__dict__[name] for name in guarded_methods(dispatch)}
+    dispatch.__dict__.update(guarded_methods(dispatch))
+    try:
+        det = mt.linalg.det(mt.tensor([[2.0, 1.0], [1.0, 3.0]], backend="minimal"))
+    finally:
+        dispatch.__dict__.update(saved)
+    assert det.shape == () and abs(det.item() - 5.0) < 1e-12

@@ -80,7 +80,12 @@ def _random_program(rng: np.random.Generator, records: list[OpRecord], length: i
 
 
 def run_program(program: Program, backend: str) -> list:
-    """Every value the program computes on `backend` (numpy arrays), or the exception."""
+    """Every value the program computes on `backend` (numpy arrays); raises as the ops do.
+
+    >>> program = Program([np.array([1.0, 0.0])], [("neg", (0,), {})])
+    >>> run_program(program, "numpy_ref")[0].tolist()
+    [-1.0, -0.0]
+    """
     pool = [mt.tensor(a, backend=backend) for a in program.inputs]
     for name, args, kwargs in program.steps:
         pool.append(OPS[name].func(*(pool[i] for i in args), **kwargs))

@@ -161,7 +161,7 @@ class GuardedBackend:
             raise self._fail(
                 name,
                 f"wrote outside out ({desc!r}): buffer element {int(where[0])} changed from "
-                f"{old[where[0]]!r} to {new[where[0]]!r} ({where.size} elements outside "
+                f"{old[where[0]]} to {new[where[0]]} ({where.size} elements outside "
                 "the view changed)",
             )
 
