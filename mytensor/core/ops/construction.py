@@ -13,7 +13,7 @@ from mytensor.core.tensor import Tensor
 __all__ = ["meshgrid", "tril", "triu"]
 
 
-def meshgrid(*arrays: Tensor, indexing: str = "xy") -> tuple[Tensor, ...]:
+def meshgrid(*arrays: Tensor, indexing: str = "xy") -> list[Tensor]:
     """Coordinate grids from 1-d tensors: ``"xy"`` (Cartesian: the first two output axes
     swapped) or ``"ij"`` (matrix) indexing. The results are broadcast views.
 
@@ -36,7 +36,7 @@ def meshgrid(*arrays: Tensor, indexing: str = "xy") -> tuple[Tensor, ...]:
         axis = {0: 1, 1: 0}.get(i, i) if indexing == "xy" and len(sizes) >= 2 else i
         lifted = t.reshape(tuple(-1 if k == axis else 1 for k in range(len(sizes))))
         out.append(lifted.broadcast_to(tuple(sizes)))
-    return tuple(out)
+    return out
 
 
 def _triangle(op: str, x: Tensor, k: int, lower: bool) -> Tensor:

@@ -38,14 +38,14 @@ def _one_of(op: str, name: str, value: Any, alias: str, alias_value: Any, defaul
     return alias_value
 
 
-def broadcast_arrays(*arrays: Tensor) -> tuple[Tensor, ...]:
+def broadcast_arrays(*arrays: Tensor) -> list[Tensor]:
     """The inputs broadcast against each other (stride-0 views, no copies).
 
     >>> import mytensor as mt
     >>> [t.shape for t in mt.broadcast_arrays(mt.ones(3), mt.ones(2, 1))]
     [(2, 3), (2, 3)]
     """
-    return broadcast_views("broadcast_arrays", "arrays", arrays)
+    return list(broadcast_views("broadcast_arrays", "arrays", arrays))
 
 
 def broadcast_views(op: str, arg: str, tensors: Sequence[Tensor]) -> tuple[Tensor, ...]:
