@@ -14,7 +14,7 @@ import mytensor as mt
 from mytensor.autograd import gradcheck
 from mytensor.conformance.checks import assert_close
 from mytensor.core.ops.elementwise import _binary_op
-from mytensor.core.ops.elementwise_table import RULES, UNARY, Binary, zero_grad
+from mytensor.core.primitives.elementwise import RULES, UNARY, Binary, zero_grad
 from mytensor.core.registry import get_backend
 
 LOADED = [info.name for info in mt.backends() if info.status == "loaded"]

@@ -64,7 +64,7 @@ def input_dtypes(record: OpRecord, dtype: DType) -> list[DType]:
 def elementwise(record: OpRecord) -> bool:
     """Whether `record` is an op of the elementwise table (its numpy reference defines
     every input: NaN, infinities and extremes are fair inputs, whatever its domain)."""
-    from mytensor.core.ops.elementwise_table import BINARY, UNARY
+    from mytensor.core.primitives.elementwise import BINARY, UNARY
 
     return record.name in {s.name for s in (*UNARY, *BINARY)}
 

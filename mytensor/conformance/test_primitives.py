@@ -26,11 +26,11 @@ from mytensor.core.dtypes import (
     int64,
     uint64,
 )
-from mytensor.core.ops.elementwise_table import BINARY, RULES, UNARY
+from mytensor.core.primitives.elementwise import BINARY, RULES, UNARY
 from mytensor.core.registry import get_backend
 
 # every dtype the core sends each kernel (the dtype rules of
-# mytensor.core.ops.elementwise_table); a case whose dtype the backend does not declare
+# mytensor.core.primitives.elementwise); a case whose dtype the backend does not declare
 # is skipped, so each backend is driven through every primitive in every dtype it holds
 _UNSIGNED_OUT = {d: uint64 for d in UNSIGNED_DTYPES}
 

@@ -1,4 +1,4 @@
-"""Elementwise ops, generated from the tables in `elementwise_table` so every op checks
+"""Elementwise ops, generated from the records in `core.primitives.elementwise` so every op checks
 and errs the same way, plus `where`, `astype`, `clip`, `positive` and `square`.
 
 The kernel names of the core vocabulary go straight to ``backend.map``/``zip``; the
@@ -37,8 +37,8 @@ from mytensor.core.ops._base import (
     scalar_tensor,
     unbroadcast,
 )
-from mytensor.core.ops.complex_grads import cast_grad
-from mytensor.core.ops.elementwise_table import (
+from mytensor.core.primitives.complex_grads import cast_grad
+from mytensor.core.primitives.elementwise import (
     BINARY,
     BOOL_KERNELS,
     NUMERIC,

@@ -29,7 +29,7 @@ from mytensor.core.dtypes import (
     DType,
     bool_,
 )
-from mytensor.core.ops.complex_grads import (
+from mytensor.core.primitives.complex_grads import (
     complex_div_grad,
     complex_mul_grad,
     complex_pow_grad,

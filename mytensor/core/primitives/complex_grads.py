@@ -5,7 +5,7 @@ holomorphic f the second term vanishes, so the rule is ``g * conj(f'(z))``.
 
 The rules are written with mytensor ops (so they run on every backend and differentiate
 again) and are picked only when an op's input is complex: the real rules in
-`elementwise_table` stay as they are.
+`core.primitives.elementwise` stay as they are.
 """
 
 from __future__ import annotations
