@@ -136,7 +136,7 @@ def round_(x):
         return x
     f = float(math.floor(x))
     d = x - f  # exact
-    if d > 0.5 or (d == 0.5 and math.fmod(f, 2.0) != 0):
+    if d > 0.5 or (d == 0.5 and _fmod(f, 2.0) != 0):
         f += 1.0
     return math.copysign(f, x)
 
