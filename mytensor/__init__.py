@@ -80,7 +80,7 @@ from mytensor.core.generator import (
 )
 from mytensor.core.ops.comparison import allclose, broadcast_tensors, isclose
 from mytensor.core.ops.construction import meshgrid
-from mytensor.core.ops.conv import conv1d, conv2d
+from mytensor.core.ops.conv import conv1d, conv2d, conv3d
 from mytensor.core.ops.counting import bincount, histc
 from mytensor.core.ops.cumulative import cumulative_prod, cumulative_sum, diff
 from mytensor.core.ops.einsum import einsum
@@ -316,6 +316,7 @@ __all__ = [
     "contiguous",
     "conv1d",
     "conv2d",
+    "conv3d",
     "copysign",
     "cos",
     "cosh",

@@ -120,19 +120,29 @@ sqrt sin ... reciprocal, and the optional acos ... log10), sign, round, eq, ne,
 the predicates, sum/prod and ``abs`` (complex in, real out), with numpy's values.
 
 Optional convolution (all three or none; the core's default is a graph of
-views, ``stack`` and ``matmul``, see ``mytensor/core/ops/conv.py``)
--------------------------------------------------------------------------------
-Shapes: ``x`` (N, C, H, W), ``weight`` (O, C/groups, kh, kw), ``out`` (N, O, Ho, Wo);
-``stride``, ``padding`` (zeros, implicit) and ``dilation`` are (h, w) pairs; all
-operands share one float dtype. conv1d reaches backends as conv2d with H = 1.
+views, ``stack`` and ``matmul``, see ``mytensor/core/ops/_conv_composite.py``)
+------------------------------------------------------------------------------------
+One N-d primitive for N = 1, 2, 3 spatial dims, its input gradient (which is also the
+transposed convolution) and its weight gradient. Shapes: ``x`` (N, C, *spatial),
+``weight`` (O, C/groups, *kernel), ``out`` (N, O, *out_spatial), all of rank N + 2;
+``stride``, ``padding`` (zeros, implicit, the same before and after) and ``dilation``
+are N-tuples of ints; ``groups`` divides C and O; all operands share one float dtype;
+every size of ``out_spatial`` is >= 1 (the core checks). The core uses the three only
+when a backend defines all of them. Each is the others' derivative, so they also serve
+higher-order gradients. A backend may handle N = 1 and 2 as N = 3 with leading size-1
+dims (a stride-0 view) or specialise per N.
 
-``conv2d(out, x, weight, stride, padding, dilation, groups)``
-    ``out[n, o, y, x'] = sum_{c, i, j} xpad[n, g*C/groups + c, y*sh + i*dh, x'*sw + j*dw]
-    * weight[o, c, i, j]`` where ``g = o // (O/groups)``: cross-correlation.
-``conv2d_grad_input(grad_x, grad_out, weight, stride, padding, dilation, groups)``
-    Write d(sum(conv2d(x) * grad_out))/dx into ``grad_x`` (x's shape).
-``conv2d_grad_weight(grad_weight, x, grad_out, stride, padding, dilation, groups)``
-    Write d(sum(conv2d(x) * grad_out))/dweight into ``grad_weight``.
+``conv(out, x, weight, stride, padding, dilation, groups)``
+    ``out[n, o, y] = sum_{c, t} xpad[n, g*C/groups + c, y*stride + t*dilation]
+    * weight[o, c, t]`` (``y``, ``t`` N-d indices, ``g = o // (O/groups)``):
+    cross-correlation.
+``conv_grad_input(grad_x, grad_out, weight, stride, padding, dilation, groups)``
+    Write d(sum(conv(x) * grad_out))/dx into ``grad_x`` (x's shape; ``grad_out`` has
+    conv's output shape). Every ``grad_x`` element is written (zeros where no window
+    reads it). This adjoint is the transposed convolution of ``grad_out``: the core's
+    ``conv_transpose1d/2d/3d`` call it with ``grad_out`` = their input.
+``conv_grad_weight(grad_weight, x, grad_out, stride, padding, dilation, groups)``
+    Write d(sum(conv(x) * grad_out))/dweight into ``grad_weight``.
 
 Aliasing and immutability
 -------------------------
@@ -217,7 +227,7 @@ LINALG_OPS = (
     "inv", "det", "slogdet", "solve", "cholesky", "qr", "qr_complete", "eigh", "svd", "svd_full",
 )  # fmt: skip
 FFT_OPS = ("fft", "ifft", "rfft", "irfft")
-CONV_PRIMITIVES = ("conv2d", "conv2d_grad_input", "conv2d_grad_weight")
+CONV_PRIMITIVES = ("conv", "conv_grad_input", "conv_grad_weight")
 
 
 class Strided:

@@ -38,8 +38,8 @@ CALLS: Counter[tuple[str, str, str, str]] = Counter()
 # where each primitive's outputs are among its arguments: an index, or "outs" (a tuple)
 _OUT_POSITION: dict[str, int | str] = {
     "copy": 0, "where": 0, "matmul": 0, "gather": 0, "scatter_add": 0, "random": 0,
-    "argsort": 0, "searchsorted": 0, "nonzero": 0, "conv2d": 0, "conv2d_grad_input": 0,
-    "conv2d_grad_weight": 0, "map": 1, "zip": 1, "reduce": 1, "cumulative": 1, "linalg": 1,
+    "argsort": 0, "searchsorted": 0, "nonzero": 0, "conv": 0, "conv_grad_input": 0,
+    "conv_grad_weight": 0, "map": 1, "zip": 1, "reduce": 1, "cumulative": 1, "linalg": 1,
     "fft": 1,
 }  # fmt: skip
 _WITH_OP = ("map", "zip", "reduce", "cumulative", "linalg", "fft")
@@ -172,7 +172,7 @@ def guarded_methods(dispatch: Any) -> dict[str, Callable]:
 
     >>> from mytensor.core.registry import get_backend
     >>> sorted(guarded_methods(get_backend("numpy_ref")))[:3]
-    ['conv2d', 'conv2d_grad_input', 'conv2d_grad_weight']
+    ['conv', 'conv_grad_input', 'conv_grad_weight']
     """
     guarded = GuardedBackend(dispatch.impl)
     return {name: getattr(guarded, name) for name in (*KERNELS, "to_host")

@@ -1,5 +1,6 @@
-"""conv1d / conv2d (custom records with a numpy reference): forward on drawn layouts,
-strides, padding, dilation and groups, and gradcheck in float64."""
+"""conv1d / conv2d / conv3d (custom records with a numpy reference) and the transposed
+convolutions: forward on drawn layouts, strides, padding, dilation and groups; input,
+weight and bias gradients against the numpy reference backend's; gradcheck in float64."""
 
 from __future__ import annotations
 
@@ -9,28 +10,77 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import mytensor as mt
+import mytensor.nn.functional as F
 from mytensor.autograd import GradcheckError, gradcheck
 from mytensor.conformance import strategies as S
 from mytensor.conformance.checks import assert_close, call_reference, tolerance
 from mytensor.core.ops import OPS
 
-CASES = [pytest.param(n, d, id=f"{n}-{d.name}") for n in ("conv1d", "conv2d")
+NAMES = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+         "conv_transpose3d")  # fmt: skip
+CASES = [pytest.param(n, d, id=f"{n}-{d.name}") for n in NAMES
          for d in (mt.float32, mt.float64)]  # fmt: skip
+TRANSPOSED = {f"conv_transpose{n}d": getattr(F, f"conv_transpose{n}d") for n in (1, 2, 3)}
+
+
+def _np_conv_transpose(x, weight, bias=None, stride=1, padding=0, output_padding=0,
+                       groups=1, dilation=1):  # fmt: skip
+    """Scatter form: every input element adds ``x * weight[c, :, t]`` at output position
+    ``l * stride + t * dilation``, then ``padding`` is cropped from both ends."""
+    n = weight.ndim - 2
+    s, p, o, d = (tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
+                  for v in (stride, padding, output_padding, dilation))  # fmt: skip
+    c_in, og, *kernel = weight.shape
+    spatial = x.shape[2:]
+    full = [(spatial[i] - 1) * s[i] + d[i] * (kernel[i] - 1) + 1 + o[i] for i in range(n)]
+    out = np.zeros((x.shape[0], og * groups, *full), np.result_type(x, weight))
+    cg = c_in // groups
+    for g in range(groups):
+        xs, ws = x[:, g * cg : (g + 1) * cg], weight[g * cg : (g + 1) * cg]
+        for tap in np.ndindex(*kernel):
+            window = tuple(slice(t * d[i], t * d[i] + s[i] * (spatial[i] - 1) + 1, s[i])
+                           for i, t in enumerate(tap))  # fmt: skip
+            contribution = np.einsum("nc...,co->no...", xs, ws[(slice(None), slice(None), *tap)])
+            out[(slice(None), slice(g * og, (g + 1) * og), *window)] += contribution
+    crop = tuple(slice(p[i], full[i] - p[i]) for i in range(n))
+    out = out[(slice(None), slice(None), *crop)]
+    if bias is not None:
+        out = out + bias.reshape(1, -1, *(1,) * n)
+    return out
+
+
+def _function_and_reference(name):
+    if name in TRANSPOSED:
+        return TRANSPOSED[name], _np_conv_transpose
+    return OPS[name].func, OPS[name].ref
 
 
 def _draw(data, name, dtype, backend, grad=False):
-    spatial = 1 if name == "conv1d" else 2
+    spatial = int(name[-2])
+    transposed = name in TRANSPOSED
     groups = data.draw(st.sampled_from([1, 2]), label="groups")
     cin, cout = groups * data.draw(st.integers(1, 2)), groups * data.draw(st.integers(1, 2))
     kernel = tuple(data.draw(st.integers(1, 2)) for _ in range(spatial))
     stride = data.draw(st.integers(1, 2), label="stride")
     padding = data.draw(st.integers(0, 1), label="padding")
     dilation = data.draw(st.integers(1, 2), label="dilation")
+    top = 4 if spatial < 3 else 3
+    low = 1 if transposed else None
     size = tuple(
-        data.draw(st.integers(max(1, dilation * (k - 1) + 1 - 2 * padding), 4)) for k in kernel
+        data.draw(st.integers(low or max(1, dilation * (k - 1) + 1 - 2 * padding), top))
+        for k in kernel
     )  # fmt: skip
+    kwargs = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    if transposed:
+        # an output of at least 1: (L - 1) * s - 2p + d(k - 1) + op + 1 >= 1
+        reach = [(n - 1) * stride + dilation * (k - 1) for n, k in zip(size, kernel, strict=True)]
+        kwargs["padding"] = min(padding, *(r // 2 for r in reach))
+        kwargs["output_padding"] = data.draw(st.integers(0, max(stride, dilation) - 1))
+        w_shape = (cin, cout // groups, *kernel)
+    else:
+        w_shape = (cout, cin // groups, *kernel)
     batch = data.draw(st.integers(1 if grad else 0, 2), label="batch")
-    shapes = [(batch, cin, *size), (cout, cin // groups, *kernel), (cout,)]
+    shapes = [(batch, cin, *size), w_shape, (cout,)]
     use_bias = data.draw(st.booleans(), label="bias")
     built = []
     for shape in shapes[: 3 if use_bias else 2]:
@@ -40,7 +90,6 @@ def _draw(data, name, dtype, backend, grad=False):
         else:
             values = data.draw(S.arrays(dtype, shape, (-2.0, 2.0)), label="values")
         built.append(data.draw(S.laid_out(values, dtype, backend, requires_grad=grad)))
-    kwargs = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
     return built, kwargs
 
 
@@ -49,28 +98,57 @@ def _where(name, backend, built, kwargs, what="forward"):
     return f"{what} of {name} on backend {backend!r}, kwargs {kwargs}\n  {inputs}"
 
 
+def _reduced(built):
+    """How many products one output element sums (tolerances grow with it)."""
+    return int(np.prod(built[1].values.shape[1:])) * max(1, built[1].values.shape[0])
+
+
 @pytest.mark.parametrize(("name", "dtype"), CASES)
 @S.suite_settings(8)
 @given(data=st.data())
 def test_conv(name, dtype, backend, data):
-    record = OPS[name]
+    func, ref = _function_and_reference(name)
     built, kwargs = _draw(data, name, dtype, backend)
     where = _where(name, backend, built, kwargs)
-    got = record.func(*[b.tensor for b in built], **kwargs).numpy()
-    expected = call_reference(record.ref, *[b.values for b in built], **kwargs)
-    reduced = int(np.prod(built[1].values.shape[1:]))
-    rtol, atol = tolerance([got.dtype], reduced, 2.0)
+    got = func(*[b.tensor for b in built], **kwargs).numpy()
+    expected = call_reference(ref, *[b.values for b in built], **kwargs)
+    rtol, atol = tolerance([got.dtype], _reduced(built), 2.0)
     assert got.dtype == dtype.numpy, f"{where}\n  dtype {got.dtype}"
     assert_close(got, expected, where, rtol, atol)
 
 
-@pytest.mark.parametrize("name", ["conv1d", "conv2d"])
+@pytest.mark.parametrize(("name", "dtype"), CASES)
+@S.suite_settings(4)
+@given(data=st.data())
+def test_conv_gradients_match_numpy_ref(name, dtype, backend, data):
+    """d(sum(out * cotangent)) by input, weight and bias, on `backend` and on numpy_ref."""
+    func, _ = _function_and_reference(name)
+    built, kwargs = _draw(data, name, dtype, backend, grad=True)
+    where = _where(name, backend, built, kwargs, "gradients")
+    grads = {}
+    for on in (backend, "numpy_ref"):
+        ts = [
+            b.tensor if on == backend
+            else mt.tensor(b.values, dtype=dtype, backend=on, requires_grad=True)
+            for b in built
+        ]  # fmt: skip
+        out = func(*ts, **kwargs)
+        cotangent = np.linspace(-1.0, 1.0, out.size).reshape(out.shape)
+        loss = (out * mt.tensor(cotangent, dtype=dtype, backend=on)).sum()
+        grads[on] = [g.numpy() for g in mt.autograd.grad(loss, ts)]
+    rtol, atol = tolerance([dtype.numpy], _reduced(built) * 4, 2.0)
+    for i, (got, expected) in enumerate(zip(grads[backend], grads["numpy_ref"], strict=True)):
+        assert_close(got, expected, f"{where}\n  gradient of input {i}", rtol, atol)
+
+
+@pytest.mark.parametrize("name", NAMES)
 @S.suite_settings(3)
 @given(data=st.data())
-def test_conv_gradient(name, backend, data):
+def test_conv_gradcheck(name, backend, data):
+    func, _ = _function_and_reference(name)
     built, kwargs = _draw(data, name, mt.float64, backend, grad=True)
     try:
-        gradcheck(lambda *ts: OPS[name].func(*ts, **kwargs), [b.tensor for b in built])
+        gradcheck(lambda *ts: func(*ts, **kwargs), [b.tensor for b in built])
     except GradcheckError as exc:
         raise AssertionError(
             f"{_where(name, backend, built, kwargs, 'gradient')}\n  {exc}"

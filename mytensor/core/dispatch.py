@@ -42,7 +42,7 @@ class Dispatch:
         self.dtypes = frozenset(to_dtype(d) for d in backend.dtypes)
         self.native = tuple(p for p in OPTIONAL_PRIMITIVES if callable(getattr(backend, p, None)))
         if all(callable(getattr(backend, p, None)) for p in CONV_PRIMITIVES):
-            self.native += ("conv2d",)
+            self.native += ("conv",)
             for name in CONV_PRIMITIVES:
                 setattr(self, name, getattr(backend, name))
         # required primitives: bound methods, so a call costs what calling the backend costs

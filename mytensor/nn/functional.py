@@ -36,8 +36,8 @@ from mytensor.nn._fn_basic import (
     tanh,
 )
 from mytensor.nn._fn_bilinear import bilinear
-from mytensor.nn._fn_conv import conv1d, conv2d
-from mytensor.nn._fn_conv_transpose import conv_transpose1d, conv_transpose2d
+from mytensor.nn._fn_conv import conv1d, conv2d, conv3d
+from mytensor.nn._fn_conv_transpose import conv_transpose1d, conv_transpose2d, conv_transpose3d
 from mytensor.nn._fn_distance import cosine_similarity, normalize, pairwise_distance
 from mytensor.nn._fn_dropout import dropout, dropout1d, dropout2d
 from mytensor.nn._fn_fold import fold, unfold
@@ -83,8 +83,10 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "conv1d",
     "conv2d",
+    "conv3d",
     "conv_transpose1d",
     "conv_transpose2d",
+    "conv_transpose3d",
     "cosine_embedding_loss",
     "cosine_similarity",
     "cross_entropy",

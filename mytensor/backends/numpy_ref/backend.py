@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from mytensor.backends.numpy_ref import _conv
 from mytensor.backends.spec import OPTIONAL_MAP_OPS, OPTIONAL_ZIP_OPS, Strided
 from mytensor.core.dtypes import STANDARD_DTYPES, DType
 from mytensor.core.layout import contiguous_strides
@@ -269,46 +270,15 @@ class NumpyBackend:
             where[dim] = idx
             np.add.at(as_array(out), tuple(where), as_array(src))
 
-    # -- convolution: one einsum per kernel tap and group -------------------------------
-    def conv2d(self, out, x, weight, stride, padding, dilation, groups) -> None:
-        result = np.zeros(out.shape, out.dtype.numpy)
-        for _, patch, w, o in _conv_taps(as_array(x), as_array(weight), out.shape,
-                                         stride, padding, dilation, groups):  # fmt: skip
-            result[:, o] += np.einsum("nchw,oc->nohw", patch, w)
-        np.copyto(as_array(out), result)
+    # -- convolution, any number of spatial dims: one einsum per kernel tap and group ----
+    def conv(self, out, x, weight, stride, padding, dilation, groups) -> None:
+        _conv.conv(as_array(out), as_array(x), as_array(weight), stride, padding, dilation,
+                   groups)  # fmt: skip
 
-    def conv2d_grad_input(self, grad_x, grad_out, weight, stride, padding, dilation, groups):
-        (ph, pw), g = padding, as_array(grad_out)
-        n, c, h, w_ = grad_x.shape
-        padded = np.zeros((n, c, h + 2 * ph, w_ + 2 * pw), grad_x.dtype.numpy)
-        taps = _conv_taps(padded, as_array(weight), grad_out.shape, stride, padding, dilation,
-                          groups, pad=False)  # fmt: skip
-        for _, window, w, o in taps:
-            window += np.einsum("nohw,oc->nchw", g[:, o], w)
-        np.copyto(as_array(grad_x), padded[:, :, ph : ph + h, pw : pw + w_])
+    def conv_grad_input(self, grad_x, grad_out, weight, stride, padding, dilation, groups):
+        _conv.conv_grad_input(as_array(grad_x), as_array(grad_out), as_array(weight), stride,
+                              padding, dilation, groups)  # fmt: skip
 
-    def conv2d_grad_weight(self, grad_weight, x, grad_out, stride, padding, dilation, groups):
-        result = np.zeros(grad_weight.shape, grad_weight.dtype.numpy)
-        g = as_array(grad_out)
-        for (i, j), patch, _, o in _conv_taps(as_array(x), result, grad_out.shape,
-                                              stride, padding, dilation, groups):  # fmt: skip
-            result[o, :, i, j] = np.einsum("nohw,nchw->oc", g[:, o], patch)
-        np.copyto(as_array(grad_weight), result)
-
-
-def _conv_taps(x, weight, out_shape, stride, padding, dilation, groups, pad=True):
-    """Yield ((i, j), input window, weight[:, :, i, j], output-channel slice) per tap and
-    group; the windows are views of the (zero-padded) input, so writes land in it."""
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    ho, wo = out_shape[2], out_shape[3]
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if pad else x
-    o_total, c_group, kh, kw = weight.shape
-    o_group = o_total // groups
-    for g in range(groups):
-        channels = slice(g * c_group, (g + 1) * c_group)
-        outputs = slice(g * o_group, (g + 1) * o_group)
-        for i in range(kh):
-            for j in range(kw):
-                window = xp[:, channels, i * dh : i * dh + sh * (ho - 1) + 1 : sh,
-                            j * dw : j * dw + sw * (wo - 1) + 1 : sw]  # fmt: skip
-                yield (i, j), window, weight[outputs, :, i, j], outputs
+    def conv_grad_weight(self, grad_weight, x, grad_out, stride, padding, dilation, groups):
+        _conv.conv_grad_weight(as_array(grad_weight), as_array(x), as_array(grad_out), stride,
+                               padding, dilation, groups)  # fmt: skip

@@ -15,7 +15,14 @@ from mytensor.nn.layers.activation import (
     Softplus,
     Tanh,
 )
-from mytensor.nn.layers.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from mytensor.nn.layers.conv import (
+    Conv1d,
+    Conv2d,
+    Conv3d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    ConvTranspose3d,
+)
 from mytensor.nn.layers.dropout import Dropout, Dropout1d, Dropout2d
 from mytensor.nn.layers.linear import Bilinear, Flatten, Identity, Linear, Unflatten
 from mytensor.nn.layers.norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
@@ -45,8 +52,10 @@ __all__ = [
     "Bilinear",
     "Conv1d",
     "Conv2d",
+    "Conv3d",
     "ConvTranspose1d",
     "ConvTranspose2d",
+    "ConvTranspose3d",
     "Dropout",
     "Dropout1d",
     "Dropout2d",

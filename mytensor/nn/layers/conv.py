@@ -1,5 +1,5 @@
-"""Conv1d, Conv2d, ConvTranspose1d and ConvTranspose2d, with PyTorch's parameter shapes
-and default init."""
+"""Conv1d/2d/3d and ConvTranspose1d/2d/3d, with PyTorch's parameter names, shapes and
+default init (so state dicts load), and its padding modes."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from mytensor.nn import init
 from mytensor.nn.layers._parameters import register_weight_and_bias
 from mytensor.nn.module import Module
 from mytensor.nn.parameter import Parameter
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _ntuple(name: str, value: int | Sequence[int], n: int) -> tuple[int, ...]:
@@ -51,9 +53,9 @@ class _ConvNd(Module):
                 f"{name}: in_channels ({in_channels}) and out_channels "
                 f"({out_channels}) must be divisible by groups ({groups})"
             )
-        if padding_mode != "zeros":
+        if padding_mode not in _PADDING_MODES:
             raise ValueError(
-                f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}"
+                f"{name}: padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}"
             )
         if isinstance(padding, str) and padding not in ("valid", "same"):
             raise ValueError(f"{name}: padding must be 'valid', 'same' or ints, got {padding!r}")
@@ -62,13 +64,43 @@ class _ConvNd(Module):
         self.stride = _ntuple("stride", stride, n)
         self.padding = padding if isinstance(padding, str) else _ntuple("padding", padding, n)
         self.dilation = _ntuple("dilation", dilation, n)
+        if padding == "same" and any(s != 1 for s in self.stride):
+            raise ValueError(
+                f"{name}: padding='same' is not supported for strided convolutions (stride "
+                f"{self.stride}); use stride=1 or explicit padding"
+            )
         self.padding_mode = padding_mode
+        self._reversed_padding_repeated_twice = self._pad_amounts()
         if self._transposed:  # (C_in, C_out/groups, *kernel), as PyTorch stores it
             shape = (in_channels, out_channels // groups, *self.kernel_size)
         else:
             shape = (out_channels, in_channels // groups, *self.kernel_size)
         register_weight_and_bias(self, shape, out_channels if bias else None, dtype, backend)
         self.reset_parameters()
+
+    def _pad_amounts(self) -> list[int]:
+        """F.pad's amounts (last dim first) for a non-zeros padding_mode: ``padding`` on
+        both sides, or for 'same' total // 2 before and the rest after, as PyTorch pads."""
+        amounts: list[int] = []
+        for i in reversed(range(self._rank)):
+            if self.padding == "valid":
+                amounts += [0, 0]
+            elif self.padding == "same":
+                total = self.dilation[i] * (self.kernel_size[i] - 1)
+                amounts += [total // 2, total - total // 2]
+            else:
+                amounts += [self.padding[i]] * 2  # type: ignore[index]
+        return amounts
+
+    def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        conv = _FUNCTIONS[self._rank - 1]
+        if self.padding_mode != "zeros":
+            padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return conv(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
+        return conv(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._conv_forward(input, self.weight, self.bias)
 
     def reset_parameters(self) -> None:
         init.default_linear_init_(self.weight, self.bias)
@@ -89,6 +121,8 @@ class _ConvNd(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
 
 
@@ -105,11 +139,6 @@ class Conv1d(_ConvNd):
 
     _rank = 1
 
-    def forward(self, input: Tensor) -> Tensor:
-        return F.conv1d(
-            input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
-        )
-
 
 class Conv2d(_ConvNd):
     """2-d convolution over (N, C_in, H, W) with stride, padding, dilation and groups.
@@ -125,10 +154,19 @@ class Conv2d(_ConvNd):
 
     _rank = 2
 
-    def forward(self, input: Tensor) -> Tensor:
-        return F.conv2d(
-            input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
-        )
+
+class Conv3d(_ConvNd):
+    """3-d convolution over (N, C_in, D, H, W) (or unbatched (C_in, D, H, W)); `weight` is
+    (C_out, C_in/groups, kd, kh, kw).
+
+    >>> import mytensor as mt
+    >>> from mytensor import nn
+    >>> conv = nn.Conv3d(2, 4, kernel_size=3, padding=1, padding_mode="replicate")
+    >>> conv(mt.ones(1, 2, 4, 5, 6)).shape, conv.weight.shape
+    ((1, 4, 4, 5, 6), (4, 2, 3, 3, 3))
+    """
+
+    _rank = 3
 
 
 class _ConvTransposeNd(_ConvNd):
@@ -155,6 +193,11 @@ class _ConvTransposeNd(_ConvNd):
                 f"{type(self).__name__}: padding must be ints, got {padding!r} (string "
                 "padding is only for convolutions)"
             )
+        if padding_mode != "zeros":
+            raise ValueError(
+                f'{type(self).__name__}: only "zeros" padding mode is supported, got '
+                f"{padding_mode!r}"
+            )
         self.output_padding = _ntuple("output_padding", output_padding, self._rank)
         super().__init__(
             in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
@@ -164,6 +207,13 @@ class _ConvTransposeNd(_ConvNd):
     @property
     def _int_padding(self) -> tuple[int, ...]:
         return cast(tuple[int, ...], self.padding)  # strings were refused in __init__
+
+    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+        """`output_size` (the full shape or its last N sizes) picks the output_padding."""
+        return _TRANSPOSED[self._rank - 1](
+            input, self.weight, self.bias, self.stride, self._int_padding,
+            self._output_padding(input, output_size), self.groups, self.dilation,
+        )  # fmt: skip
 
     def _output_padding(self, input: Tensor, output_size: Sequence[int] | None) -> tuple:
         """The output_padding that gives `output_size` (PyTorch's rule), else the layer's."""
@@ -204,12 +254,6 @@ class ConvTranspose1d(_ConvTransposeNd):
 
     _rank = 1
 
-    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
-        return F.conv_transpose1d(
-            input, self.weight, self.bias, self.stride, self._int_padding,
-            self._output_padding(input, output_size), self.groups, self.dilation,
-        )  # fmt: skip
-
 
 class ConvTranspose2d(_ConvTransposeNd):
     """2-d transposed convolution over (N, C_in, H, W) (see `ConvTranspose1d`); `weight`
@@ -224,8 +268,20 @@ class ConvTranspose2d(_ConvTransposeNd):
 
     _rank = 2
 
-    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
-        return F.conv_transpose2d(
-            input, self.weight, self.bias, self.stride, self._int_padding,
-            self._output_padding(input, output_size), self.groups, self.dilation,
-        )  # fmt: skip
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-d transposed convolution over (N, C_in, D, H, W) (see `ConvTranspose1d`); `weight`
+    is (C_in, C_out/groups, kd, kh, kw).
+
+    >>> import mytensor as mt
+    >>> from mytensor import nn
+    >>> up = nn.ConvTranspose3d(4, 2, kernel_size=2, stride=2)
+    >>> up(mt.ones(1, 4, 2, 3, 3)).shape
+    (1, 2, 4, 6, 6)
+    """
+
+    _rank = 3
+
+
+_FUNCTIONS = (F.conv1d, F.conv2d, F.conv3d)
+_TRANSPOSED = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)
