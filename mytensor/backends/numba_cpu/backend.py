@@ -263,19 +263,19 @@ class NumbaBackend:
         walk = Strided(out.buffer, src.shape, tuple(strides), out.offset, out.dtype)
         self._launch("scatter_add", 0, (walk, index, src), (out.strides[dim],))
 
-    # -- convolution: im2col + one BLAS matmul per group (see _conv) ---------------------
-    def conv2d(self, out, x, weight, stride, padding, dilation, groups) -> None:
+    # -- N-d convolution: im2col + one BLAS matmul per group (see _conv) -----------------
+    def conv(self, out, x, weight, stride, padding, dilation, groups) -> None:
         if out.size:
             conv = Conv(x.shape, weight.shape, out.shape, stride, padding, dilation, groups)
             conv.forward(out, x, weight)
 
-    def conv2d_grad_input(self, grad_x, grad_out, weight, stride, padding, dilation, groups):
+    def conv_grad_input(self, grad_x, grad_out, weight, stride, padding, dilation, groups):
         if grad_x.size:
             conv = Conv(grad_x.shape, weight.shape, grad_out.shape, stride, padding,
                         dilation, groups)  # fmt: skip
             conv.grad_input(grad_x, grad_out, weight)
 
-    def conv2d_grad_weight(self, grad_weight, x, grad_out, stride, padding, dilation, groups):
+    def conv_grad_weight(self, grad_weight, x, grad_out, stride, padding, dilation, groups):
         conv = Conv(x.shape, grad_weight.shape, grad_out.shape, stride, padding, dilation,
                     groups)  # fmt: skip
         conv.grad_weight(grad_weight, x, grad_out)
