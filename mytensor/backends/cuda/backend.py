@@ -278,18 +278,13 @@ class CudaBackend:
             out.dtype.name == "float32",
         )  # fmt: skip
 
-    # -- convolution ------------------------------------------------------------------
-    @staticmethod
-    def _geometry(x_shape, w_shape, out_shape, stride, padding, dilation, groups) -> tuple:
-        return (x_shape[1] // groups, w_shape[0] // groups, w_shape[2], w_shape[3],
-                *stride, *padding, *dilation, x_shape[2], x_shape[3], out_shape[2],
-                out_shape[3])  # fmt: skip
-
-    def conv2d(self, out, x, weight, stride, padding, dilation, groups) -> None:
+    # -- N-d convolution (1-d and 2-d as 3-d views, see _conv) ---------------------------
+    def conv(self, out, x, weight, stride, padding, dilation, groups) -> None:
         """Direct convolution (cross-correlation), one thread per output element."""
         if out.size == 0:
             return
-        geom = self._geometry(x.shape, weight.shape, out.shape, stride, padding, dilation,
+        out, x, weight = _conv.lift(out), _conv.lift(x), _conv.lift(weight)
+        geom = _conv.geometry(x.shape, weight.shape, out.shape, stride, padding, dilation,
                               groups)  # fmt: skip
         _conv.forward[grid_for(out.size), BLOCK, self.stream](
             out.size, out.shape, geom, out.buffer, out.offset, out.strides,
@@ -297,11 +292,12 @@ class CudaBackend:
             out.dtype.numpy.type(0),
         )  # fmt: skip
 
-    def conv2d_grad_input(self, grad_x, grad_out, weight, stride, padding, dilation, groups):
+    def conv_grad_input(self, grad_x, grad_out, weight, stride, padding, dilation, groups):
         """The input gradient, gathered per input element (no atomics)."""
         if grad_x.size == 0:
             return
-        geom = self._geometry(grad_x.shape, weight.shape, grad_out.shape, stride, padding,
+        grad_x, grad_out, weight = _conv.lift(grad_x), _conv.lift(grad_out), _conv.lift(weight)
+        geom = _conv.geometry(grad_x.shape, weight.shape, grad_out.shape, stride, padding,
                               dilation, groups)  # fmt: skip
         _conv.grad_input[grid_for(grad_x.size), BLOCK, self.stream](
             grad_x.size, grad_x.shape, geom, grad_x.buffer, grad_x.offset, grad_x.strides,
@@ -309,12 +305,13 @@ class CudaBackend:
             weight.buffer, weight.offset, weight.strides, grad_x.dtype.numpy.type(0),
         )  # fmt: skip
 
-    def conv2d_grad_weight(self, grad_weight, x, grad_out, stride, padding, dilation, groups):
+    def conv_grad_weight(self, grad_weight, x, grad_out, stride, padding, dilation, groups):
         """The weight gradient: one block and one shared-memory tree per weight element."""
         total = grad_weight.size
         if total == 0:
             return
-        geom = self._geometry(x.shape, grad_weight.shape, grad_out.shape, stride, padding,
+        grad_weight, x, grad_out = _conv.lift(grad_weight), _conv.lift(x), _conv.lift(grad_out)
+        geom = _conv.geometry(x.shape, grad_weight.shape, grad_out.shape, stride, padding,
                               dilation, groups)  # fmt: skip
         _conv.grad_weight[min(total, MAX_BLOCKS), REDUCE_BLOCK, self.stream](
             total, grad_weight.shape, geom, x.shape[0],
