@@ -36,8 +36,8 @@ _AXES = ("L",), ("H", "W"), ("D", "H", "W")
 
 def ntuple(op: str, name: str, value: IntTuple, n: int, minimum: int) -> tuple[int, ...]:
     """`value` (an int, or a sequence of `n` ints) as an n-tuple of ints >= `minimum`."""
-    out = (value,) * n if is_integer(value) else tuple(value)
-    if len(out) != n or any(not is_integer(v) or v < minimum for v in out):
+    out = tuple(value) if isinstance(value, Sequence) else (value,) * n
+    if len(out) != n or any(not is_integer(v) or operator.index(v) < minimum for v in out):
         raise ValueError(
             f"{op}(): {name} must be an int >= {minimum} or a tuple of {n} of them, got {value!r}"
         )

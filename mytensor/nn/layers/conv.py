@@ -7,7 +7,6 @@ import operator
 from collections.abc import Sequence
 from typing import Any, cast
 
-from mytensor.core.layout import is_integer
 from mytensor.core.tensor import Tensor
 from mytensor.nn import functional as F
 from mytensor.nn import init
@@ -19,7 +18,7 @@ _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _ntuple(name: str, value: int | Sequence[int], n: int) -> tuple[int, ...]:
-    out = (operator.index(value),) * n if is_integer(value) else tuple(value)
+    out = tuple(value) if isinstance(value, Sequence) else (operator.index(value),) * n
     if len(out) != n:
         raise ValueError(f"{name} must be an int or a tuple of {n}, got {value!r}")
     return out
@@ -89,7 +88,7 @@ class _ConvNd(Module):
                 total = self.dilation[i] * (self.kernel_size[i] - 1)
                 amounts += [total // 2, total - total // 2]
             else:
-                amounts += [self.padding[i]] * 2  # type: ignore[index]
+                amounts += [cast(tuple[int, ...], self.padding)[i]] * 2
         return amounts
 
     def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
