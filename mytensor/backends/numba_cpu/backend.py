@@ -3,8 +3,8 @@
 Buffers are 1-d numpy arrays from the caching allocator. Each call is planned in
 Python (`_plan`: dims in memory order, merged, cached by layout) and runs one compiled
 kernel: serially below `parallel_threshold` elements, where numba's fork/join would
-cost more than the work, and in parallel above it. Kernels are compiled once per family
-and dtype (never per call, shape or op), cached on disk.
+cost more than the work, and in parallel above it. Kernels are compiled once per op
+and dtype (never per call or shape) from the ops' scalar specification, cached on disk.
 
 Where numpy is the faster tool it is used: the transcendental ufuncs (exp, log, tanh,
 ...) are SIMD loops in numpy and scalar libm calls in numba, so they run as numpy calls
@@ -23,7 +23,7 @@ import numpy as np
 from mytensor.backends.numba_cpu import _jit
 from mytensor.backends.numba_cpu import _reduce as R
 from mytensor.backends.numba_cpu._conv import Conv
-from mytensor.backends.numba_cpu._elementwise import KERNELS
+from mytensor.backends.numba_cpu._elementwise import kernels
 from mytensor.backends.numba_cpu._plan import elementwise_plan, numpy_view, reduce_plan
 from mytensor.backends.numba_cpu.allocator import ALLOCATOR
 from mytensor.backends.numpy_ref import backend as reference
@@ -49,18 +49,9 @@ NUMPY_MAP = {"exp": np.exp, "log": np.log, "log1p": np.log1p, "expm1": np.expm1,
 _NUMPY_DTYPES = frozenset((uint64, complex64, complex128))
 
 
-def _family(table: str, dtype: DType) -> str | None:
-    if dtype in _NUMPY_DTYPES:
-        return None
-    if table == "map":
-        return "map_float" if dtype.kind == "float" else "map_int"
-    if table == "pred":
-        return "map_pred_float" if dtype.kind == "float" else "map_pred_exact"
-    return "zip_float" if dtype.kind == "float" else "zip_int"
+_KINDS = {"float": "float", "int": "int", "uint": "uint", "bool": "bool"}
 
 
-_COMPARE = frozenset(KERNELS["zip_compare"][0].codes)
-_PREDICATE = frozenset(KERNELS["map_pred_float"][0].codes)
 # errstate as a decorator (a fresh context per call: safe in threads, and the cheap form);
 # the kernels define NaN/inf results, so numpy's floating-point warnings are noise here
 _quiet = np.errstate(all="ignore")
@@ -116,7 +107,7 @@ class NumbaBackend:
 
     def copy(self, out: Strided, src: Strided) -> None:
         if out.dtype is src.dtype:
-            self._launch("copy", 0, (out, src))
+            self._launch(kernels("copy"), (out, src))
         elif out.size:
             _cast(numpy_view(out), numpy_view(src))
 
@@ -126,37 +117,33 @@ class NumbaBackend:
         if ufunc is not None and a.dtype not in _NUMPY_DTYPES:
             self._numpy_map(ufunc, out, a)
             return
-        family = _family("pred" if op in _PREDICATE else "map", a.dtype)
-        code = KERNELS[family][0].codes.get(op) if family else None
-        if code is None:
+        found = None if a.dtype in _NUMPY_DTYPES else kernels(op, _KINDS[a.dtype.kind], 1)
+        if found is None:
             _reference(reference.MAP_KERNELS, op, out, a)
         else:
-            self._launch(family, code, (out, a))
+            self._launch(found, (out, a))
 
     def zip(self, op: str, out: Strided, a: Strided, b: Strided) -> None:
-        family = _family("zip", a.dtype)
-        if family is not None and op in _COMPARE:
-            family = "zip_compare"
-        code = KERNELS[family][0].codes.get(op) if family else None
-        if code is None:
+        found = None if a.dtype in _NUMPY_DTYPES else kernels(op, _KINDS[a.dtype.kind], 2)
+        if found is None:
             _reference(reference.ZIP_KERNELS, op, out, a, b)
         else:
-            self._launch(family, code, (out, a, b))
+            self._launch(found, (out, a, b))
 
     def where(self, out: Strided, cond: Strided, a: Strided, b: Strided) -> None:
-        self._launch("where", 0, (out, cond, a, b))
+        self._launch(kernels("where"), (out, cond, a, b))
 
-    def _launch(self, family: str, code: int, descs: tuple, extra: tuple = ()) -> None:
+    def _launch(self, found: tuple, descs: tuple, step: int = 0) -> None:
         layouts = tuple((d.strides, d.offset) for d in descs)
         shape, strides, offsets, total = elementwise_plan(descs[0].shape, layouts)
         if total == 0:
             return
-        _, chunk, parallel = KERNELS[family]
+        chunk, parallel = found
         buffers = tuple(d.buffer for d in descs)
         if total < self.parallel_threshold or self.threads == 1:
-            chunk(code, *buffers, shape, strides, offsets, 0, total, *extra)
+            chunk(buffers, shape, strides, offsets, 0, total, step)
         else:
-            parallel(code, *buffers, shape, strides, offsets, self.threads, *extra)
+            parallel(buffers, shape, strides, offsets, self.threads, step)
 
     def _numpy_map(self, ufunc, out: Strided, a: Strided) -> None:
         size = out.size
@@ -255,13 +242,13 @@ class NumbaBackend:
         strides = list(a.strides)
         strides[dim] = 0  # the kernel adds index * step along dim
         walk = Strided(a.buffer, out.shape, tuple(strides), a.offset, a.dtype)
-        self._launch("gather", 0, (out, index, walk), (a.strides[dim],))
+        self._launch(kernels("gather"), (out, index, walk), a.strides[dim])
 
     def scatter_add(self, out: Strided, index: Strided, src: Strided, dim: int) -> None:
         strides = list(out.strides)
         strides[dim] = 0
         walk = Strided(out.buffer, src.shape, tuple(strides), out.offset, out.dtype)
-        self._launch("scatter_add", 0, (walk, index, src), (out.strides[dim],))
+        self._launch(kernels("scatter_add"), (walk, index, src), out.strides[dim])
 
     # -- N-d convolution: im2col + one BLAS matmul per group (see _conv) -----------------
     def conv(self, out, x, weight, stride, padding, dilation, groups) -> None:
