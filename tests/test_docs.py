@@ -46,3 +46,24 @@ PYTHON_BLOCKS = [
 def test_readme_python_examples_run(block: str, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)  # examples may write files
     exec(compile(block, "README.md", "exec"), {})
+
+
+def test_op_table_is_generated_from_the_records() -> None:
+    from mytensor.core.primitives.table import render
+
+    current = (ROOT / "docs" / "ops.md").read_text()
+    assert current == render(), (
+        "docs/ops.md is out of date with mytensor/core/primitives; regenerate it with "
+        "`python -m mytensor.core.primitives.table > docs/ops.md`"
+    )
+
+
+def test_op_table_holds_every_elementwise_op_and_its_definition() -> None:
+    from mytensor.backends import spec
+    from mytensor.core.primitives import scalar
+
+    text = (ROOT / "docs" / "ops.md").read_text()
+    for op in spec.MAP_OPS + spec.ZIP_OPS + spec.OPTIONAL_MAP_OPS + spec.OPTIONAL_ZIP_OPS:
+        assert f"| `{op}` |" in text and f"### `{op}`" in text, op
+    assert "def _divmod(x, y):" in text  # a helper the definitions call is shown with them
+    assert f"_EXP_MAX = {scalar._EXP_MAX!r}" in text
