@@ -84,7 +84,7 @@ class Dispatch:
         if op in self.ops:
             (self.map if len(inputs) == 1 else self.zip)(op, out, *inputs)
             return
-        from mytensor.backends.numpy_ref.backend import MAP_KERNELS, ZIP_KERNELS
+        from mytensor.core.primitives.numpy_kernels import MAP_KERNELS, ZIP_KERNELS
 
         kernel = (MAP_KERNELS if len(inputs) == 1 else ZIP_KERNELS)[op]
         result = np.empty(out.shape, out.dtype.numpy)

@@ -26,9 +26,9 @@ from mytensor.backends.numba_cpu._conv import Conv
 from mytensor.backends.numba_cpu._elementwise import kernels
 from mytensor.backends.numba_cpu._plan import elementwise_plan, numpy_view, reduce_plan
 from mytensor.backends.numba_cpu.allocator import ALLOCATOR
-from mytensor.backends.numpy_ref import backend as reference
 from mytensor.backends.spec import OPTIONAL_MAP_OPS, OPTIONAL_ZIP_OPS, Strided
 from mytensor.core.dtypes import STANDARD_DTYPES, DType, complex64, complex128, uint64
+from mytensor.core.primitives import numpy_kernels as reference
 
 # below this many elements a kernel runs serially. Measured crossover of a float32 add on
 # 2 cores: ~30k elements with the OpenMP layer (a launch costs ~6 us), ~1M with workqueue

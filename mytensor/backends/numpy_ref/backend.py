@@ -2,15 +2,13 @@
 
 A buffer is a 1-d numpy array; a `Strided` descriptor becomes a numpy view of
 it with the same shape and (byte-scaled) strides, and every kernel is one
-vectorised numpy call. This file is the executable definition of every op
-name in the contract, so it favours the obviously-correct formulation, and
-spells out the edge cases (NaN, inf, -0.0, integer corner cases) numpy alone
-would leave to chance or to a warning.
+vectorised numpy call: the core's numpy formulation of the ops
+(`mytensor.core.primitives.numpy_kernels`), which the conformance suite checks
+against the ops' specification (`mytensor.core.primitives.scalar`) like any other
+backend's kernels. It favours the obviously-correct formulation over speed.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -18,6 +16,7 @@ from mytensor.backends.numpy_ref import _conv
 from mytensor.backends.spec import OPTIONAL_MAP_OPS, OPTIONAL_ZIP_OPS, Strided
 from mytensor.core.dtypes import STANDARD_DTYPES, DType
 from mytensor.core.layout import contiguous_strides
+from mytensor.core.primitives.numpy_kernels import MAP_KERNELS, REDUCE_KERNELS, ZIP_KERNELS
 
 
 def as_array(desc: Strided) -> np.ndarray:
@@ -44,165 +43,6 @@ def as_array(desc: Strided) -> np.ndarray:
             )
         desc.cache = view
     return view
-
-
-def _sigmoid(x, out):
-    # exp of a non-positive number only, so large |x| neither overflows nor cancels
-    e = np.exp(-np.abs(x))
-    np.copyto(out, np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)))
-
-
-def _relu(x, out):
-    np.maximum(x, x.dtype.type(0), out=out)  # NaN stays NaN
-
-
-def _reciprocal(x, out):
-    if x.dtype.kind == "c":
-        np.reciprocal(x, out=out)  # numpy's complex 1/0 is nan+nanj, not 1/x's inf+nanj
-    else:
-        np.divide(x.dtype.type(1), x, out=out)
-
-
-_scalar_erf = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf; libm's is the reference
-
-
-def _erf(x, out):
-    np.copyto(out, np.asarray(_scalar_erf(x), dtype=np.float64), casting="same_kind")
-
-
-def _expm1(x, out):
-    np.expm1(x, out=out)
-    if x.dtype.kind == "c":
-        # numpy's complex expm1 is NaN at every infinity and -0 at -0+0j; exp(x) - 1 has
-        # the standard's values there, and loses nothing when x is not finite or zero
-        bad = ~np.isfinite(x) | (x == 0)
-        if bad.any():
-            out[bad] = np.exp(x[bad]) - 1
-
-
-def _int_aware(float_ufunc):
-    """Floor/ceil/round of an integer are the integer itself."""
-
-    def kernel(x, out):
-        if x.dtype.kind in "iub":
-            np.copyto(out, x)
-        else:
-            float_ufunc(x, out=out)
-
-    return kernel
-
-
-MAP_KERNELS = {
-    "neg": np.negative,
-    "abs": np.absolute,
-    "exp": np.exp,
-    "log": np.log,
-    "log1p": np.log1p,
-    "expm1": _expm1,
-    "sqrt": np.sqrt,
-    "sin": np.sin,
-    "cos": np.cos,
-    "tanh": np.tanh,
-    "sigmoid": _sigmoid,
-    "relu": _relu,
-    "sign": np.sign,
-    "floor": _int_aware(np.floor),
-    "ceil": _int_aware(np.ceil),
-    "round": _int_aware(np.round),  # half to even
-    "reciprocal": _reciprocal,
-    "erf": _erf,
-    "logical_not": np.logical_not,
-    # predicates write a temporary first: numpy 2.4's isfinite writes wrong values into
-    # a strided bool `out` of 16+ elements
-    "isnan": lambda x, out: np.copyto(out, np.isnan(x)),
-    "isinf": lambda x, out: np.copyto(out, np.isinf(x)),
-    "isfinite": lambda x, out: np.copyto(out, np.isfinite(x)),
-    # the optional names (spec.OPTIONAL_MAP_OPS)
-    "acos": np.arccos,
-    "acosh": np.arccosh,
-    "asin": np.arcsin,
-    "asinh": np.arcsinh,
-    "atan": np.arctan,
-    "atanh": np.arctanh,
-    "cosh": np.cosh,
-    "sinh": np.sinh,
-    "tan": np.tan,
-    "log2": np.log2,
-    "log10": np.log10,
-    "trunc": _int_aware(np.trunc),
-    "signbit": lambda x, out: np.copyto(out, np.signbit(x)),
-    "bitwise_invert": np.invert,
-    "real": lambda x, out: np.copyto(out, x.real),
-    "imag": lambda x, out: np.copyto(out, x.imag),
-    "conj": np.conjugate,
-}
-
-
-def _pow(a, b, out):
-    if out.dtype.kind in "fc":
-        np.power(a, b, out=out)
-        return
-    # Integer powers: a negative exponent gives 1 / a**|b| truncated toward zero,
-    # which is 0 unless |a| == 1 (0 ** negative is defined as 0 here).
-    np.power(a, np.maximum(b, 0), out=out)
-    negative = b < 0
-    if np.any(negative):
-        odd = (b % 2) != 0
-        truncated = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
-        np.copyto(out, truncated, where=negative, casting="unsafe")
-
-
-ZIP_KERNELS = {
-    "add": np.add,
-    "sub": np.subtract,
-    "mul": np.multiply,
-    "div": np.true_divide,
-    "floor_divide": np.floor_divide,  # integer x // 0 is 0
-    "remainder": np.remainder,  # sign of the divisor, like Python; integer x % 0 is 0
-    "pow": _pow,
-    "maximum": np.maximum,  # NaN-propagating
-    "minimum": np.minimum,
-    "lt": np.less,
-    "le": np.less_equal,
-    "eq": np.equal,
-    "ne": np.not_equal,
-    "gt": np.greater,
-    "ge": np.greater_equal,
-    "logical_and": np.logical_and,
-    "logical_or": np.logical_or,
-    "logical_xor": np.logical_xor,
-    # the optional names (spec.OPTIONAL_ZIP_OPS)
-    "atan2": np.arctan2,
-    "copysign": np.copysign,
-    "hypot": np.hypot,
-    "logaddexp": np.logaddexp,
-    "nextafter": np.nextafter,
-    "bitwise_and": np.bitwise_and,
-    "bitwise_or": np.bitwise_or,
-    "bitwise_xor": np.bitwise_xor,
-    "bitwise_left_shift": np.left_shift,  # a shift by the width or more gives 0
-    "bitwise_right_shift": np.right_shift,
-}
-
-
-def _reduce_arg(func):
-    def kernel(a, dims, out):
-        (axis,) = dims
-        np.copyto(out, func(a, axis=axis, keepdims=True))  # first NaN wins, like the max
-
-    return kernel
-
-
-REDUCE_KERNELS = {
-    "sum": lambda a, dims, out: np.sum(a, axis=dims, keepdims=True, dtype=out.dtype, out=out),
-    "prod": lambda a, dims, out: np.prod(a, axis=dims, keepdims=True, dtype=out.dtype, out=out),
-    "max": lambda a, dims, out: np.max(a, axis=dims, keepdims=True, out=out),
-    "min": lambda a, dims, out: np.min(a, axis=dims, keepdims=True, out=out),
-    "argmax": _reduce_arg(np.argmax),
-    "argmin": _reduce_arg(np.argmin),
-    "any": lambda a, dims, out: np.any(a, axis=dims, keepdims=True, out=out),
-    "all": lambda a, dims, out: np.all(a, axis=dims, keepdims=True, out=out),
-}
 
 
 _quiet = np.errstate(all="ignore")
