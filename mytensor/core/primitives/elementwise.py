@@ -1,5 +1,10 @@
-"""The elementwise op tables: one row per op (kernel name, dtype rule, backward rule,
-numpy reference, conformance metadata). `elementwise.py` generates the functions.
+"""The elementwise records: one row per op, the op's single block. A row holds the name
+(public and kernel), the dtype rule, the backward rule, slots for a forward-mode rule and a
+batching rule, a vectorised numpy reference and the conformance metadata (domain, zero
+exclusion); the op's meaning for one element is its function in `scalar`, under the same
+name. `mytensor.core.ops.elementwise` builds the public functions from these rows: each
+checks and promotes its operands, broadcasts, allocates, calls the kernel and records the
+backward rule in one place, and the autograd engine checks what a rule returns.
 
 A dtype rule says which input kinds an op takes, whether bool/integer inputs are
 first converted to the default float ("float" functions such as exp), and what the
@@ -107,6 +112,11 @@ class Unary:
     # the rule for a complex input; None: `grad` is g * f'(x) for a holomorphic f
     complex_grad: Callable[[Tensor, Tensor, Tensor], Tensor] | None = None
     complex_saves: str | None = None  # what the complex rule reads, if not `saves`
+    # forward mode, (tangent, x, out) -> tangent of out; None: not written yet
+    jvp: Callable[[Tensor, Tensor, Tensor], Tensor] | None = None
+    # vmap, (x, batch_dim) -> (out, out_batch_dim); None: elementwise ops batch by
+    # broadcasting, which needs no rule of its own
+    batch: Callable | None = None
 
     @property
     def optional(self) -> bool:
@@ -243,6 +253,9 @@ class Binary:
     float_fix: Callable[[Tensor, Tensor, Tensor], Tensor] | None = None
     # the rule for complex operands (required of an op whose rule accepts complex)
     complex_grad: Callable[[Tensor, Tensor, Tensor, Tensor], tuple] | None = None
+    # forward mode, (tangent_a, tangent_b, a, b, out) -> tangent of out; None: not yet
+    jvp: Callable | None = None
+    batch: Callable | None = None  # as Unary.batch
 
     @property
     def optional(self) -> bool:
