@@ -96,22 +96,31 @@ None of them is differentiated by the backend; the core's backward rules use ops
     is ``n // 2 + 1`` long on the last one). The core has already padded or truncated
     the input, so no transformed axis is empty.
 
-Optional elementwise op names
------------------------------
-`OPTIONAL_MAP_OPS` and `OPTIONAL_ZIP_OPS` (the array API's elementwise functions
-beyond the core vocabulary: ``acos``, ``atan2``, ``bitwise_and``, ``real``, ...)
-reach ``map``/``zip`` only if the backend lists them in an ``ops`` attribute (a
-set of op names). For every other one the core runs the reference kernel on the
-host: ``to_host``, the numpy reference backend's kernel, ``from_host`` + ``copy``
-(exact, and slow on a device backend: implement the name natively there). Bitwise
-ops never see bool (the core sends bool to ``logical_*``), shifts see integers
-only, and ``real``/``imag``/``conj`` see complex inputs only.
+Declared op names
+-----------------
+A backend lists the op names its ``map``, ``zip`` and ``reduce`` accept in three
+attributes, ``map_ops``, ``zip_ops`` and ``reduce_ops`` (collections of strings):
+every name of `MAP_OPS`, `ZIP_OPS` and `REDUCE_OPS` respectively, plus whichever of
+`OPTIONAL_MAP_OPS` / `OPTIONAL_ZIP_OPS` (the array API's elementwise functions beyond
+the core vocabulary: ``acos``, ``atan2``, ``bitwise_and``, ``real``, ...) it runs
+natively. An optional name a backend does not list never reaches its ``map``/``zip``:
+the core runs the reference kernel on the host instead (``to_host``, the numpy kernel
+of `mytensor.core.primitives.numpy_kernels`, ``from_host`` + ``copy``: exact, and slow
+on a device backend, so implement the name natively there). Bitwise ops never see bool
+(the core sends bool to ``logical_*``), shifts see integers only, and
+``real``/``imag``/``conj`` see complex inputs only.
 
 Dtypes
 ------
 ``dtypes`` lists the dtype names a backend holds (of the array API's 13: bool,
-int8/16/32/64, uint8/16/32/64, float32/64, complex64/128); the five core dtypes
-(bool, int32, int64, float32, float64) are the least a backend must support. The
+int8/16/32/64, uint8/16/32/64, float32/64, complex64/128). `MIN_DTYPES` (bool, int64,
+float32) are the least a backend must hold, because the core cannot work without them:
+bool is what every comparison, predicate, mask and ``where`` condition is; int64 is
+the index dtype (argmax/argmin, argsort, nonzero, gather/scatter indices, integer
+indexing) and the dtype of Python ints; float32 is the default float dtype (``ones``,
+``rand``, Python floats). float64 is not required, so an accelerator without double
+precision can be a backend (asking it for float64 raises the error below); the other
+core dtypes (int32, float64) are expected wherever the hardware has them. The
 core never allocates or uploads a dtype a backend does not declare: it raises a
 `mytensor.core.dtypes.UnsupportedDTypeError` that names the backend, the dtype,
 what is supported, and the fix. A backend that declares the complex dtypes gets
@@ -143,6 +152,34 @@ dims (a stride-0 view) or specialise per N.
     ``conv_transpose1d/2d/3d`` call it with ``grad_out`` = their input.
 ``conv_grad_weight(grad_weight, x, grad_out, stride, padding, dilation, groups)``
     Write d(sum(conv(x) * grad_out))/dweight into ``grad_weight``.
+
+Declining a dtype: ``supports(primitive, dtype) -> bool``
+---------------------------------------------------------
+Optional. A backend that implements a name for some dtypes only (a sort with no complex
+comparator, a kernel with no float16 path) says so here, and the core takes its own path
+for the rest: the host fallback for an elementwise op or reduction (the numpy kernel on
+``to_host`` copies) and for the host-fallback primitives and ``conv`` (numpy's), the
+composite for ``matmul``/``gather``/``scatter_add``/``random``. ``primitive`` is an op
+name the backend declares in ``map_ops``/``zip_ops``/``reduce_ops``, or the name of an
+optional primitive it defines (``conv`` for the three convolution primitives);
+``dtype`` is a `mytensor.core.dtypes.DType` the backend declares, that of the operand
+the op reads (``a``; ``src`` for scatter_add, ``out`` for random, the first input for
+linalg and conv). The answers are asked once, at load, for every declared name and
+dtype, so dispatch pays one set lookup per call and only on backends that decline
+something. Without ``supports`` a backend runs everything it declares.
+
+Checked at load
+---------------
+When a backend's factory first runs, the registry checks the object against this
+contract: its ``name`` equals the entry's, the required primitives are callable, the
+declared optional primitives are callable, the convolution primitives are all there or
+none, ``dtypes`` names known dtypes and holds `MIN_DTYPES`, ``map_ops``/``zip_ops``/
+``reduce_ops`` hold every required name and no unknown one, and ``supports`` (if
+defined) answers True or False. A backend that fails is reported as "broken" by
+``mytensor backends`` with every problem and its fix, and selecting it raises
+`mytensor.core.registry.BackendError`. A kernel that still raises ``KeyError`` for a
+name it declared fails with a `BackendError` naming the backend, primitive, op and
+dtype, not with a bare ``KeyError``.
 
 Aliasing and immutability
 -------------------------
@@ -177,6 +214,7 @@ __all__ = [
     "FFT_OPS",
     "LINALG_OPS",
     "MAP_OPS",
+    "MIN_DTYPES",
     "OPTIONAL_MAP_OPS",
     "OPTIONAL_PRIMITIVES",
     "OPTIONAL_ZIP_OPS",
@@ -216,6 +254,7 @@ OPTIONAL_ZIP_OPS = (
     "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift",
 )  # fmt: skip
 REDUCE_OPS = ("sum", "prod", "max", "min", "argmax", "argmin", "any", "all")
+MIN_DTYPES = ("bool", "int64", "float32")  # the least a backend holds (see "Dtypes")
 REQUIRED_PRIMITIVES = (
     "allocate", "from_host", "to_host", "copy", "map", "zip", "where", "reduce",
 )  # fmt: skip
@@ -275,10 +314,12 @@ class Backend(Protocol):
     """The object a backend factory returns; see the module docstring for semantics.
 
     Besides the required methods it declares ``name``, ``device`` (e.g. "cpu",
-    "cuda") and ``dtypes`` (the dtype names it supports); optionally ``ops`` (the
-    names of `OPTIONAL_MAP_OPS` / `OPTIONAL_ZIP_OPS` it runs natively) and
-    ``host_buffers = True`` (its buffers are 1-d numpy arrays in host memory, so
-    `mytensor.from_dlpack` may wrap a producer's memory as a buffer). Optional primitives
+    "cuda"), ``dtypes`` (the dtype names it supports) and ``map_ops`` / ``zip_ops`` /
+    ``reduce_ops`` (the op names its ``map``/``zip``/``reduce`` accept: the required
+    ones and the optional ones it runs natively); optionally ``supports(primitive,
+    dtype)`` (False declines a name for a dtype) and ``host_buffers = True`` (its
+    buffers are 1-d numpy arrays in host memory, so `mytensor.from_dlpack` may wrap a
+    producer's memory as a buffer). Optional primitives
     are methods of the names in `OPTIONAL_PRIMITIVES`; a backend that lacks one
     simply does not define it, and the core uses its composite.
     """
@@ -286,6 +327,9 @@ class Backend(Protocol):
     name: str
     device: str
     dtypes: frozenset[str]
+    map_ops: frozenset[str]
+    zip_ops: frozenset[str]
+    reduce_ops: frozenset[str]
 
     def allocate(self, size: int, dtype: DType) -> Any: ...
     def from_host(self, array: np.ndarray) -> Any: ...

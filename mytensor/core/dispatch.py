@@ -10,7 +10,10 @@ import numpy as np
 from mytensor.backends.spec import (
     CONV_PRIMITIVES,
     MAP_OPS,
+    OPTIONAL_MAP_OPS,
     OPTIONAL_PRIMITIVES,
+    OPTIONAL_ZIP_OPS,
+    REDUCE_OPS,
     ZIP_OPS,
     Strided,
 )
@@ -30,6 +33,119 @@ def host_descriptor(backend: Any, array: np.ndarray, dtype: DType) -> Strided:
     shape = tuple(np.shape(array))  # ascontiguousarray makes a 0-d array 1-d
     array = np.ascontiguousarray(array, dtype=dtype.numpy)
     return Strided(backend.from_host(array.reshape(-1)), shape, contiguous_strides(shape), 0, dtype)
+
+
+# the primitives a backend may decline per dtype: the name `supports` is asked with, and
+# which argument's dtype it is asked about (an index; a tuple argument: its first item)
+_CONV = CONV_PRIMITIVES[0]  # `native` and `supports` name the three convolution ones by it
+_OPERAND = {
+    "matmul": ("matmul", 1), "gather": ("gather", 1), "scatter_add": ("scatter_add", 2),
+    "random": ("random", 0), "argsort": ("argsort", 1), "searchsorted": ("searchsorted", 1),
+    "nonzero": ("nonzero", 1), "cumulative": ("cumulative", 2), "linalg": ("linalg", 2),
+    "fft": ("fft", 2), **{name: (_CONV, 1) for name in CONV_PRIMITIVES},
+}  # fmt: skip
+
+
+def declined(backend: Any) -> frozenset[tuple[str, DType]]:
+    """The (name, dtype) pairs `backend` declines through ``supports`` (see the spec,
+    "Declining a dtype"), asked once for every declared op name or native primitive and
+    every declared dtype; empty when it has no ``supports``.
+
+    >>> from mytensor.backends.numpy_ref.backend import NumpyBackend
+    >>> class NoComplexMatmul(NumpyBackend):
+    ...     def supports(self, primitive, dtype):
+    ...         return not (primitive == "matmul" and dtype.kind == "complex")
+    >>> sorted(d.name for _, d in declined(NoComplexMatmul()))
+    ['complex128', 'complex64']
+    """
+    supports = getattr(backend, "supports", None)
+    if supports is None:
+        return frozenset()
+    names = {*backend.map_ops, *backend.zip_ops, *backend.reduce_ops}
+    names |= {key for name, (key, _) in _OPERAND.items() if callable(getattr(backend, name, None))}
+    dtypes = sorted((to_dtype(d) for d in backend.dtypes), key=lambda d: d.name)
+    refused = set()
+    for name in sorted(names):
+        for dtype in dtypes:
+            try:
+                answer = supports(name, dtype)
+            except Exception as exc:
+                raise TypeError(f"supports({name!r}, {dtype.name}) raised {exc!r}") from exc
+            if not isinstance(answer, bool | np.bool_):
+                raise TypeError(f"supports({name!r}, {dtype.name}) returned {answer!r}")
+            if not answer:
+                refused.add((name, dtype))
+    return frozenset(refused)
+
+
+def _undeclared(backend: str, primitive: str, op: str, a: Strided, exc: KeyError) -> Exception:
+    from mytensor.core.registry import BackendError
+
+    return BackendError(
+        f"backend {backend!r}: {primitive}({op!r}) on {a.dtype.name} raised KeyError: {exc}; "
+        f"the core sends {op!r} because it is a required op or the backend lists it in "
+        f"{primitive}_ops. Fix the backend: implement {op!r} in its {primitive}, or decline "
+        f"the dtype with supports({op!r}, dtype) -> False so the core runs its fallback"
+    )
+
+
+def _router(backend: str, primitive: str, native: Any, fallback: Any, refused: frozenset) -> Any:
+    """map, zip or reduce as the core calls it: the backend's method, a bare KeyError from
+    it turned into an error that names the backend and op, and, where the backend
+    declines some (op, dtype), one set lookup per call that sends those to `fallback`."""
+    refused = frozenset(pair for pair in refused if pair[0] in _NAMES[primitive])
+    if primitive == "map":
+
+        def call_map(op: str, out: Strided, a: Strided) -> None:
+            if refused and (op, a.dtype) in refused:
+                return fallback(op, out, a)
+            try:
+                native(op, out, a)
+            except KeyError as exc:
+                raise _undeclared(backend, primitive, op, a, exc) from exc
+
+        return call_map
+
+    def call(op: str, out: Strided, a: Strided, b: Any) -> None:  # b: zip's b, reduce's dims
+        if refused and (op, a.dtype) in refused:
+            return fallback(op, out, a, b)
+        try:
+            native(op, out, a, b)
+        except KeyError as exc:
+            raise _undeclared(backend, primitive, op, a, exc) from exc
+
+    return call
+
+
+_NAMES = {
+    "map": frozenset(MAP_OPS + OPTIONAL_MAP_OPS),
+    "zip": frozenset(ZIP_OPS + OPTIONAL_ZIP_OPS),
+    "reduce": frozenset(REDUCE_OPS),
+}
+
+
+def _dtype_router(native: Any, fallback: Any, refused: frozenset[DType], operand: int) -> Any:
+    """An optional primitive that the backend declines for the dtypes `refused`."""
+
+    def call(*args: Any) -> Any:
+        value = args[operand]
+        dtype = (value[0] if isinstance(value, tuple) else value).dtype
+        return (fallback if dtype in refused else native)(*args)
+
+    return call
+
+
+def _host_conv(backend: Any, name: str) -> Any:
+    """A convolution primitive through numpy on the host, for the dtypes a backend declines
+    (the composite of core/ops works at the level of ops, not of primitives)."""
+    from mytensor.backends.numpy_ref import _conv
+
+    def call(out: Strided, first: Strided, second: Strided, *params: Any) -> None:
+        result = np.zeros(out.shape, out.dtype.numpy)
+        getattr(_conv, name)(result, backend.to_host(first), backend.to_host(second), *params)
+        backend.copy(out, host_descriptor(backend, result, out.dtype))
+
+    return call
 
 
 class Dispatch:
@@ -57,8 +173,9 @@ class Dispatch:
         for name in OPTIONAL_PRIMITIVES:
             if name in self.native:
                 setattr(self, name, getattr(backend, name))
-        # optional elementwise op names it runs natively (the others: `elementwise` below)
-        self.ops = frozenset(MAP_OPS + ZIP_OPS) | frozenset(getattr(backend, "ops", ()))
+        # the elementwise op names it runs natively (optional ones unlisted: `elementwise`)
+        self.ops = frozenset(backend.map_ops) | frozenset(backend.zip_ops)
+        self._route(backend)
         if not self.dtypes.issuperset(STANDARD_DTYPES):
             # only a backend lacking dtypes pays for the check, once per allocation
             self.allocate = self._checked_allocate
@@ -66,6 +183,29 @@ class Dispatch:
 
     def __repr__(self) -> str:
         return f"<backend {self.name} ({self.device})>"
+
+    def _route(self, backend: Any) -> None:
+        """Bind map/zip/reduce so that a KeyError from the backend names the backend and op,
+        and send what the backend declines (`declined`) to the core's fallback instead."""
+        self.declined = declined(backend)
+        self.map = _router(self.name, "map", backend.map, self._host_map, self.declined)
+        self.zip = _router(self.name, "zip", backend.zip, self._host_zip, self.declined)
+        self.reduce = _router(self.name, "reduce", backend.reduce, self._host_reduce,
+                              self.declined)  # fmt: skip
+        for name, (key, operand) in _OPERAND.items():
+            dtypes = frozenset(d for k, d in self.declined if k == key)
+            if dtypes and key in self.native:
+                fallback = getattr(Dispatch, name, None)
+                fallback = _host_conv(self, name) if fallback is None else fallback.__get__(self)
+                native = getattr(backend, name)
+                setattr(self, name, _dtype_router(native, fallback, dtypes, operand))
+
+    def is_native(self, name: str, dtype: DType) -> bool:
+        """Whether the backend runs op or primitive `name` on `dtype` itself (else the core's
+        composite or host fallback runs)."""
+        if name in self.ops or name in self.impl.reduce_ops or name in self.native:
+            return (name, dtype) not in self.declined
+        return False
 
     def _checked_allocate(self, size: int, dtype: DType) -> Any:
         check_supported(self, dtype)
@@ -83,13 +223,31 @@ class Dispatch:
         host (exact; a device backend pays two transfers)."""
         if op in self.ops:
             (self.map if len(inputs) == 1 else self.zip)(op, out, *inputs)
-            return
+        else:
+            self._host_elementwise(op, out, inputs)
+
+    # -- host fallbacks of the elementwise primitives (unlisted or declined names) ------
+    def _host_elementwise(self, op: str, out: Strided, inputs: tuple[Strided, ...]) -> None:
         from mytensor.core.primitives.numpy_kernels import MAP_KERNELS, ZIP_KERNELS
 
         kernel = (MAP_KERNELS if len(inputs) == 1 else ZIP_KERNELS)[op]
         result = np.empty(out.shape, out.dtype.numpy)
         with np.errstate(all="ignore"):
             kernel(*(self.to_host(x) for x in inputs), out=result)
+        self.copy(out, host_descriptor(self, result, out.dtype))
+
+    def _host_map(self, op: str, out: Strided, a: Strided) -> None:
+        self._host_elementwise(op, out, (a,))
+
+    def _host_zip(self, op: str, out: Strided, a: Strided, b: Strided) -> None:
+        self._host_elementwise(op, out, (a, b))
+
+    def _host_reduce(self, op: str, out: Strided, a: Strided, dims: tuple[int, ...]) -> None:
+        from mytensor.core.primitives.numpy_kernels import REDUCE_KERNELS
+
+        result = np.empty(out.shape, out.dtype.numpy)
+        with np.errstate(all="ignore"):
+            REDUCE_KERNELS[op](self.to_host(a), dims, result)
         self.copy(out, host_descriptor(self, result, out.dtype))
 
     # -- composites, used when the backend has no native version ----------------------

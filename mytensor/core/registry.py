@@ -113,7 +113,7 @@ class _Registry:
         except Exception as exc:
             info.status, info.error = "broken", f"factory raised {_describe(exc)}"
             raise BackendError(f"backend {name!r} is broken: {info.error}") from exc
-        problem = validate(backend)
+        problem = validate(backend, name)
         if problem:
             info.status, info.error = "broken", problem
             raise BackendError(f"backend {name!r} is broken: {problem}")
@@ -156,21 +156,117 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
-def validate(backend: Any) -> str | None:
-    """Why `backend` does not meet the contract, or None if it does."""
+def validate(backend: Any, entry_name: str | None = None) -> str | None:
+    """Why `backend` does not meet the contract (every problem, each with its fix, joined
+    by "; "), or None if it does. `entry_name` is the name it was registered under.
+
+    >>> from mytensor.backends.numpy_ref.backend import NumpyBackend
+    >>> validate(NumpyBackend(), "numpy_ref") is None
+    True
+    >>> class NoExp(NumpyBackend):
+    ...     map_ops = NumpyBackend.map_ops - {"exp"}
+    >>> print(validate(NoExp(), "numpy_ref"))
+    map_ops lacks the required op(s) exp: implement them in map and list them in map_ops
+    """
     missing = [p for p in spec.REQUIRED_PRIMITIVES if not _has(backend, p)]
     if missing:
         return f"missing required primitive(s): {', '.join(missing)}"
-    for attr in ("name", "device", "dtypes"):
-        if not hasattr(backend, attr):
-            return f"missing attribute {attr!r} (see mytensor.backends.spec.Backend)"
+    absent = [a for a in ("name", "device", "dtypes") if not hasattr(backend, a)]
+    if absent:
+        return f"missing attribute(s) {', '.join(absent)} (see mytensor.backends.spec.Backend)"
+    problems = []
+    if entry_name is not None and backend.name != entry_name:
+        problems.append(
+            f"its name attribute is {backend.name!r} but it is registered as {entry_name!r}: "
+            "give the backend object and its BackendEntry the same name"
+        )
+    problems += _dtype_problems(backend)
+    problems += _op_problems(backend)
+    problems += _optional_problems(backend)
+    if not problems:
+        from mytensor.core.dispatch import declined
+
+        try:
+            declined(backend)
+        except Exception as exc:
+            problems.append(f"{exc}: supports(primitive, dtype) must answer True or False")
+    return "; ".join(problems) or None
+
+
+def _dtype_problems(backend: Any) -> list[str]:
     from mytensor.core.dtypes import to_dtype
 
     try:
-        [to_dtype(d) for d in backend.dtypes]
-    except TypeError as exc:
-        return f"declares an unknown dtype: {exc}"
-    return None
+        names = {to_dtype(d).name for d in backend.dtypes}
+    except (TypeError, ValueError) as exc:
+        return [f"declares an unknown dtype: {exc}"]
+    lacking = [d for d in spec.MIN_DTYPES if d not in names]
+    if not lacking:
+        return []
+    return [
+        f"dtypes lacks {', '.join(lacking)}: the core needs at least "
+        f"{', '.join(spec.MIN_DTYPES)} (masks, indices, default floats); add them to dtypes"
+    ]
+
+
+_OP_TABLES = {
+    "map_ops": ("map", spec.MAP_OPS, spec.OPTIONAL_MAP_OPS),
+    "zip_ops": ("zip", spec.ZIP_OPS, spec.OPTIONAL_ZIP_OPS),
+    "reduce_ops": ("reduce", spec.REDUCE_OPS, ()),
+}
+
+
+def _op_problems(backend: Any) -> list[str]:
+    """map_ops / zip_ops / reduce_ops: every required name, no unknown one."""
+    problems = []
+    for attr, (primitive, required, optional) in _OP_TABLES.items():
+        declared = getattr(backend, attr, None)
+        if declared is None:
+            problem = (
+                f"declares no {attr}: list the op names its {primitive} accepts, "
+                f'e.g. {attr} = frozenset(spec.{primitive.upper()}_OPS) (see spec, "Declared '
+                'op names")'
+            )
+            if hasattr(backend, "ops"):
+                problem += "; its ops attribute is the old spelling of the optional names"
+            problems.append(problem)
+            continue
+        if isinstance(declared, str) or not all(isinstance(n, str) for n in declared):
+            problems.append(f"{attr} must be a collection of op names, got {declared!r}")
+            continue
+        lacking = [n for n in required if n not in declared]
+        if lacking:
+            problems.append(
+                f"{attr} lacks the required op(s) {', '.join(lacking)}: "
+                f"implement them in {primitive} and list them in {attr}"
+            )
+        for name in sorted(set(declared) - set(required) - set(optional)):
+            home = next((a for a, t in _OP_TABLES.items() if name in t[1] + t[2]), None)
+            fix = f"list it in {home}" if home else "remove it (the core never sends it)"
+            kind = f"a {_OP_TABLES[home][0]} op" if home else f"not a {primitive} op name"
+            problems.append(f"{attr} declares {name!r}, which is {kind}: {fix}")
+    return problems
+
+
+def _optional_problems(backend: Any) -> list[str]:
+    """Optional primitives and supports are methods; conv primitives all or none."""
+    problems = []
+    for name in (*spec.OPTIONAL_PRIMITIVES, *spec.CONV_PRIMITIVES, "supports"):
+        value = getattr(backend, name, None)
+        if value is not None and not callable(value):
+            problems.append(
+                f"{name} is a {type(value).__name__}, not a method: define it as a method, "
+                "or remove it so the core uses its default"
+            )
+    conv = [p for p in spec.CONV_PRIMITIVES if _has(backend, p)]
+    if conv and len(conv) < len(spec.CONV_PRIMITIVES):
+        lacking = [p for p in spec.CONV_PRIMITIVES if p not in conv]
+        problems.append(
+            f"defines {', '.join(conv)} but not {', '.join(lacking)}: the core uses the "
+            "convolution primitives together; define all of them, or none (the core's "
+            "composite runs then)"
+        )
+    return problems
 
 
 REGISTRY = _Registry()

@@ -32,7 +32,14 @@ from mytensor.backends.cuda._runtime import (
     load_cupy,
 )
 from mytensor.backends.cuda.allocator import BlockCache, CupyAllocator
-from mytensor.backends.spec import OPTIONAL_MAP_OPS, OPTIONAL_ZIP_OPS, Strided
+from mytensor.backends.spec import (
+    MAP_OPS,
+    OPTIONAL_MAP_OPS,
+    OPTIONAL_ZIP_OPS,
+    REDUCE_OPS,
+    ZIP_OPS,
+    Strided,
+)
 from mytensor.core.dtypes import DType
 from mytensor.core.layout import contiguous_strides
 
@@ -61,11 +68,17 @@ class CudaBackend:
     name = "cuda"
     device = "cuda"
     dtypes = frozenset({"bool", "int32", "int64", "float32", "float64"})
-    # the optional elementwise names with a kernel here (the rest: the core's host fallback)
-    ops = frozenset(
+    # the required names and the optional ones with a kernel here (the rest of the
+    # optional ones: the core's host fallback)
+    map_ops = frozenset(MAP_OPS) | frozenset(
         op for family in _elementwise.FAMILIES.values() for op in family.ops
-        if op in OPTIONAL_MAP_OPS or op in OPTIONAL_ZIP_OPS
+        if op in OPTIONAL_MAP_OPS
     )  # fmt: skip
+    zip_ops = frozenset(ZIP_OPS) | frozenset(
+        op for family in _elementwise.FAMILIES.values() for op in family.ops
+        if op in OPTIONAL_ZIP_OPS
+    )  # fmt: skip
+    reduce_ops = frozenset(REDUCE_OPS)
 
     def __init__(self, matmul: str | None = None) -> None:
         self.simulator = SIMULATOR

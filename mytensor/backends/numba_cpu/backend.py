@@ -26,7 +26,14 @@ from mytensor.backends.numba_cpu._conv import Conv
 from mytensor.backends.numba_cpu._elementwise import kernels
 from mytensor.backends.numba_cpu._plan import elementwise_plan, numpy_view, reduce_plan
 from mytensor.backends.numba_cpu.allocator import ALLOCATOR
-from mytensor.backends.spec import OPTIONAL_MAP_OPS, OPTIONAL_ZIP_OPS, Strided
+from mytensor.backends.spec import (
+    MAP_OPS,
+    OPTIONAL_MAP_OPS,
+    OPTIONAL_ZIP_OPS,
+    REDUCE_OPS,
+    ZIP_OPS,
+    Strided,
+)
 from mytensor.core.dtypes import STANDARD_DTYPES, DType, complex64, complex128, uint64
 from mytensor.core.primitives import numpy_kernels as reference
 
@@ -82,7 +89,9 @@ class NumbaBackend:
     dtypes = frozenset(d.name for d in STANDARD_DTYPES)
     # every optional name runs here: in a numba kernel where the tables have it, else
     # numpy's ufunc on views of the same buffers (no copy)
-    ops = frozenset(OPTIONAL_MAP_OPS + OPTIONAL_ZIP_OPS)
+    map_ops = frozenset(MAP_OPS + OPTIONAL_MAP_OPS)
+    zip_ops = frozenset(ZIP_OPS + OPTIONAL_ZIP_OPS)
+    reduce_ops = frozenset(REDUCE_OPS)
     host_buffers = True  # buffers are 1-d numpy arrays: DLPack imports can share memory
 
     def __init__(self) -> None:

@@ -13,7 +13,14 @@ from __future__ import annotations
 import numpy as np
 
 from mytensor.backends.numpy_ref import _conv
-from mytensor.backends.spec import OPTIONAL_MAP_OPS, OPTIONAL_ZIP_OPS, Strided
+from mytensor.backends.spec import (
+    MAP_OPS,
+    OPTIONAL_MAP_OPS,
+    OPTIONAL_ZIP_OPS,
+    REDUCE_OPS,
+    ZIP_OPS,
+    Strided,
+)
 from mytensor.core.dtypes import STANDARD_DTYPES, DType
 from mytensor.core.layout import contiguous_strides
 from mytensor.core.primitives.numpy_kernels import MAP_KERNELS, REDUCE_KERNELS, ZIP_KERNELS
@@ -54,7 +61,9 @@ class NumpyBackend:
     name = "numpy_ref"
     device = "cpu"
     dtypes = frozenset(d.name for d in STANDARD_DTYPES)
-    ops = frozenset(OPTIONAL_MAP_OPS + OPTIONAL_ZIP_OPS)
+    map_ops = frozenset(MAP_OPS + OPTIONAL_MAP_OPS)
+    zip_ops = frozenset(ZIP_OPS + OPTIONAL_ZIP_OPS)
+    reduce_ops = frozenset(REDUCE_OPS)
     host_buffers = True  # buffers are 1-d numpy arrays: DLPack imports can share memory
 
     # -- memory -------------------------------------------------------------------

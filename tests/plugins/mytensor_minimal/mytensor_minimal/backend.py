@@ -132,6 +132,10 @@ class MinimalBackend:
     name = "minimal"
     device = "cpu"
     dtypes = frozenset({"bool", "int32", "int64", "float32", "float64"})
+    # the op names its kernels know: exactly the required ones
+    map_ops = frozenset(MAP_KERNELS)
+    zip_ops = frozenset(ZIP_KERNELS)
+    reduce_ops = frozenset(REDUCE_KERNELS)
 
     # -- memory -------------------------------------------------------------------
     def allocate(self, size: int, dtype: DType) -> np.ndarray:
