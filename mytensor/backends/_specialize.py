@@ -24,6 +24,8 @@ from typing import Any
 
 from mytensor.core.primitives import scalar as _scalar_spec
 
+# the specification module's own machinery, not scalar functions
+_INFRASTRUCTURE = frozenset({"unary", "binary", "_registrar", "scalar_function", "evaluate"})
 SPEC_DIGEST = hashlib.sha256(Path(_scalar_spec.__file__).read_bytes()).hexdigest()[:12]
 
 
@@ -59,6 +61,8 @@ def compile_specification(decorator: Callable, **bindings: Any) -> dict[str, Cal
     namespace.update(bindings)
     compiled: dict[str, Callable] = {}
     for name, value in vars(_scalar_spec).items():
+        if name in _INFRASTRUCTURE:
+            continue
         if name in bindings:
             compiled[name] = bindings[name]
         elif isinstance(value, types.FunctionType) and value.__module__ == _scalar_spec.__name__:
