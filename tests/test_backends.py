@@ -269,6 +269,17 @@ def test_minimal_backend_elementwise_and_reductions_match_reference():
     assert_same(mt.softmax(x, dim=1), np.exp(a) / np.exp(a).sum(1, keepdims=True), rtol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["numpy_ref", "numba_cpu"])
+def test_the_builtin_cpu_backends_declare_every_op_name(name):
+    from mytensor.backends import spec
+
+    impl = mt.core.registry.get_backend(name).impl
+    assert set(impl.map_ops) == set(spec.MAP_OPS + spec.OPTIONAL_MAP_OPS)
+    assert set(impl.zip_ops) == set(spec.ZIP_OPS + spec.OPTIONAL_ZIP_OPS)
+    assert set(impl.reduce_ops) == set(spec.REDUCE_OPS)
+    assert mt.core.registry.get_backend(name).declined == frozenset()
+
+
 # -- broken plugins, discovered for real through entry points ------------------------------------
 BROKEN_IMPORT = """
 raise ImportError("this plugin needs libfoo, which is not installed")
@@ -296,11 +307,26 @@ def mytensor_backends():
     return [BackendEntry(name="no_reduce", factory=NoReduce, priority=100)]
 """
 
+NO_EXP = """
+from mytensor.backends.numpy_ref.backend import NumpyBackend
+from mytensor.backends.spec import BackendEntry, hookimpl
+
+
+class NoExp(NumpyBackend):
+    map_ops = NumpyBackend.map_ops - {"exp"}
+
+
+@hookimpl
+def mytensor_backends():
+    return [BackendEntry(name="no_exp", factory=NoExp, priority=100)]
+"""
+
 
 @pytest.fixture
 def broken_plugins(tmp_path):
     (tmp_path / "mt_broken_import.py").write_text(BROKEN_IMPORT)
     (tmp_path / "mt_no_reduce.py").write_text(MISSING_REDUCE)
+    (tmp_path / "mt_no_exp.py").write_text(NO_EXP)
     dist = tmp_path / "mt_broken_plugins-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text(
@@ -308,6 +334,7 @@ def broken_plugins(tmp_path):
     )
     (dist / "entry_points.txt").write_text(
         "[mytensor.backends]\nbroken_import = mt_broken_import\nno_reduce = mt_no_reduce\n"
+        "no_exp = mt_no_exp\n"
     )
     return str(tmp_path)
 
@@ -319,7 +346,7 @@ def test_broken_plugins_are_isolated_and_reported(broken_plugins):
         report = {"infos": {b.name: [b.status, b.error] for b in mt.backends()}}
         x = mt.ones(3)  # default: no_reduce has the top priority but is broken
         report["default"] = [x.backend, (x + 1).tolist()]
-        for name in ("broken_import", "no_reduce"):
+        for name in ("broken_import", "no_reduce", "no_exp"):
             try:
                 mt.ones(1, backend=name)
             except mt.BackendError as exc:
@@ -337,6 +364,14 @@ def test_broken_plugins_are_isolated_and_reported(broken_plugins):
     status, error = infos["no_reduce"]
     assert status == "broken"
     assert "missing required primitive(s): reduce" in error
+    status, error = infos["no_exp"]  # the contract's op names and entry name, at load
+    assert status == "broken"
+    assert error == (
+        "its name attribute is 'numpy_ref' but it is registered as 'no_exp': give the backend "
+        "object and its BackendEntry the same name; map_ops lacks the required op(s) exp: "
+        "implement them in map and list them in map_ops"
+    )
+    assert report["no_exp"] == f"backend 'no_exp' is broken: {error}"
     assert report["default"] == ["numpy_ref", [2.0, 2.0, 2.0]]
     assert "broken" in report["broken_import"] and "libfoo" in report["broken_import"]
     assert "missing required primitive(s): reduce" in report["no_reduce"]

@@ -46,6 +46,10 @@ _OPERAND = {
 }  # fmt: skip
 
 
+class SupportsError(TypeError):
+    """A backend's ``supports`` raised or answered something other than True or False."""
+
+
 def declined(backend: Any) -> frozenset[tuple[str, DType]]:
     """The (name, dtype) pairs `backend` declines through ``supports`` (see the spec,
     "Declining a dtype"), asked once for every declared op name or native primitive and
@@ -70,9 +74,9 @@ def declined(backend: Any) -> frozenset[tuple[str, DType]]:
             try:
                 answer = supports(name, dtype)
             except Exception as exc:
-                raise TypeError(f"supports({name!r}, {dtype.name}) raised {exc!r}") from exc
+                raise SupportsError(f"supports({name!r}, {dtype.name}) raised {exc!r}") from exc
             if not isinstance(answer, bool | np.bool_):
-                raise TypeError(f"supports({name!r}, {dtype.name}) returned {answer!r}")
+                raise SupportsError(f"supports({name!r}, {dtype.name}) returned {answer!r}")
             if not answer:
                 refused.add((name, dtype))
     return frozenset(refused)

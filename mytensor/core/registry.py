@@ -114,14 +114,18 @@ class _Registry:
             info.status, info.error = "broken", f"factory raised {_describe(exc)}"
             raise BackendError(f"backend {name!r} is broken: {info.error}") from exc
         problem = validate(backend, name)
+        if problem is None:
+            from mytensor.core.dispatch import Dispatch, SupportsError
+
+            try:
+                backend = Dispatch(backend)  # asks `supports` about every name and dtype
+            except SupportsError as exc:
+                problem = f"{exc}: supports(primitive, dtype) must answer True or False"
         if problem:
             info.status, info.error = "broken", problem
             raise BackendError(f"backend {name!r} is broken: {problem}")
         info.status = "loaded"
-        info.dtypes = tuple(sorted(backend.dtypes))
-        from mytensor.core.dispatch import Dispatch
-
-        backend = Dispatch(backend)
+        info.dtypes = tuple(sorted(backend.impl.dtypes))
         info.native = backend.native
         self.instances[name] = backend
         return backend
@@ -159,6 +163,8 @@ def _describe(exc: BaseException) -> str:
 def validate(backend: Any, entry_name: str | None = None) -> str | None:
     """Why `backend` does not meet the contract (every problem, each with its fix, joined
     by "; "), or None if it does. `entry_name` is the name it was registered under.
+    (``supports``' answers are checked when the backend is wrapped for dispatch, which
+    asks them once.)
 
     >>> from mytensor.backends.numpy_ref.backend import NumpyBackend
     >>> validate(NumpyBackend(), "numpy_ref") is None
@@ -183,13 +189,6 @@ def validate(backend: Any, entry_name: str | None = None) -> str | None:
     problems += _dtype_problems(backend)
     problems += _op_problems(backend)
     problems += _optional_problems(backend)
-    if not problems:
-        from mytensor.core.dispatch import declined
-
-        try:
-            declined(backend)
-        except Exception as exc:
-            problems.append(f"{exc}: supports(primitive, dtype) must answer True or False")
     return "; ".join(problems) or None
 
 
@@ -204,8 +203,8 @@ def _dtype_problems(backend: Any) -> list[str]:
     if not lacking:
         return []
     return [
-        f"dtypes lacks {', '.join(lacking)}: the core needs at least "
-        f"{', '.join(spec.MIN_DTYPES)} (masks, indices, default floats); add them to dtypes"
+        f"dtypes lacks {', '.join(lacking)}, which the core cannot work without (the least "
+        f"is {', '.join(spec.MIN_DTYPES)}: masks, indices, default floats): add them to dtypes"
     ]
 
 
@@ -228,7 +227,7 @@ def _op_problems(backend: Any) -> list[str]:
                 'op names")'
             )
             if hasattr(backend, "ops"):
-                problem += "; its ops attribute is the old spelling of the optional names"
+                problem += " (its ops attribute is the old spelling of the optional names)"
             problems.append(problem)
             continue
         if isinstance(declared, str) or not all(isinstance(n, str) for n in declared):
