@@ -199,8 +199,8 @@ class Dispatch:
         for name, (key, operand) in _OPERAND.items():
             dtypes = frozenset(d for k, d in self.declined if k == key)
             if dtypes and key in self.native:
-                fallback = getattr(Dispatch, name, None)
-                fallback = _host_conv(self, name) if fallback is None else fallback.__get__(self)
+                default: Any = getattr(Dispatch, name, None)  # composite or host fallback
+                fallback = _host_conv(self, name) if default is None else default.__get__(self)
                 native = getattr(backend, name)
                 setattr(self, name, _dtype_router(native, fallback, dtypes, operand))
 

@@ -113,22 +113,23 @@ class _Registry:
         except Exception as exc:
             info.status, info.error = "broken", f"factory raised {_describe(exc)}"
             raise BackendError(f"backend {name!r} is broken: {info.error}") from exc
-        problem = validate(backend, name)
-        if problem is None:
-            from mytensor.core.dispatch import Dispatch, SupportsError
+        from mytensor.core.dispatch import Dispatch, SupportsError
 
+        problem = validate(backend, name)
+        dispatch = None
+        if problem is None:
             try:
-                backend = Dispatch(backend)  # asks `supports` about every name and dtype
+                dispatch = Dispatch(backend)  # asks `supports` about every name and dtype
             except SupportsError as exc:
                 problem = f"{exc}: supports(primitive, dtype) must answer True or False"
-        if problem:
+        if dispatch is None:
             info.status, info.error = "broken", problem
             raise BackendError(f"backend {name!r} is broken: {problem}")
         info.status = "loaded"
-        info.dtypes = tuple(sorted(backend.impl.dtypes))
-        info.native = backend.native
-        self.instances[name] = backend
-        return backend
+        info.dtypes = tuple(sorted(backend.dtypes))
+        info.native = dispatch.native
+        self.instances[name] = dispatch
+        return dispatch
 
     def listing(self) -> str:
         names = [n for n, i in sorted(self.infos.items()) if i.status not in _UNUSABLE]
