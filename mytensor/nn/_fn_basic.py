@@ -1,6 +1,7 @@
 """Functional forms of the simple layers: linear, activations, embedding, flatten.
 
-Each is a few core ops, so its gradient comes from the core on every backend.
+Each is a few core ops, so its gradient comes from the core on every backend; `linear` is
+one op of the core (`core/ops/nn_ops.py`), re-exported here.
 """
 
 from __future__ import annotations
@@ -9,13 +10,12 @@ import math
 
 import numpy as np
 
-from mytensor.backends.spec import Strided
 from mytensor.core import autograd
 from mytensor.core.creation import arange, asarray
 from mytensor.core.dtypes import int64
-from mytensor.core.ops._base import expanded
 from mytensor.core.ops.elementwise import UNARY_OPS, where
 from mytensor.core.ops.indexing import gather
+from mytensor.core.ops.nn_ops import linear as linear  # re-exported: the op is the core's
 from mytensor.core.ops.reductions import log_softmax as _log_softmax
 from mytensor.core.ops.reductions import softmax as _softmax
 from mytensor.core.tensor import Tensor
@@ -29,88 +29,6 @@ def _require(op: str, value: object, arg: str = "input") -> Tensor:
     if not isinstance(value, Tensor):
         raise TypeError(f"{op}(): {arg} must be a Tensor, got {type(value).__name__}")
     return value
-
-
-def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``input @ weight.T + bias``: `weight` is (out_features, in_features).
-
-    >>> import mytensor as mt
-    >>> import mytensor.nn.functional as F
-    >>> F.linear(mt.ones(4, 3), mt.ones(2, 3), mt.tensor([0.0, 1.0])).tolist()[0]
-    [3.0, 4.0]
-    """
-    _require("linear", input)
-    if _require("linear", weight, "weight").ndim != 2:
-        raise ValueError(
-            f"linear(): weight must be 2-d (out_features, in_features), got shape {weight.shape}"
-        )
-    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        raise ValueError(
-            f"linear(): input of shape {input.shape} does not end in in_features="
-            f"{weight.shape[1]} (weight shape {weight.shape})"
-        )
-    if _fused_linear_applies(input, weight, bias):
-        return _linear_2d(input, weight, bias)
-    out = input @ weight.T
-    return out if bias is None else out + bias
-
-
-def _fused_linear_applies(input: Tensor, weight: Tensor, bias: Tensor | None) -> bool:
-    """The common case (a batch of rows, one dtype and backend, a (out_features,) bias)
-    that `_linear_2d` does as one graph node; anything else takes the general ops."""
-    backend = input._storage.backend
-    if input.ndim != 2 or input.dtype is not weight.dtype or input.dtype.kind != "float":
-        return False
-    if weight._storage.backend is not backend:
-        return False
-    if bias is None:
-        return True
-    return (
-        isinstance(bias, Tensor)
-        and bias.shape == (weight.shape[0],)
-        and bias.dtype is input.dtype
-        and bias._storage.backend is backend
-    )
-
-
-def _linear_2d(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    """``input @ weight.T + bias`` for 2-d input as one op with its own backward.
-
-    The general path records three nodes (transpose view, matmul, broadcast add) and in
-    backward transposes the weight's gradient and un-broadcasts the bias's by a reduction
-    plus reshape; here the forward reads `weight` through a transposed descriptor (no
-    copy, the same values as ``input @ weight.T``), adds the bias in place into the fresh
-    output, and backward computes each gradient directly in its parameter's layout.
-    """
-    backend = input._storage.backend
-    n, m = input.shape[0], weight.shape[0]
-    out = Tensor._empty(backend, (n, m), input.dtype)
-    if out.numel():
-        weight_t = Strided(
-            weight._storage.buffer,
-            (weight.shape[1], m),
-            (weight._strides[1], weight._strides[0]),
-            weight._offset,
-            weight.dtype,
-        )
-        backend.matmul(out._d, input._d, weight_t)
-        if bias is not None:
-            backend.zip("add", out._d, out._d, expanded(bias, out.shape))
-    inputs = (input, weight) if bias is None else (input, weight, bias)
-    if autograd.needs_grad(*inputs):
-
-        def backward(g: Tensor) -> tuple:
-            grads = (
-                g @ weight if input.requires_grad else None,
-                g.mT @ input if weight.requires_grad else None,  # (out, in), like weight
-            )
-            if bias is None:
-                return grads
-            return (*grads, g.sum(0) if bias.requires_grad else None)
-
-        # each gradient is a new matmul or sum result, so a parameter can keep it as is
-        autograd.record(out, "linear", inputs, backward, (input, weight), fresh_grads=True)
-    return out
 
 
 # -- activations ---------------------------------------------------------------------------

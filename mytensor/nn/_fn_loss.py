@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 
-from mytensor.core import autograd
-from mytensor.core.creation import arange
-from mytensor.core.dtypes import int64
 from mytensor.core.ops.elementwise import where
-from mytensor.core.ops.indexing import gather
+from mytensor.core.ops.nn_ops import check_reduction as _check_reduction
+from mytensor.core.ops.nn_ops import class_targets as _class_targets
+from mytensor.core.ops.nn_ops import cross_entropy as _cross_entropy_indices
+from mytensor.core.ops.nn_ops import nll_terms as _nll
+from mytensor.core.ops.nn_ops import weighted_reduce as _weighted_reduce
 from mytensor.core.tensor import Tensor
-from mytensor.nn._fn_basic import _require, log_softmax, softmax
+from mytensor.nn._fn_basic import _require, log_softmax
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -26,13 +27,6 @@ def _reduce(op: str, loss: Tensor, reduction: str) -> Tensor:
     raise ValueError(f"{op}(): reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
-def _check_reduction(op: str, reduction: str, extra: tuple[str, ...] = ()) -> None:
-    if reduction not in _REDUCTIONS + extra:
-        raise ValueError(
-            f"{op}(): reduction must be one of {_REDUCTIONS + extra}, got {reduction!r}"
-        )
-
-
 def _same_shape(op: str, input: Tensor, target: Tensor) -> None:
     _require(op, input)
     _require(op, target, "target")
@@ -43,29 +37,6 @@ def _same_shape(op: str, input: Tensor, target: Tensor) -> None:
 
 
 # -- classification --------------------------------------------------------------------------
-def _class_targets(op: str, input: Tensor, target: Tensor, ignore_index: int) -> tuple:
-    """(mask of counted targets, targets made safe to gather) after checking them."""
-    if target.dtype is not int64:  # PyTorch: "expected scalar type Long"
-        raise TypeError(
-            f"{op}(): class-index targets must be an int64 integer tensor (as in PyTorch), got "
-            f"{target.dtype.name}; convert them with target.long()"
-        )
-    expected = (input.shape[0], *input.shape[2:])
-    if target.shape != expected:
-        raise ValueError(
-            f"{op}(): input of shape {input.shape} needs a target of shape "
-            f"{expected}, got {target.shape}"
-        )
-    mask = target != ignore_index
-    safe = where(mask, target, 0)
-    c = input.shape[1]
-    host = safe.numpy()  # one transfer for both bounds
-    if host.size and (host.min() < 0 or host.max() >= c):
-        bad = host[(host < 0) | (host >= c)].flat[0]
-        raise IndexError(f"{op}(): target {bad} is out of bounds for {c} classes")
-    return mask, safe
-
-
 def nll_loss(
     input: Tensor,
     target: Tensor,
@@ -93,26 +64,6 @@ def nll_loss(
     mask, safe = _class_targets("nll_loss", input, target, ignore_index)
     loss, counted = _nll(input, mask, safe, weight)
     return _weighted_reduce(loss, counted, reduction)
-
-
-def _nll(logp: Tensor, mask: Tensor, safe: Tensor, weight: Tensor | None) -> tuple:
-    """Per-target losses ``-weight[t] * logp[t]`` (0 where ignored) and the weights counted."""
-    picked = gather(logp, 1, safe.unsqueeze(1)).squeeze(1)
-    if weight is None:
-        counted = mask.astype(logp.dtype)
-    else:
-        counted = gather(weight, 0, safe.reshape(-1)).reshape(safe.shape)
-        counted = where(mask, counted, 0.0).astype(logp.dtype)
-    return where(mask, -picked * counted, 0.0), counted
-
-
-def _weighted_reduce(loss: Tensor, counted: Tensor, reduction: str) -> Tensor:
-    """PyTorch's reductions for class-index losses: "mean" divides by the counted weights."""
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return loss.sum()
-    return loss.sum() / counted.sum()
 
 
 def cross_entropy(
@@ -163,7 +114,7 @@ def cross_entropy(
         and weight is None
         and label_smoothing == 0.0
     ):
-        return _cross_entropy_indices(input, target, ignore_index, reduction)
+        return _cross_entropy_indices(input, target, ignore_index=ignore_index, reduction=reduction)
     c = input.shape[1]
     wshape = (1, c) + (1,) * (input.ndim - 2)
     logp = log_softmax(input, 1)
@@ -177,45 +128,6 @@ def cross_entropy(
         smooth = where(mask, -weighted.sum(1), 0.0)
         loss = loss * (1.0 - label_smoothing) + smooth * (label_smoothing / c)
     return _weighted_reduce(loss, counted, reduction)
-
-
-def _cross_entropy_indices(
-    input: Tensor, target: Tensor, ignore_index: int, reduction: str
-) -> Tensor:
-    """`cross_entropy` of (N, C) logits against class indices, unweighted and unsmoothed
-    (the training loop's case), as one graph node.
-
-    The forward is the general path's ops run without recording; the backward is the
-    closed form ``(softmax(input) - onehot(target)) * scale`` on the counted rows, where
-    the general path would differentiate some twenty recorded ops one by one. Written
-    with mytensor ops, so under create_graph it is itself differentiable.
-    """
-    with autograd.no_grad():
-        logp = log_softmax(input, 1)
-        mask, safe = _class_targets("cross_entropy", input, target, ignore_index)
-        loss, counted = _nll(logp, mask, safe, None)
-        out = _weighted_reduce(loss, counted, reduction)
-    if not autograd.needs_grad(input):
-        return out
-    c = input.shape[1]
-
-    def backward(g: Tensor) -> tuple:
-        # under create_graph the softmax must stay differentiable in input: recompute it
-        p = softmax(input, 1) if autograd.is_grad_enabled() else logp.exp()
-        onehot = (arange(c, backend=input.backend) == safe.unsqueeze(1)).astype(p.dtype)
-        if reduction == "mean":
-            scale = g / counted.sum()
-        elif reduction == "sum":
-            scale = g
-        else:
-            scale = g.unsqueeze(1)
-        # where, not a multiply by the mask: with every target ignored, "mean" divides by
-        # zero, and the ignored rows must still get exactly 0 (to every order), as in the
-        # general path
-        row_scale = where(mask.unsqueeze(1), scale, 0.0)
-        return ((p - onehot) * row_scale,)
-
-    return autograd.record(out, "cross_entropy", (input,), backward, (input,))
 
 
 def _soft_cross_entropy(

@@ -10,6 +10,7 @@ from mytensor.core.ops import (
     indexing,
     linalg,
     manipulation,
+    nn_ops,
     norms,
     pointwise,
     products,
@@ -34,6 +35,7 @@ for _mixin in (_methods_binary, _methods_core, _methods_unary):
 
 __all__ = [
     "OPS", "OpRecord", "comparison", "construction", "conv", "cumulative", "einsum",
-    "elementwise", "indexing", "linalg", "manipulation", "norms", "pointwise", "products",
-    "reductions", "sampling", "selection", "sets", "shape", "slicing", "sorting", "statistical",
+    "elementwise", "indexing", "linalg", "manipulation", "nn_ops", "norms", "pointwise",
+    "products", "reductions", "sampling", "selection", "sets", "shape", "slicing", "sorting",
+    "statistical",
 ]  # fmt: skip

@@ -1,0 +1,154 @@
+"""linear and cross_entropy (custom records of `core/ops/nn_ops.py`): forward against the
+numpy reference on drawn layouts and sizes (0 included), gradients by central differences
+in float64 and against the numpy reference backend's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import mytensor as mt
+from mytensor.autograd import GradcheckError, gradcheck
+from mytensor.conformance import strategies as S
+from mytensor.conformance.checks import assert_close, call_reference, tolerance
+from mytensor.core.ops import OPS
+
+
+def _cases(name: str) -> list:
+    # ids start with the op's name: the runner's per-op summary reads it from there
+    return [pytest.param(d, id=f"{name}-{d.name}") for d in (mt.float32, mt.float64)]
+
+
+def _values(data, dtype, shape, smooth: bool, label: str) -> np.ndarray:
+    if smooth:
+        seed = data.draw(st.integers(0, 2**32 - 1), label=f"{label} seed")
+        return S.smooth_values(seed, dtype, shape, (-2.0, 2.0), False)
+    return data.draw(S.arrays(dtype, shape, (-2.0, 2.0)), label=label)
+
+
+def _draw_linear(data, dtype, backend, grad=False):
+    """(input, weight[, bias]) as `Built`s: a 2-d input mostly (the fused path), else 1-d
+    or 3-d (the composed path); sizes from 0 (1 with gradients) to 4."""
+    low = 1 if grad else 0
+    n, k, m = (data.draw(st.integers(low, 4), label=s) for s in ("n", "k", "m"))
+    lead = data.draw(st.sampled_from([(n,), (n,), (n,), (), (2, n)]), label="input lead")
+    shapes = [(*lead, k), (m, k), (m,)]
+    count = 3 if data.draw(st.booleans(), label="bias") else 2
+    built = []
+    for shape, label in zip(shapes[:count], ("input", "weight", "bias"), strict=False):
+        values = _values(data, dtype, shape, grad, label)
+        built.append(data.draw(S.laid_out(values, dtype, backend, requires_grad=grad), label))
+    return built
+
+
+def _draw_cross_entropy(data, dtype, backend, grad=False):
+    """(logits Built, int64 targets, kwargs): some targets equal to `ignore_index`."""
+    n = data.draw(st.integers(1 if grad else 0, 4), label="n")
+    c = data.draw(st.integers(1, 4), label="classes")
+    ignore_index = data.draw(st.sampled_from([-100, 0, c - 1]), label="ignore_index")
+    picks = data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n), label="targets")
+    ignored = data.draw(st.lists(st.booleans(), min_size=n, max_size=n), label="ignored")
+    targets = np.array([ignore_index if i else t for t, i in zip(picks, ignored, strict=True)],
+                       dtype=np.int64)  # fmt: skip
+    values = _values(data, dtype, (n, c), grad, "logits")
+    built = data.draw(S.laid_out(values, dtype, backend, requires_grad=grad), label="logits")
+    reduction = data.draw(st.sampled_from(["mean", "sum", "none"]), label="reduction")
+    return built, targets, {"ignore_index": ignore_index, "reduction": reduction}
+
+
+def _where(name, backend, built, kwargs, what="forward"):
+    inputs = "; ".join(f"input {i}: {b.describe()}" for i, b in enumerate(built))
+    return f"{what} of {name} on backend {backend!r}, kwargs {kwargs}\n  {inputs}"
+
+
+def _grads_on(func, backend, built, dtype):
+    """d(sum(out * cotangent)) by each input, with the inputs on `backend`."""
+    ts = [mt.tensor(b.values, dtype=dtype, backend=backend, requires_grad=True) for b in built]
+    if backend == built[0].tensor.backend:
+        ts = [b.tensor for b in built]
+    out = func(*ts)
+    cotangent = np.linspace(-1.0, 1.0, out.size).reshape(out.shape)
+    loss = (out * mt.tensor(cotangent, dtype=dtype, backend=backend)).sum()
+    return [g.numpy() for g in mt.autograd.grad(loss, ts)]
+
+
+def _check_gradients(name, func, built, backend, dtype, kwargs, reduced):
+    where = _where(name, backend, built, kwargs, "gradients")
+    if dtype is mt.float64:
+        try:
+            gradcheck(func, [b.tensor for b in built], name=name)
+        except GradcheckError as exc:
+            raise AssertionError(f"{where}\n  {exc}") from None
+    got, expected = _grads_on(func, backend, built, dtype), _grads_on(func, "numpy_ref", built,
+                                                                      dtype)  # fmt: skip
+    rtol, atol = tolerance([dtype.numpy], reduced * 4, 2.0)
+    for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+        assert g.dtype == dtype.numpy, f"{where}\n  gradient {i} is {g.dtype}"
+        assert_close(g, e, f"{where}\n  gradient of input {i} vs numpy_ref", rtol, atol)
+
+
+@pytest.mark.parametrize("dtype", _cases("linear"))
+@S.suite_settings(10)
+@given(data=st.data())
+def test_linear(dtype, backend, data):
+    built = _draw_linear(data, dtype, backend)
+    record = OPS["linear"]
+    got = record.func(*[b.tensor for b in built]).numpy()
+    expected = call_reference(record.ref, *[b.values for b in built])
+    where = _where("linear", backend, built, {})
+    assert got.dtype == dtype.numpy, f"{where}\n  dtype {got.dtype}"
+    rtol, atol = tolerance([got.dtype], max(built[0].values.shape[-1], 1), 2.0)
+    assert_close(got, expected, where, rtol, atol)
+
+
+@pytest.mark.parametrize("dtype", _cases("linear"))
+@S.suite_settings(5)
+@given(data=st.data())
+def test_linear_gradients(dtype, backend, data):
+    built = _draw_linear(data, dtype, backend, grad=True)
+    reduced = max(built[0].values.size, 1)  # the weight's gradient sums over the rows
+    _check_gradients("linear", OPS["linear"].func, built, backend, dtype, {}, reduced)
+
+
+@pytest.mark.parametrize("dtype", _cases("cross_entropy"))
+@S.suite_settings(10)
+@given(data=st.data())
+def test_cross_entropy(dtype, backend, data):
+    built, targets, kwargs = _draw_cross_entropy(data, dtype, backend)
+    record = OPS["cross_entropy"]
+    target = mt.tensor(targets, backend=backend)
+    got = record.func(built.tensor, target, **kwargs).numpy()
+    expected = call_reference(record.ref, built.values, targets, **kwargs)
+    where = _where("cross_entropy", backend, [built], {**kwargs, "target": targets.tolist()})
+    assert got.dtype == dtype.numpy, f"{where}\n  dtype {got.dtype}"
+    rtol, atol = tolerance([got.dtype], max(built.values.size, 1), 2.0)
+    assert_close(got, expected, where, rtol, atol)
+
+
+@pytest.mark.parametrize("dtype", _cases("cross_entropy"))
+@S.suite_settings(5)
+@given(data=st.data())
+def test_cross_entropy_gradients(dtype, backend, data):
+    built, targets, kwargs = _draw_cross_entropy(data, dtype, backend, grad=True)
+    if kwargs["reduction"] == "mean" and (targets == kwargs["ignore_index"]).all():
+        # "mean" of no counted target is 0/0 = NaN (central differences say nothing), and
+        # its gradient is exactly 0, as in PyTorch
+        loss = OPS["cross_entropy"].func(built.tensor, mt.tensor(targets, backend=backend),
+                                         **kwargs)  # fmt: skip
+        (grad,) = mt.autograd.grad(loss, built.tensor)
+        assert np.isnan(loss.item()) and (grad.numpy() == 0).all(), (
+            f"{_where('cross_entropy', backend, [built], kwargs, 'gradients')}\n  every "
+            f"target ignored: loss {loss.item()} (expected nan), gradient {grad.numpy()} "
+            "(expected 0)"
+        )
+        return
+
+    def func(logits):
+        target = mt.tensor(targets, backend=logits.backend)
+        return OPS["cross_entropy"].func(logits, target, **kwargs)
+
+    kwargs_shown = {**kwargs, "target": targets.tolist()}
+    reduced = max(built.values.size, 1)
+    _check_gradients("cross_entropy", func, [built], backend, dtype, kwargs_shown, reduced)

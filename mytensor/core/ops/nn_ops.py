@@ -1,0 +1,240 @@
+"""nn's ops that are one graph node each: `linear` and `cross_entropy` over class indices.
+
+Both could be composed from other ops, and their general cases are: ``input @ weight.T +
+bias`` records three nodes (a transposed view, a matmul, a broadcast add) and
+differentiates them one by one; cross-entropy through log-softmax, gather and masks
+records some twenty. A training step spends a measurable part of its time in those
+frames, so the common case of each (2-d operands of one float dtype and backend) is one
+op here: its forward runs backend primitives (or ops under no_grad), its backward is the
+closed form, written with mytensor ops so it runs on every backend and is itself
+differentiable. `nn.functional` exposes both; `mytensor.conformance` checks them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mytensor.backends.spec import Strided
+from mytensor.core import autograd
+from mytensor.core.creation import arange
+from mytensor.core.dtypes import int64
+from mytensor.core.ops._base import OpRecord, check_tensor, expanded, register
+from mytensor.core.ops.elementwise import where
+from mytensor.core.ops.indexing import gather
+from mytensor.core.ops.reductions import log_softmax, softmax
+from mytensor.core.tensor import Tensor
+
+__all__ = ["cross_entropy", "linear"]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+# -- linear ----------------------------------------------------------------------------------
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias``: `weight` is (out_features, in_features), `input`
+    (..., in_features), `bias` (out_features,) or anything that broadcasts to the output.
+
+    >>> import mytensor as mt
+    >>> import mytensor.nn.functional as F
+    >>> F.linear(mt.ones(4, 3), mt.ones(2, 3), mt.tensor([0.0, 1.0])).tolist()[0]
+    [3.0, 4.0]
+    """
+    check_tensor("linear", input)
+    if check_tensor("linear", weight, "weight").ndim != 2:
+        raise ValueError(
+            f"linear(): weight must be 2-d (out_features, in_features), got shape {weight.shape}"
+        )
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear(): input of shape {input.shape} does not end in in_features="
+            f"{weight.shape[1]} (weight shape {weight.shape})"
+        )
+    if _fused_linear_applies(input, weight, bias):
+        return _linear_2d(input, weight, bias)
+    out = input @ weight.T
+    return out if bias is None else out + bias
+
+
+def _fused_linear_applies(input: Tensor, weight: Tensor, bias: Tensor | None) -> bool:
+    """The common case (a batch of rows, one float dtype and backend, a (out_features,)
+    bias) that `_linear_2d` does as one node; anything else takes the general ops."""
+    backend = input._storage.backend
+    if input.ndim != 2 or input.dtype is not weight.dtype or input.dtype.kind != "float":
+        return False
+    if weight._storage.backend is not backend:
+        return False
+    if bias is None:
+        return True
+    return (
+        isinstance(bias, Tensor)
+        and bias.shape == (weight.shape[0],)
+        and bias.dtype is input.dtype
+        and bias._storage.backend is backend
+    )
+
+
+def _linear_2d(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """The forward reads `weight` through a transposed descriptor (no copy, the values of
+    ``input @ weight.T``) into a fresh output and adds the bias there in place; backward
+    computes each gradient directly in its parameter's layout (no transpose of the
+    weight's gradient, no un-broadcasting reshape of the bias's)."""
+    backend = input._storage.backend
+    n, m = input.shape[0], weight.shape[0]
+    out = Tensor._empty(backend, (n, m), input.dtype)
+    if out.numel():
+        weight_t = Strided(
+            weight._storage.buffer,
+            (weight.shape[1], m),
+            (weight._strides[1], weight._strides[0]),
+            weight._offset,
+            weight.dtype,
+        )
+        backend.matmul(out._d, input._d, weight_t)
+        if bias is not None:
+            backend.zip("add", out._d, out._d, expanded(bias, out.shape))
+    inputs = (input, weight) if bias is None else (input, weight, bias)
+    if autograd.needs_grad(*inputs):
+
+        def backward(g: Tensor) -> tuple:
+            grads = (
+                g @ weight if input.requires_grad else None,
+                g.mT @ input if weight.requires_grad else None,  # (out, in), like weight
+            )
+            if bias is None:
+                return grads
+            return (*grads, g.sum(0) if bias.requires_grad else None)
+
+        # each gradient is a new matmul or sum result, so a parameter can keep it as is
+        autograd.record(out, "linear", inputs, backward, (input, weight), fresh_grads=True)
+    return out
+
+
+def _np_linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    out = np.matmul(x, weight.T)
+    return out if bias is None else out + bias
+
+
+register(OpRecord("linear", linear, _np_linear, shapes="custom"))
+
+
+# -- cross-entropy over class indices ----------------------------------------------------------
+def check_reduction(op: str, reduction: str, extra: tuple[str, ...] = ()) -> None:
+    if reduction not in _REDUCTIONS + extra:
+        raise ValueError(
+            f"{op}(): reduction must be one of {_REDUCTIONS + extra}, got {reduction!r}"
+        )
+
+
+def class_targets(op: str, input: Tensor, target: Tensor, ignore_index: int) -> tuple:
+    """(mask of counted targets, targets made safe to gather) after checking them."""
+    if target.dtype is not int64:  # PyTorch: "expected scalar type Long"
+        raise TypeError(
+            f"{op}(): class-index targets must be an int64 integer tensor (as in PyTorch), got "
+            f"{target.dtype.name}; convert them with target.long()"
+        )
+    expected = (input.shape[0], *input.shape[2:])
+    if target.shape != expected:
+        raise ValueError(
+            f"{op}(): input of shape {input.shape} needs a target of shape "
+            f"{expected}, got {target.shape}"
+        )
+    mask = target != ignore_index
+    safe = where(mask, target, 0)
+    c = input.shape[1]
+    host = safe.numpy()  # one transfer for both bounds
+    if host.size and (host.min() < 0 or host.max() >= c):
+        bad = host[(host < 0) | (host >= c)].flat[0]
+        raise IndexError(f"{op}(): target {bad} is out of bounds for {c} classes")
+    return mask, safe
+
+
+def nll_terms(logp: Tensor, mask: Tensor, safe: Tensor, weight: Tensor | None) -> tuple:
+    """Per-target losses ``-weight[t] * logp[t]`` (0 where ignored) and the weights counted."""
+    picked = gather(logp, 1, safe.unsqueeze(1)).squeeze(1)
+    if weight is None:
+        counted = mask.astype(logp.dtype)
+    else:
+        counted = gather(weight, 0, safe.reshape(-1)).reshape(safe.shape)
+        counted = where(mask, counted, 0.0).astype(logp.dtype)
+    return where(mask, -picked * counted, 0.0), counted
+
+
+def weighted_reduce(loss: Tensor, counted: Tensor, reduction: str) -> Tensor:
+    """PyTorch's reductions for class-index losses: "mean" divides by the counted weights."""
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / counted.sum()
+
+
+def cross_entropy(
+    input: Tensor, target: Tensor, *, ignore_index: int = -100, reduction: str = "mean"
+) -> Tensor:
+    """Cross-entropy of (N, C) float logits against (N,) int64 class indices, unweighted
+    and unsmoothed: `nn.functional.cross_entropy`'s common case, as one graph node.
+
+    Targets equal to `ignore_index` count for nothing; "mean" divides by the number of
+    counted targets. The backward is ``(softmax(input) - onehot(target)) * scale`` on the
+    counted rows, where the composite form would differentiate some twenty ops.
+
+    >>> import mytensor as mt
+    >>> from mytensor.core.ops.nn_ops import cross_entropy
+    >>> logits = mt.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]], requires_grad=True)
+    >>> loss = cross_entropy(logits, mt.tensor([0, 2]))
+    >>> round(loss.item(), 4), loss.grad_fn
+    (0.6691, <cross_entropyBackward>)
+    """
+    check_tensor("cross_entropy", input)
+    check_tensor("cross_entropy", target, "target")
+    check_reduction("cross_entropy", reduction)
+    if input.ndim != 2 or input.dtype.kind != "float":
+        raise ValueError(
+            f"cross_entropy(): this op takes (N, C) float logits, got shape {input.shape} "
+            f"{input.dtype.name}; nn.functional.cross_entropy takes the other cases"
+        )
+    with autograd.no_grad():
+        logp = log_softmax(input, 1)
+        mask, safe = class_targets("cross_entropy", input, target, ignore_index)
+        loss, counted = nll_terms(logp, mask, safe, None)
+        out = weighted_reduce(loss, counted, reduction)
+    if not autograd.needs_grad(input):
+        return out
+    c = input.shape[1]
+
+    def backward(g: Tensor) -> tuple:
+        # under create_graph the softmax must stay differentiable in input: recompute it
+        p = softmax(input, 1) if autograd.is_grad_enabled() else logp.exp()
+        onehot = (arange(c, backend=input.backend) == safe.unsqueeze(1)).astype(p.dtype)
+        if reduction == "mean":
+            scale = g / counted.sum()
+        elif reduction == "sum":
+            scale = g
+        else:
+            scale = g.unsqueeze(1)
+        # where, not a multiply by the mask: with every target ignored, "mean" divides by
+        # zero, and the ignored rows must still get exactly 0 (to every order), as in the
+        # composite form
+        row_scale = where(mask.unsqueeze(1), scale, 0.0)
+        return ((p - onehot) * row_scale,)
+
+    return autograd.record(out, "cross_entropy", (input,), backward, (input,))
+
+
+def _np_cross_entropy(
+    x: np.ndarray, target: np.ndarray, *, ignore_index: int = -100, reduction: str = "mean"
+) -> np.ndarray:
+    shifted = x - x.max(axis=1, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    mask = target != ignore_index
+    safe = np.where(mask, target, 0)
+    loss = np.where(mask, -np.take_along_axis(logp, safe[:, None], axis=1)[:, 0], 0.0)
+    loss = loss.astype(x.dtype)
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum(dtype=x.dtype)
+    return (loss.sum() / mask.sum()).astype(x.dtype)
+
+
+register(OpRecord("cross_entropy", cross_entropy, _np_cross_entropy, shapes="custom"))
