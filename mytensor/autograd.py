@@ -46,6 +46,10 @@ class FunctionCtx:
 class Function:
     """A differentiable op defined by its own forward and backward.
 
+    ``backward(ctx, grad)`` returns one gradient per argument of ``forward`` (None for
+    the non-tensor ones), as in PyTorch: a wrong count, or a gradient whose shape the
+    input does not broadcast to, fails naming ``<Name>Backward`` and the position.
+
     >>> import mytensor as mt
     >>> class Square(mt.autograd.Function):
     ...     @staticmethod
@@ -83,28 +87,73 @@ class Function:
             return out
         if any(out is a for a in inputs):
             out = out.detach()  # the output needs a graph node of its own
-        positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
 
         def backward_rule(g: Tensor) -> tuple:
-            grads = cls.backward(ctx, g)
-            grads = tuple(grads) if isinstance(grads, list | tuple) else (grads,)
-            if len(grads) != len(args):
-                raise RuntimeError(
-                    f"{name}.backward() returned {len(grads)} gradient(s) but forward() took "
-                    f"{len(args)} argument(s); return None for the non-differentiable ones"
-                )
-            out_grads = []
-            for i in positions:
-                gi, a = grads[i], args[i]
-                if gi is not None and gi.shape != a.shape:
-                    raise RuntimeError(
-                        f"{name}.backward(): gradient {i} has shape {gi.shape}, "
-                        f"but input {i} has shape {a.shape}"
-                    )
-                out_grads.append(gi if a.requires_grad else None)
-            return tuple(out_grads)
+            return _conform_grads(name, args, cls.backward(ctx, g))
 
         return record(out, name, inputs, backward_rule, ctx.saved_tensors)
+
+
+def _conform_grads(name: str, args: tuple, grads: Any) -> tuple:
+    """A custom Function's gradients, checked and adapted as PyTorch does.
+
+    One per forward argument (extra trailing Nones are dropped; a list or tuple, or one
+    tensor for a one-argument forward); None for every non-tensor argument. A gradient
+    whose shape the input broadcasts to is summed down to the input's shape, a floating
+    gradient is cast to the input's dtype; a complex gradient for a real input, a shape
+    the input does not broadcast to, or another backend is an error.
+    """
+    grads = tuple(grads) if isinstance(grads, list | tuple) else (grads,)
+    if len(grads) > len(args) and all(g is None for g in grads[len(args) :]):
+        grads = grads[: len(args)]
+    if len(grads) != len(args):
+        raise RuntimeError(
+            f"function {name}Backward returned an incorrect number of gradients (expected "
+            f"{len(args)}, got {len(grads)}): {name}.backward() must return one gradient per "
+            "argument of forward(), None for the non-differentiable ones"
+        )
+    out = []
+    for i, (a, g) in enumerate(zip(args, grads, strict=True)):
+        if not isinstance(a, Tensor):
+            if g is not None:
+                raise RuntimeError(
+                    f"function {name}Backward returned a gradient different than None at "
+                    f"position {i + 1}, but the corresponding forward input was not a Tensor "
+                    f"({type(a).__name__}); return None there"
+                )
+            continue
+        out.append(_conform_grad(name, i, a, g) if g is not None and a.requires_grad else None)
+    return tuple(out)
+
+
+def _conform_grad(name: str, i: int, a: Tensor, g: Any) -> Tensor:
+    from mytensor.core.ops._base import unbroadcast
+
+    where = f"function {name}Backward returned an invalid gradient at index {i}"
+    if not isinstance(g, Tensor):
+        raise RuntimeError(f"{where}: got a {type(g).__name__}, expected a Tensor or None")
+    if g.shape != a.shape:
+        lead = g.ndim - a.ndim
+        if lead < 0 or any(s not in (1, t) for s, t in zip(a.shape, g.shape[lead:], strict=True)):
+            raise RuntimeError(
+                f"{where} - got {list(g.shape)} but expected shape compatible with "
+                f"{list(a.shape)} (the shape of input {i})"
+            )
+        g = unbroadcast(g, a.shape)
+    if g._storage.backend is not a._storage.backend:
+        raise RuntimeError(
+            f"{where} - expected backend {a.backend!r} but got {g.backend!r}; "
+            f"move it with .to({a.backend!r})"
+        )
+    if g.dtype is not a.dtype:
+        if g.dtype.kind == "complex" and a.dtype.kind != "complex":
+            raise RuntimeError(
+                f"{where} - got a {g.dtype.name} gradient for the real ({a.dtype.name}) input "
+                f"{i}; a real input never receives a complex gradient (take .real if that is "
+                "what you mean)"
+            )
+        g = g.astype(a.dtype)
+    return g
 
 
 class GradcheckError(AssertionError):
