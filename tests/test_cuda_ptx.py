@@ -66,33 +66,81 @@ def ptx(kernel, signature) -> None:
     cuda.compile_ptx(kernel.py_func, signature, cc=CC)
 
 
-_IN = {"map_float": [F32, F64], "map_int": [I32, I64], "map_pred_float": [F32, F64],
-       "map_pred_exact": [I32, I64, B], "zip_float": [F32, F64], "zip_int": [I32, I64],
-       "zip_compare": [F32, I64, B], "where": [F32, I64, B], "copy": [F32, I32, B],
-       "cast_int": [F32, F64], "fill": [F32, I64, B], "gather": [F32, I64],
-       "scatter_add": [F32, F64, I32, I64]}  # fmt: skip
+# the backend's dtypes as numba types
+CUDA_TYPES = {"bool": B, "int32": I32, "int64": I64, "float32": F32, "float64": F64}
 
 
-@pytest.mark.parametrize("name", sorted(_IN))
-def test_elementwise_kernels_compile(name):
-    """Every op of the family, linear and strided, for each dtype it is used with."""
-    from mytensor.backends.cuda._elementwise import FAMILIES, kernel
+def _op_signatures() -> dict[str, set]:
+    """op -> {(kind, arity, input type, output type)}: each map/zip kernel for every dtype
+    the core sends it on this backend (the ops' records: their rule's dtypes and output)."""
+    from mytensor.core.primitives import scalar
+    from mytensor.core.primitives.elementwise import BINARY, BOOL_KERNELS, RULES, UNARY
 
-    family = FAMILIES[name]
-    for op in family.ops:
-        for dtype in _IN[name]:
-            for linear in (True, False):
-                args = [I64] if linear else [I64, tup(2)]
-                for operand in family.operands:
-                    if operand == "o":
-                        predicate = name.startswith(("map_pred", "zip_compare")) or op == "to_bool"
-                        t = I32 if name == "cast_int" else (B if predicate else dtype)
-                    else:
-                        t = {"c": B, "ix": I64}.get(operand, dtype)
-                    args += [arr(t), I64, I64 if linear else tup(2)]
-                args += {"fill": [dtype], "gather": [I64], "scatter_add": [I64],
-                         "cast_int": [F64, F64, I64]}.get(name, [])  # fmt: skip
-                ptx(kernel(name, op, linear), tuple(args))
+    found: dict[str, set] = {}
+    for arity, records in ((1, UNARY), (2, BINARY)):
+        for record in records:
+            rule = RULES[record.rule]
+            names = ["bool"] if rule.cast_bool else [d.name for d in rule.tested]
+            for name in names:
+                if name not in CUDA_TYPES or (rule.to_float and not name.startswith("float")):
+                    continue
+                op = BOOL_KERNELS.get(record.name, record.name) if name == "bool" else record.name
+                kind = {"bool": "bool", "int32": "int", "int64": "int"}.get(name, "float")
+                if scalar.scalar_function(op, kind) is not None:
+                    out = B if rule.out == "bool" else CUDA_TYPES[name]
+                    found.setdefault(op, set()).add((kind, arity, CUDA_TYPES[name], out))
+    return found
+
+
+SIGNATURES = _op_signatures()
+
+
+def _operands(types, linear):
+    """Kernel parameters for operands of `types` (the output first), plan of rank 2."""
+    args = [I64] if linear else [I64, tup(2)]
+    for t in types:
+        args += [arr(t), I64, I64 if linear else tup(2)]
+    return args
+
+
+def test_the_declared_ops_are_the_ones_the_core_sends():
+    from mytensor.backends.cuda.backend import CudaBackend
+
+    declared = CudaBackend.map_ops | CudaBackend.zip_ops
+    assert set(SIGNATURES) == declared, sorted(set(SIGNATURES) ^ declared)
+
+
+@pytest.mark.parametrize("op", sorted(SIGNATURES))
+def test_op_kernels_compile(op):
+    """The op's map or zip kernels, linear and strided, for every dtype it is used with."""
+    from mytensor.backends.cuda._elementwise import op_kernels
+
+    for kind, arity, t, out in sorted(SIGNATURES[op], key=str):
+        for linear, compiled in zip((True, False), op_kernels(op, kind, arity), strict=True):
+            ptx(compiled, tuple(_operands((out, *[t] * arity), linear)))
+
+
+# name -> [(operand types, extra parameter types)]
+_FIXED = {
+    "where": [((t, B, t, t), ()) for t in (F32, I64, B)],
+    "fill": [((t,), (t,)) for t in (F32, I64, B)],
+    "copy": [((o, t), ()) for o, t in ((F32, F32), (F64, F32), (I32, I64), (I64, B), (B, B))],
+    "to_bool": [((B, t), ()) for t in (F32, I64, I32)],
+    "cast_int32": [((I32, t), ()) for t in (F32, F64)],
+    "cast_int64": [((I64, t), ()) for t in (F32, F64)],
+    "gather": [((t, I64, t), (I64,)) for t in (F32, I64, B)],
+    "scatter_add": [((t, I64, t), (I64,)) for t in (F32, F64, I32, I64)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(_FIXED))
+def test_fixed_kernels_compile(name):
+    from mytensor.backends.cuda._elementwise import KERNELS, kernels
+
+    assert set(_FIXED) == set(KERNELS)
+    for types, extra in _FIXED[name]:
+        for linear, compiled in zip((True, False), kernels(name), strict=True):
+            ptx(compiled, (*_operands(types, linear), *extra))
 
 
 @pytest.mark.parametrize("op", ["sum", "prod", "max", "min", "argmax", "argmin", "any", "all"])
@@ -121,8 +169,8 @@ def test_matmul_kernel_compiles(dtype):
 def test_conv_and_random_kernels_compile(dtype):
     from mytensor.backends.cuda import _conv, _random
 
-    t4, operand = tup(4), (arr(dtype), I64, tup(4))
-    ptx(_conv.forward, (I64, t4, tup(14), *operand, *operand, *operand, dtype))
-    ptx(_conv.grad_input, (I64, t4, tup(14), *operand, *operand, *operand, dtype))
-    ptx(_conv.grad_weight, (I64, t4, tup(14), I64, *operand, *operand, *operand))
+    t5, operand, geom = tup(5), (arr(dtype), I64, tup(5)), tup(20)
+    ptx(_conv.forward, (I64, t5, geom, *operand, *operand, *operand, dtype))
+    ptx(_conv.grad_input, (I64, t5, geom, *operand, *operand, *operand, dtype))
+    ptx(_conv.grad_weight, (I64, t5, geom, I64, *operand, *operand, *operand))
     ptx(_random.fill, (I64, tup(2), arr(dtype), I64, tup(2), T.uint64, T.uint64, I64, B))

@@ -1,12 +1,15 @@
-"""Elementwise kernels (map, zip, where, copy, cast, gather, scatter_add), generated from tables.
+"""Elementwise kernels (map, zip, where, copy/cast, fill, gather, scatter_add), compiled
+from the ops' scalar specification (`mytensor.core.primitives.scalar`).
 
-A family is a set of ops over the same operands (``map``: o, a; ``zip``: o, a, b; ...).
-Every (family, op) pair gets two kernels, generated from the op's expression and
-compiled lazily, once (numba then specialises each per dtype and rank, once):
+Each kernel is a grid-stride loop written once below and specialised per op by
+`mytensor.backends._specialize.specialize`: the copy's free name ``scalar`` is bound to
+the op's device function (`_scalar.SCALAR`), so every op gets its own kernel, compiled
+lazily on first use (numba then specialises it per dtype and rank, once). Two variants
+of each loop:
 
-``linear``, for rank-1 plans: ``o[po + i*so] = f(a[pa + i*sa], ...)``, a grid-stride
-loop with no index division. Contiguous operands, same-layout operands and a
-broadcast scalar (stride 0) all plan to rank 1: this is the contiguous fast path.
+``linear``, for rank-1 plans: ``o[po + i*so] = scalar(a[pa + i*sa], ...)``, no index
+division. Contiguous operands, same-layout operands and a broadcast scalar (stride 0)
+all plan to rank 1: this is the contiguous fast path.
 ``strided``, for rank >= 2: each index ``i`` is unravelled over the plan's shape (a
 tuple) and dotted with each operand's strides (tuples).
 
@@ -17,158 +20,205 @@ offsets ints, passed by value in the launch. Nothing is copied to the device.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from numba import cuda
 
-from mytensor.backends.cuda import _scalar
-from mytensor.backends.cuda._runtime import MATH
+from mytensor.backends._specialize import specialize
+from mytensor.backends.cuda._runtime import jit
+from mytensor.backends.cuda._scalar import DIGEST, SCALAR, device
+from mytensor.core.primitives import scalar as spec
 
-__all__ = ["FAMILIES", "Family", "kernel"]
-
-INDENT = "    "
-
-
-@dataclass(frozen=True)
-class Family:
-    """Ops sharing operands. `ops` maps op name to an expression of the loaded inputs
-    ``x, y, z`` (stored into ``o``); with `statement` the op is a whole statement that
-    uses ``i<operand>`` (``io``, ``ia``, ...) for the operands' element indices, and the
-    `extra` scalar parameters."""
-
-    name: str
-    operands: tuple[str, ...]
-    ops: dict[str, str]
-    statement: bool = False
-    extra: tuple[str, ...] = ()
+__all__ = ["CASTS", "KERNELS", "kernels", "op_kernels"]
 
 
-MAP_FLOAT = {
-    "neg": "-x", "abs": "abs(x)", "exp": "math.exp(x)", "log": "math.log(x)",
-    "log1p": "math.log1p(x)", "expm1": "math.expm1(x)", "sqrt": "math.sqrt(x)",
-    "sin": "math.sin(x)", "cos": "math.cos(x)", "tanh": "math.tanh(x)",
-    "sigmoid": "sigmoid(x)", "relu": "x if (x > 0 or x != x) else 0.0",
-    "sign": "1.0 if x > 0 else (-1.0 if x < 0 else x - x)", "floor": "safe_floor(x)",
-    "ceil": "safe_ceil(x)", "round": "rint(x)", "reciprocal": "1.0 / x", "erf": "math.erf(x)",
-    # optional names (spec.OPTIONAL_MAP_OPS)
-    "acos": "math.acos(x)", "acosh": "math.acosh(x)", "asin": "math.asin(x)",
-    "asinh": "math.asinh(x)", "atan": "math.atan(x)", "atanh": "math.atanh(x)",
-    "cosh": "math.cosh(x)", "sinh": "math.sinh(x)", "tan": "math.tan(x)",
-    "log2": "math.log2(x)", "log10": "math.log10(x)", "trunc": "math.trunc(x)",
+# -- the loops -------------------------------------------------------------------------------
+# `scalar` is a free name, bound per op by `specialize`; the strided variants unravel the
+# index once and step every operand's offset with the same coordinates.
+def _map_linear(n, o, po, so, a, pa, sa):
+    i = cuda.grid(1)
+    while i < n:
+        o[po + i * so] = scalar(a[pa + i * sa])  # noqa: F821 (bound per op)
+        i += cuda.gridsize(1)
+
+
+def _map_strided(n, shape, o, po, so, a, pa, sa):
+    i = cuda.grid(1)
+    while i < n:
+        io, ia, rest = po, pa, i
+        for d in range(len(shape) - 1, -1, -1):
+            q = rest // shape[d]
+            c = rest - q * shape[d]
+            io += c * so[d]
+            ia += c * sa[d]
+            rest = q
+        o[io] = scalar(a[ia])  # noqa: F821
+        i += cuda.gridsize(1)
+
+
+def _zip_linear(n, o, po, so, a, pa, sa, b, pb, sb):
+    i = cuda.grid(1)
+    while i < n:
+        o[po + i * so] = scalar(a[pa + i * sa], b[pb + i * sb])  # noqa: F821
+        i += cuda.gridsize(1)
+
+
+def _zip_strided(n, shape, o, po, so, a, pa, sa, b, pb, sb):
+    i = cuda.grid(1)
+    while i < n:
+        io, ia, ib, rest = po, pa, pb, i
+        for d in range(len(shape) - 1, -1, -1):
+            q = rest // shape[d]
+            c = rest - q * shape[d]
+            io += c * so[d]
+            ia += c * sa[d]
+            ib += c * sb[d]
+            rest = q
+        o[io] = scalar(a[ia], b[ib])  # noqa: F821
+        i += cuda.gridsize(1)
+
+
+def _where_linear(n, o, po, so, c, pc, sc, a, pa, sa, b, pb, sb):
+    i = cuda.grid(1)
+    while i < n:
+        o[po + i * so] = a[pa + i * sa] if c[pc + i * sc] else b[pb + i * sb]
+        i += cuda.gridsize(1)
+
+
+def _where_strided(n, shape, o, po, so, c, pc, sc, a, pa, sa, b, pb, sb):
+    i = cuda.grid(1)
+    while i < n:
+        io, ic, ia, ib, rest = po, pc, pa, pb, i
+        for d in range(len(shape) - 1, -1, -1):
+            q = rest // shape[d]
+            k = rest - q * shape[d]
+            io += k * so[d]
+            ic += k * sc[d]
+            ia += k * sa[d]
+            ib += k * sb[d]
+            rest = q
+        o[io] = a[ia] if c[ic] else b[ib]
+        i += cuda.gridsize(1)
+
+
+def _fill_linear(n, o, po, so, value):
+    i = cuda.grid(1)
+    while i < n:
+        o[po + i * so] = value
+        i += cuda.gridsize(1)
+
+
+def _fill_strided(n, shape, o, po, so, value):
+    i = cuda.grid(1)
+    while i < n:
+        io, rest = po, i
+        for d in range(len(shape) - 1, -1, -1):
+            q = rest // shape[d]
+            io += (rest - q * shape[d]) * so[d]
+            rest = q
+        o[io] = value
+        i += cuda.gridsize(1)
+
+
+# gather and scatter_add: `scalar(o, io, a, ia, shift)` moves one element, `shift` being
+# the index times the indexed dimension's stride (that dimension has stride 0 in the plan)
+def _indexed_linear(n, o, po, so, ix, pi, si, a, pa, sa, step):
+    i = cuda.grid(1)
+    while i < n:
+        scalar(o, po + i * so, a, pa + i * sa, ix[pi + i * si] * step)  # noqa: F821
+        i += cuda.gridsize(1)
+
+
+def _indexed_strided(n, shape, o, po, so, ix, pi, si, a, pa, sa, step):
+    i = cuda.grid(1)
+    while i < n:
+        io, ii, ia, rest = po, pi, pa, i
+        for d in range(len(shape) - 1, -1, -1):
+            q = rest // shape[d]
+            c = rest - q * shape[d]
+            io += c * so[d]
+            ii += c * si[d]
+            ia += c * sa[d]
+            rest = q
+        scalar(o, io, a, ia, ix[ii] * step)  # noqa: F821
+        i += cuda.gridsize(1)
+
+
+# -- the element functions of the kernels that are not ops ----------------------------------
+@device
+def _same(x):
+    return x  # copy: a store converts (float to int truncates toward zero)
+
+
+@device
+def _nonzero(x):
+    return x != 0  # a cast to bool
+
+
+def _saturate(x):
+    # float to int: in range truncates toward zero; NaN and out-of-range values give the
+    # smallest integer (what numpy's astype gives on x86) on every device
+    return x if (x >= LOW and x < HIGH) else SMALLEST  # noqa: F821 (bound per dtype)
+
+
+@device
+def _gather(o, io, a, ia, shift):
+    o[io] = a[ia + shift]
+
+
+@device
+def _scatter_add(o, io, a, ia, shift):
+    cuda.atomic.add(o, io + shift, a[ia])  # repeated indices add atomically
+
+
+def _cast_to(bits: int) -> Callable:
+    bound = float(2 ** (bits - 1))  # exact in float32 and float64
+    return device(specialize(_saturate, f"int{bits}", LOW=-bound, HIGH=bound,
+                             SMALLEST=-(2 ** (bits - 1))))  # fmt: skip
+
+
+CASTS = {"int32": _cast_to(32), "int64": _cast_to(64)}
+_LOOPS = {
+    "map": (_map_linear, _map_strided), "zip": (_zip_linear, _zip_strided),
+    "where": (_where_linear, _where_strided), "fill": (_fill_linear, _fill_strided),
+    "indexed": (_indexed_linear, _indexed_strided),
 }  # fmt: skip
-MAP_INT = {
-    "neg": "-x", "abs": "abs(x)", "relu": "x if x > 0 else x - x",
-    "sign": "1 if x > 0 else (-1 if x < 0 else 0)", "floor": "x", "ceil": "x", "round": "x",
-    "trunc": "x", "bitwise_invert": "~x",
+# kernel name -> (loop, element function)
+KERNELS = {
+    "where": ("where", None), "fill": ("fill", None), "copy": ("map", _same),
+    "to_bool": ("map", _nonzero), "cast_int32": ("map", CASTS["int32"]),
+    "cast_int64": ("map", CASTS["int64"]), "gather": ("indexed", _gather),
+    "scatter_add": ("indexed", _scatter_add),
 }  # fmt: skip
-MAP_PREDICATE_FLOAT = {"isnan": "x != x", "isinf": "math.isinf(x)",
-                       "isfinite": "math.isfinite(x)", "logical_not": "x == 0",
-                       "signbit": "math.copysign(1.0, x) < 0"}  # fmt: skip
-MAP_PREDICATE_EXACT = {"isnan": "False", "isinf": "False", "isfinite": "True",
-                       "logical_not": "x == 0", "signbit": "x < 0"}  # fmt: skip
-ZIP_FLOAT = {
-    "add": "x + y", "sub": "x - y", "mul": "x * y", "div": "x / y",
-    "floor_divide": "fdiv_floor(x, y)", "remainder": "fremainder(x, y)", "pow": "x ** y",
-    "maximum": "fmax(x, y)", "minimum": "fmin(x, y)",
-    # optional names (spec.OPTIONAL_ZIP_OPS)
-    "atan2": "math.atan2(x, y)", "copysign": "math.copysign(x, y)", "hypot": "math.hypot(x, y)",
-    "logaddexp": "logaddexp(x, y)", "nextafter": "math.nextafter(x, y)",
-}  # fmt: skip
-ZIP_INT = {
-    "add": "x + y", "sub": "x - y", "mul": "x * y", "floor_divide": "ifloordiv(x, y)",
-    "remainder": "iremainder(x, y)", "pow": "ipow(x, y)", "maximum": "x if x >= y else y",
-    "minimum": "x if x <= y else y",
-    "bitwise_and": "x & y", "bitwise_or": "x | y", "bitwise_xor": "x ^ y",
-    "bitwise_left_shift": "ishl(x, y)", "bitwise_right_shift": "ishr(x, y)",
-}  # fmt: skip
-ZIP_COMPARE = {
-    "lt": "x < y", "le": "x <= y", "eq": "x == y", "ne": "x != y", "gt": "x > y", "ge": "x >= y",
-    "logical_and": "(x != 0) and (y != 0)", "logical_or": "(x != 0) or (y != 0)",
-    "logical_xor": "(x != 0) != (y != 0)",
-}  # fmt: skip
-
-FAMILIES = {
-    family.name: family
-    for family in (
-        Family("map_float", ("o", "a"), MAP_FLOAT),
-        Family("map_int", ("o", "a"), MAP_INT),
-        Family("map_pred_float", ("o", "a"), MAP_PREDICATE_FLOAT),
-        Family("map_pred_exact", ("o", "a"), MAP_PREDICATE_EXACT),
-        Family("zip_float", ("o", "a", "b"), ZIP_FLOAT),
-        Family("zip_int", ("o", "a", "b"), ZIP_INT),
-        Family("zip_compare", ("o", "a", "b"), ZIP_COMPARE),
-        Family("where", ("o", "c", "a", "b"), {"where": "y if x else z"}),
-        # same dtype, or a cast (assignment converts; float to int truncates toward zero)
-        Family("copy", ("o", "a"), {"copy": "x", "to_bool": "x != 0"}),
-        # float to int: in range truncates toward zero; NaN and out-of-range values give
-        # `bad` (the smallest integer, what numpy's astype gives on x86) on every device
-        Family("cast_int", ("o", "a"), {"cast_int": "x if (x >= lo and x < hi) else bad"},
-               extra=("lo", "hi", "bad")),
-        Family("fill", ("o",), {"fill": "value"}, extra=("value",)),
-        # gather: a's plan has stride 0 on `dim`; the index moves along it by `step`
-        Family("gather", ("o", "ix", "a"),
-               {"gather": "o[io] = a[ia + ix[iix] * step]"}, statement=True, extra=("step",)),
-        # scatter_add: o's plan has stride 0 on `dim`; repeated indices add atomically
-        Family("scatter_add", ("o", "ix", "src"),
-               {"scatter_add": "cuda.atomic.add(o, io + ix[iix] * step, src[isrc])"},
-               statement=True, extra=("step",)),
-    )
-}  # fmt: skip
+if set(KERNELS) & set(SCALAR):  # a shared name would share a cached kernel
+    raise RuntimeError(f"cuda: kernel names {sorted(set(KERNELS) & set(SCALAR))} are also "
+                       "names of the scalar specification; rename them in KERNELS")  # fmt: skip
+_COMPILED: dict[tuple[str, str], tuple[Callable, Callable]] = {}
 
 
-def _body(family: Family, op: str, pad: str) -> list[str]:
-    expr = family.ops[op]
-    if family.statement:
-        return [pad + expr]
-    loads = [f"{pad}{v} = {o}[i{o}]" for o, v in zip(family.operands[1:], "xyz", strict=False)]
-    return [*loads, f"{pad}o[io] = {expr}"]
+def _pair(name: str, loop: str, element: Callable | None) -> tuple[Callable, Callable]:
+    key = (loop, name)
+    pair = _COMPILED.get(key)
+    if pair is None:
+        bindings = {} if element is None else {"scalar": element}
+        pair = _COMPILED[key] = tuple(jit(specialize(skeleton, f"{name}_{DIGEST}", **bindings))
+                                      for skeleton in _LOOPS[loop])  # fmt: skip
+    return pair
 
 
-def source(family: Family, op: str, linear: bool) -> str:
-    """The Python source of one kernel (named ``kernel``)."""
-    ops = family.operands
-    params = ", ".join(f"{o}, p{o}, s{o}" for o in ops)
-    extra = "".join(f", {e}" for e in family.extra)
-    p = INDENT
-    head = "n" if linear else "n, shape"
-    lines = [
-        f"def kernel({head}, {params}{extra}):",
-        f"{p}i = cuda.grid(1)",
-        f"{p}step_i = cuda.gridsize(1)",
-        f"{p}while i < n:",
-    ]
-    if linear:
-        lines += [f"{p * 2}i{o} = p{o} + i * s{o}" for o in ops]
-    else:
-        lines += [f"{p * 2}i{o} = p{o}" for o in ops]
-        lines += [
-            f"{p * 2}rest = i",
-            f"{p * 2}for d in range(len(shape) - 1, -1, -1):",
-            f"{p * 3}quot = rest // shape[d]",
-            f"{p * 3}coord = rest - quot * shape[d]",
-            *(f"{p * 3}i{o} += coord * s{o}[d]" for o in ops),
-            f"{p * 3}rest = quot",
-        ]
-    lines += _body(family, op, p * 2)
-    lines.append(f"{p * 2}i += step_i")
-    return "\n".join(lines) + "\n"
+def kernels(name: str) -> tuple[Callable, Callable]:
+    """The (linear, strided) kernels `name` of `KERNELS` (where, fill, copy, the casts,
+    gather, scatter_add). Each compiles on its first launch."""
+    loop, element = KERNELS[name]
+    return _pair(name, loop, element)
 
 
-_NAMESPACE = {
-    "cuda": cuda,
-    "math": MATH,
-    **{name: getattr(_scalar, name) for name in _scalar.__all__},
-}
-_KERNELS: dict[tuple[str, str, bool], Callable] = {}
-
-
-def kernel(family: str, op: str, linear: bool) -> Callable:
-    """The compiled (lazily, once) kernel of `op` in `family`, linear or strided."""
-    key = (family, op, linear)
-    compiled = _KERNELS.get(key)
-    if compiled is None:
-        namespace = dict(_NAMESPACE)
-        filename = f"<mytensor.cuda {family}.{op} {'linear' if linear else 'strided'}>"
-        exec(compile(source(FAMILIES[family], op, linear), filename, "exec"), namespace)
-        compiled = _KERNELS[key] = cuda.jit(namespace["kernel"])
-    return compiled
+def op_kernels(op: str, kind: str, arity: int) -> tuple[Callable, Callable] | None:
+    """The (linear, strided) map (`arity` 1) or zip (2) kernels of `op` for inputs of
+    dtype kind `kind` ("float", "int", "uint", "bool"), or None where the specification
+    defines no scalar function of `op` for that kind. Ops whose float and integer
+    definitions are one function share their kernels (numba specialises them per dtype)."""
+    function = spec.scalar_function(op, kind)
+    if function is None:
+        return None
+    name = function.__name__
+    return _pair(name, "map" if arity == 1 else "zip", SCALAR[name])

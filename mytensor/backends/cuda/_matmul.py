@@ -20,26 +20,27 @@ from collections.abc import Callable
 import numpy as np
 from numba import cuda, from_dtype
 
-from mytensor.backends.cuda._runtime import TILE
+from mytensor.backends._specialize import specialize
+from mytensor.backends.cuda._runtime import TILE, jit
 
 __all__ = ["kernel"]
 
-SOURCE = """
-def kernel(n, m, k, batch, bshape, o, po, sbo, so0, so1, a, pa, sba, sa0, sa1,
-           b, pb, sbb, sb0, sb1, zero):
-    tile_a = cuda.shared.array((T, T), ACC)
-    tile_b = cuda.shared.array((T, T), ACC)
+
+def _tiled(n, m, k, batch, bshape, o, po, sbo, so0, so1, a, pa, sba, sa0, sa1,
+           b, pb, sbb, sb0, sb1, zero):  # fmt: skip
+    tile_a = cuda.shared.array((TILE, TILE), ACC)  # noqa: F821 (ACC: bound per dtype)
+    tile_b = cuda.shared.array((TILE, TILE), ACC)  # noqa: F821
     tx = cuda.threadIdx.x
     ty = cuda.threadIdx.y
-    tiles_n = (n + T - 1) // T
-    tiles_m = (m + T - 1) // T
+    tiles_n = (n + TILE - 1) // TILE
+    tiles_m = (m + TILE - 1) // TILE
     total = batch * tiles_n * tiles_m
     t = cuda.blockIdx.x
     while t < total:
         z = t // (tiles_n * tiles_m)
         rest = t - z * (tiles_n * tiles_m)
-        row = (rest // tiles_m) * T + ty
-        col = (rest - (rest // tiles_m) * tiles_m) * T + tx
+        row = (rest // tiles_m) * TILE + ty
+        col = (rest - (rest // tiles_m) * tiles_m) * TILE + tx
         ia = pa
         ib = pb
         io = po
@@ -52,7 +53,7 @@ def kernel(n, m, k, batch, bshape, o, po, sbo, so0, so1, a, pa, sba, sa0, sa1,
             io += c * sbo[d]
             r = q
         acc = zero
-        for k0 in range(0, k, T):
+        for k0 in range(0, k, TILE):
             if row < n and k0 + tx < k:
                 tile_a[ty, tx] = a[ia + row * sa0 + (k0 + tx) * sa1]
             else:
@@ -62,22 +63,21 @@ def kernel(n, m, k, batch, bshape, o, po, sbo, so0, so1, a, pa, sba, sa0, sa1,
             else:
                 tile_b[ty, tx] = zero
             cuda.syncthreads()
-            for s in range(T):
+            for s in range(TILE):
                 acc += tile_a[ty, s] * tile_b[s, tx]
             cuda.syncthreads()
         if row < n and col < m:
             o[io + row * so0 + col * so1] = acc
         t += cuda.gridDim.x
-"""
+
 
 _KERNELS: dict[np.dtype, Callable] = {}
 
 
 def kernel(dtype: np.dtype) -> Callable:
-    """The compiled (lazily, once) tiled matmul kernel accumulating in `dtype`."""
+    """The tiled matmul kernel accumulating in `dtype` (compiled on first launch)."""
     compiled = _KERNELS.get(dtype)
     if compiled is None:
-        namespace = {"cuda": cuda, "T": TILE, "ACC": from_dtype(dtype)}
-        exec(compile(SOURCE, f"<mytensor.cuda matmul.{dtype}>", "exec"), namespace)
-        compiled = _KERNELS[dtype] = cuda.jit(namespace["kernel"])
+        tiled = specialize(_tiled, f"{dtype}_{TILE}", ACC=from_dtype(dtype))  # see _runtime.jit
+        compiled = _KERNELS[dtype] = jit(tiled)
     return compiled

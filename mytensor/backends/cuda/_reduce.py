@@ -14,7 +14,7 @@ cut into ``pieces`` chunks, each reduced by its own block into a partial
 are reduced by a second launch. ``max``/``min`` partials are exact, and ``sum``/``prod``
 partials keep the wide accumulator type. ``argmax``/``argmin`` never split.
 
-Two shapes of block, one source:
+Two shapes of block, one loop:
 
 - ``rows`` (``BX = 1``): every thread of a block works on one output; for long
   reductions whose elements are adjacent in memory (``sum(axis=-1)``).
@@ -22,13 +22,20 @@ Two shapes of block, one source:
   reduced position is coalesced across the warp (``sum(axis=0)`` of a row-major
   matrix), and short reductions don't leave most of a block idle.
 
-Accumulators: float64 for float inputs (float32 sums keep their digits, like numba_cpu)
-and int64 for integers and bools. ``zero`` (a kernel argument) types the accumulator;
-for floats it is -0.0, the true identity of addition, so ``sum([-0.0])`` stays -0.0.
-``max``/``min``/``argmax``/``argmin`` start from the output's first reduced element,
-which is neutral for them (max(x, x0) with x0 one of the inputs), so idle threads need
-no identity. Ties and NaN follow numpy: the first maximum wins, a NaN beats every
-number and the first NaN wins.
+The loops are written once (`_values`, `_positions`) and specialised per op and block
+shape (`_specialize.specialize`): ``combine`` is the op's scalar function from the
+specification (``add``, ``mul``, ``maximum``, ``minimum``, ``logical_or``,
+``logical_and``), used both to accumulate and to merge the tree; ``start`` gives a
+thread's initial accumulator; ``BX``, ``BY`` and the accumulator type ``ACC`` are
+constants of each copy.
+
+Accumulators: float64 for float inputs (float32 sums keep their digits, like numba_cpu),
+int64 for integers, bool for ``any``/``all``. ``zero`` (a kernel argument) types the
+accumulator; for floats it is -0.0, the true identity of addition, so ``sum([-0.0])``
+stays -0.0. ``max``/``min``/``argmax``/``argmin`` start from the output's first reduced
+element, which is neutral for them (max(x, x0) with x0 one of the inputs), so idle
+threads need no identity. Ties and NaN follow numpy: the first maximum wins, a NaN beats
+every number and the first NaN wins.
 """
 
 from __future__ import annotations
@@ -38,8 +45,9 @@ from collections.abc import Callable
 import numba
 from numba import cuda
 
-from mytensor.backends.cuda import _scalar
-from mytensor.backends.cuda._runtime import REDUCE_BLOCK, SIMULATOR
+from mytensor.backends._specialize import specialize
+from mytensor.backends.cuda._runtime import REDUCE_BLOCK, SIMULATOR, jit
+from mytensor.backends.cuda._scalar import DIGEST, SCALAR, device
 
 __all__ = ["LAYOUTS", "arg_better", "kernel", "split"]
 
@@ -60,34 +68,8 @@ def split(op: str, outputs: int, reduced: int) -> int:
 # (BX, BY) per block shape; BY is a power of two
 LAYOUTS = {"rows": (1, REDUCE_BLOCK), "lanes": (2, 4) if SIMULATOR else (32, 8)}
 
-_INIT = {"sum": "acc = zero", "prod": "acc = zero + 1", "any": "acc = zero",
-         "all": "acc = zero + 1", "max": "acc = a[ia] + zero", "min": "acc = a[ia] + zero",
-         "argmax": "acc = a[ia] + zero\n_best = 0",
-         "argmin": "acc = a[ia] + zero\n_best = 0"}  # fmt: skip
-_STEP = {"sum": "acc += v", "prod": "acc *= v", "max": "acc = fmax(acc, v)",
-         "min": "acc = fmin(acc, v)", "any": "if v != 0:\n    acc = zero + 1",
-         "all": "if v == 0:\n    acc = zero",
-         "argmax": "if arg_better(v, j, acc, _best, True):\n    acc = v\n    _best = j",
-         "argmin": "if arg_better(v, j, acc, _best, False):\n    acc = v\n    _best = j",
-         }  # fmt: skip
-_MERGE = {"sum": "vals[ty, tx] += vals[ty + half, tx]",
-          "prod": "vals[ty, tx] *= vals[ty + half, tx]",
-          "max": "vals[ty, tx] = fmax(vals[ty, tx], vals[ty + half, tx])",
-          "min": "vals[ty, tx] = fmin(vals[ty, tx], vals[ty + half, tx])",
-          "any": "vals[ty, tx] = vals[ty, tx] | vals[ty + half, tx]",
-          "all": "vals[ty, tx] = vals[ty, tx] & vals[ty + half, tx]"}  # fmt: skip
-for _op, _largest in (("argmax", True), ("argmin", False)):
-    _MERGE[_op] = (
-        f"if arg_better(vals[ty + half, tx], idxs[ty + half, tx], vals[ty, tx], "
-        f"idxs[ty, tx], {_largest}):\n"
-        "    vals[ty, tx] = vals[ty + half, tx]\n"
-        "    idxs[ty, tx] = idxs[ty + half, tx]"
-    )
-_FINAL = {"any": "vals[0, tx] != 0", "all": "vals[0, tx] != 0", "argmax": "idxs[0, tx]",
-          "argmin": "idxs[0, tx]"}  # fmt: skip
 
-
-@cuda.jit(device=True)
+@device
 def arg_better(v, j, best, where, largest):
     """Whether (value v at position j) beats (best at where) for argmax (argmin)."""
     if best != best:
@@ -99,86 +81,159 @@ def arg_better(v, j, best, where, largest):
     return v > best if largest else v < best
 
 
-def _indent(text: str, pad: str) -> list[str]:
-    return [pad + line for line in text.split("\n")]
+@device
+def _locate(kept, kshape, kas, kos, ia, io):
+    """`ia` and `io` moved to the kept position `kept` (row-major over `kshape`)."""
+    for d in range(len(kshape) - 1, -1, -1):
+        q = kept // kshape[d]
+        c = kept - q * kshape[d]
+        ia += c * kas[d]
+        io += c * kos[d]
+        kept = q
+    return ia, io
 
 
-def _unravel(index: str, shape: str, targets: tuple[tuple[str, str], ...], pad: str) -> list[str]:
-    """Lines adding the offsets of row-major `index` over `shape` to each (var, strides)."""
-    p = "    "
-    return [
-        f"{pad}r = {index}",
-        f"{pad}for d in range(len({shape}) - 1, -1, -1):",
-        f"{pad}{p}q = r // {shape}[d]",
-        f"{pad}{p}c = r - q * {shape}[d]",
-        *(f"{pad}{p}{var} += c * {strides}[d]" for var, strides in targets),
-        f"{pad}{p}r = q",
-    ]
+@device
+def _offset(j, rshape, ras):
+    """The offset of reduced position `j` (row-major over `rshape`)."""
+    offset = 0
+    for d in range(len(rshape) - 1, -1, -1):
+        q = j // rshape[d]
+        offset += (j - q * rshape[d]) * ras[d]
+        j = q
+    return offset
 
 
-def source(op: str) -> str:
-    """The Python source of the reduction kernel of `op` (BX, BY and ACC are globals)."""
-    p = "    "
-    arg = op in ("argmax", "argmin")
-    lines = [
-        "def kernel(outputs, reduced, kshape, kas, kos, rshape, ras, o, po, a, pa, zero,",
-        "           pieces, chunk, ps):",
-        f"{p}vals = cuda.shared.array((BY, BX), ACC)",
-        *([f"{p}idxs = cuda.shared.array((BY, BX), INDEX)"] if arg else []),
-        f"{p}tx = cuda.threadIdx.x",
-        f"{p}ty = cuda.threadIdx.y",
-        f"{p}total = outputs * pieces",
-        f"{p}k0 = cuda.blockIdx.x * BX",
-        f"{p}while k0 < total:",
-        f"{p * 2}k = k0 + tx",
-        f"{p * 2}ia = pa",
-        f"{p * 2}io = po",
-        f"{p * 2}if k < total:",
-        f"{p * 3}kept = k // pieces",
-        f"{p * 3}piece = k - kept * pieces",
-        f"{p * 3}io += piece * ps",
-        *_unravel("kept", "kshape", (("ia", "kas"), ("io", "kos")), p * 3),
-        *_indent(_INIT[op], p * 3),
-        f"{p * 3}j = piece * chunk + ty",
-        f"{p * 3}stop = min(reduced, (piece + 1) * chunk)",
-        f"{p * 3}while j < stop:",
-        f"{p * 4}ja = ia",
-        *_unravel("j", "rshape", (("ja", "ras"),), p * 4),
-        f"{p * 4}v = a[ja]",
-        *_indent(_STEP[op], p * 4),
-        f"{p * 4}j += BY",
-        f"{p * 3}vals[ty, tx] = acc",
-        *([f"{p * 3}idxs[ty, tx] = _best"] if arg else []),
-        f"{p * 2}cuda.syncthreads()",
-        f"{p * 2}half = BY // 2",
-        f"{p * 2}while half > 0:",
-        f"{p * 3}if ty < half and k < total:",
-        *_indent(_MERGE[op], p * 4),
-        f"{p * 3}cuda.syncthreads()",
-        f"{p * 3}half //= 2",
-        f"{p * 2}if ty == 0 and k < total:",
-        f"{p * 3}o[io] = {_FINAL.get(op, 'vals[0, tx]')}",
-        f"{p * 2}cuda.syncthreads()",  # vals is rewritten by the next group
-        f"{p * 2}k0 += cuda.gridDim.x * BX",
-    ]
-    return "\n".join(lines) + "\n"
+# a thread's first accumulator: the op's identity, or the output's first element
+@device
+def _zero(a, ia, zero):
+    return zero
+
+
+@device
+def _one(a, ia, zero):
+    return zero + 1
+
+
+@device
+def _first(a, ia, zero):
+    return a[ia] + zero  # in the accumulator's type; -0.0 + -0.0 keeps the sign
+
+
+@device
+def _false(a, ia, zero):
+    return zero != zero
+
+
+@device
+def _true(a, ia, zero):
+    return zero == zero
+
+
+# op -> (the specification's scalar function that combines, start)
+_VALUE_OPS = {"sum": ("add", _zero), "prod": ("mul", _one), "max": ("maximum", _first),
+              "min": ("minimum", _first), "any": ("logical_or", _false),
+              "all": ("logical_and", _true)}  # fmt: skip
+
+
+def _values(outputs, reduced, kshape, kas, kos, rshape, ras, o, po, a, pa, zero,
+            pieces, chunk, ps):  # fmt: skip
+    vals = cuda.shared.array((BY, BX), ACC)  # noqa: F821 (BY, BX, ACC: bound per copy)
+    tx = cuda.threadIdx.x
+    ty = cuda.threadIdx.y
+    total = outputs * pieces
+    k0 = cuda.blockIdx.x * BX  # noqa: F821
+    while k0 < total:
+        k = k0 + tx
+        io = po
+        if k < total:
+            kept = k // pieces
+            piece = k - kept * pieces
+            ia, io = _locate(kept, kshape, kas, kos, pa, po + piece * ps)
+            acc = start(a, ia, zero)  # noqa: F821 (bound per op)
+            j = piece * chunk + ty
+            stop = min(reduced, (piece + 1) * chunk)
+            while j < stop:
+                acc = combine(acc, a[ia + _offset(j, rshape, ras)])  # noqa: F821
+                j += BY  # noqa: F821
+            vals[ty, tx] = acc
+        cuda.syncthreads()
+        half = BY // 2  # noqa: F821
+        while half > 0:
+            if ty < half and k < total:
+                vals[ty, tx] = combine(vals[ty, tx], vals[ty + half, tx])  # noqa: F821
+            cuda.syncthreads()
+            half //= 2
+        if ty == 0 and k < total:
+            o[io] = vals[0, tx]
+        cuda.syncthreads()  # vals is rewritten by the next group
+        k0 += cuda.gridDim.x * BX  # noqa: F821
+
+
+def _positions(outputs, reduced, kshape, kas, kos, rshape, ras, o, po, a, pa, zero,
+               pieces, chunk, ps):  # fmt: skip
+    vals = cuda.shared.array((BY, BX), ACC)  # noqa: F821
+    idxs = cuda.shared.array((BY, BX), numba.int64)  # noqa: F821
+    tx = cuda.threadIdx.x
+    ty = cuda.threadIdx.y
+    total = outputs * pieces
+    k0 = cuda.blockIdx.x * BX  # noqa: F821
+    while k0 < total:
+        k = k0 + tx
+        io = po
+        if k < total:
+            kept = k // pieces
+            piece = k - kept * pieces
+            ia, io = _locate(kept, kshape, kas, kos, pa, po + piece * ps)
+            acc = a[ia] + zero
+            best = 0
+            j = piece * chunk + ty
+            stop = min(reduced, (piece + 1) * chunk)
+            while j < stop:
+                v = a[ia + _offset(j, rshape, ras)]
+                if arg_better(v, j, acc, best, LARGEST):  # noqa: F821
+                    acc = v
+                    best = j
+                j += BY  # noqa: F821
+            vals[ty, tx] = acc
+            idxs[ty, tx] = best
+        cuda.syncthreads()
+        half = BY // 2  # noqa: F821
+        while half > 0:
+            if (ty < half and k < total
+                    and arg_better(vals[ty + half, tx], idxs[ty + half, tx], vals[ty, tx],
+                                   idxs[ty, tx], LARGEST)):  # noqa: F821  # fmt: skip
+                vals[ty, tx] = vals[ty + half, tx]
+                idxs[ty, tx] = idxs[ty + half, tx]
+            cuda.syncthreads()
+            half //= 2
+        if ty == 0 and k < total:
+            o[io] = idxs[0, tx]
+        cuda.syncthreads()
+        k0 += cuda.gridDim.x * BX  # noqa: F821
 
 
 _KERNELS: dict[tuple[str, str, str], Callable] = {}
 
 
 def kernel(op: str, layout: str, acc: str) -> tuple[Callable, tuple[int, int]]:
-    """The compiled reduction kernel of `op` for block shape `layout` (see `LAYOUTS`) and
-    accumulator kind `acc` ("float" or "int"), with its (BX, BY) block."""
+    """The reduction kernel of `op` for block shape `layout` (see `LAYOUTS`) and
+    accumulator kind `acc` ("float" or "int"; ``any``/``all`` accumulate bools), with its
+    (BX, BY) block. Compiled on first launch."""
     bx, by = LAYOUTS[layout]
     key = (op, layout, acc)
     compiled = _KERNELS.get(key)
     if compiled is None:
-        namespace = {
-            "cuda": cuda, "BX": bx, "BY": by, "INDEX": numba.int64,
-            "ACC": numba.float64 if acc == "float" else numba.int64,
-            "fmax": _scalar.fmax, "fmin": _scalar.fmin, "arg_better": arg_better,
-        }  # fmt: skip
-        exec(compile(source(op), f"<mytensor.cuda reduce.{op}>", "exec"), namespace)
-        compiled = _KERNELS[key] = cuda.jit(namespace["kernel"])
+        accumulator = numba.float64 if acc == "float" else numba.int64
+        constants = {"BX": bx, "BY": by, "ACC": accumulator}
+        name = f"{op}_{bx}x{by}_{acc}_{DIGEST}"  # every constant: see _runtime.jit
+        if op in ("argmax", "argmin"):
+            skeleton = specialize(_positions, name, LARGEST=op == "argmax", **constants)
+        else:
+            combine, start = _VALUE_OPS[op]
+            if op in ("any", "all"):
+                constants["ACC"] = numba.boolean
+            skeleton = specialize(_values, name, combine=SCALAR[combine], start=start,
+                                  **constants)  # fmt: skip
+        compiled = _KERNELS[key] = jit(skeleton)
     return compiled, (bx, by)

@@ -9,6 +9,8 @@ Everything the kernels are launched with is decided here, once:
   device memory comes from its memory pool and matmul may use cuBLAS.
 - one stream per backend; every kernel, copy and CuPy call goes on it, so work is
   ordered without host synchronization, and the host waits only when it needs a value.
+- ``jit``: how kernels are compiled, with numba-cuda's on-disk cache when
+  ``MYTENSOR_CUDA_CACHE=1`` (see `jit`).
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ import numpy as np
 from numba import cuda
 
 __all__ = [
-    "BLOCK", "MATH", "MAX_BLOCKS", "REDUCE_BLOCK", "SIMULATOR", "TILE", "Runtime", "grid_for",
-    "load_cupy",
+    "BLOCK", "CACHE", "MATH", "MAX_BLOCKS", "REDUCE_BLOCK", "SIMULATOR", "TILE", "Runtime",
+    "grid_for", "jit", "load_cupy",
 ]  # fmt: skip
 
 SIMULATOR: bool = bool(numba.config.ENABLE_CUDASIM)
@@ -58,6 +60,27 @@ MAX_BLOCKS = 2 if SIMULATOR else 65535
 def grid_for(n: int, block: int = BLOCK) -> int:
     """Blocks for `n` elements at `block` threads per block (at least 1, at most MAX_BLOCKS)."""
     return max(1, min(MAX_BLOCKS, -(-n // block)))
+
+
+# numba-cuda's on-disk kernel cache, opt-in: it needs a CUDA driver to save or load a
+# kernel, so it has not been exercised where these kernels were written (the simulator
+# ignores ``cache``). numba keys a cached kernel by its file, qualified name and bytecode,
+# not by the globals it calls, so every kernel's name carries what it is specialised on:
+# the specification's digest (`_specialize`), the device overrides' (`_scalar.DIGEST`)
+# and its constants (block shape, tile, dtype).
+CACHE: bool = os.environ.get("MYTENSOR_CUDA_CACHE", "0").strip().lower() in ("1", "on", "true")
+
+
+def jit(function: Any) -> Any:
+    """``cuda.jit(function)``, cached on disk with ``MYTENSOR_CUDA_CACHE=1`` where numba
+    finds a writable cache directory (``NUMBA_CACHE_DIR``, the package's ``__pycache__``
+    or the user's cache directory), else uncached."""
+    if CACHE:
+        try:
+            return cuda.jit(function, cache=True)
+        except RuntimeError:  # numba: no writable cache location for this file
+            pass
+    return cuda.jit(function)
 
 
 def load_cupy() -> Any:

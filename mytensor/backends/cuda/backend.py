@@ -42,24 +42,12 @@ from mytensor.backends.spec import (
 )
 from mytensor.core.dtypes import DType
 from mytensor.core.layout import contiguous_strides
+from mytensor.core.primitives import scalar as spec
 
 __all__ = ["MATMUL_IMPLS", "CudaBackend"]
 
 MATMUL_IMPLS = ("cublas", "tiled")
-_PREDICATES = frozenset(_elementwise.MAP_PREDICATE_FLOAT)
-_COMPARISONS = frozenset(_elementwise.ZIP_COMPARE)
 _IDENTITY = {"sum": 0, "prod": 1, "any": False, "all": True}
-
-
-def _family(table: str, op: str, dtype: DType) -> str:
-    floating = dtype.kind == "float"
-    if table == "map":
-        if op in _PREDICATES:
-            return "map_pred_float" if floating else "map_pred_exact"
-        return "map_float" if floating else "map_int"
-    if op in _COMPARISONS:
-        return "zip_compare"
-    return "zip_float" if floating else "zip_int"
 
 
 class CudaBackend:
@@ -68,16 +56,10 @@ class CudaBackend:
     name = "cuda"
     device = "cuda"
     dtypes = frozenset({"bool", "int32", "int64", "float32", "float64"})
-    # the required names and the optional ones with a kernel here (the rest of the
-    # optional ones: the core's host fallback)
-    map_ops = frozenset(MAP_OPS) | frozenset(
-        op for family in _elementwise.FAMILIES.values() for op in family.ops
-        if op in OPTIONAL_MAP_OPS
-    )  # fmt: skip
-    zip_ops = frozenset(ZIP_OPS) | frozenset(
-        op for family in _elementwise.FAMILIES.values() for op in family.ops
-        if op in OPTIONAL_ZIP_OPS
-    )  # fmt: skip
+    # every name the scalar specification defines: its kernels are compiled from it (the
+    # rest of the optional names, complex-only: the core's host fallback)
+    map_ops = frozenset(op for op in MAP_OPS + OPTIONAL_MAP_OPS if op in spec.UNARY)
+    zip_ops = frozenset(op for op in ZIP_OPS + OPTIONAL_ZIP_OPS if op in spec.BINARY)
     reduce_ops = frozenset(REDUCE_OPS)
 
     def __init__(self, matmul: str | None = None) -> None:
@@ -131,14 +113,11 @@ class CudaBackend:
 
     def copy(self, out: Strided, src: Strided) -> None:
         if out.dtype.kind == "bool" and src.dtype.kind != "bool":
-            self._elementwise("copy", "to_bool", (out, src))
+            self._launch(_elementwise.kernels("to_bool"), (out, src))
         elif out.dtype.kind == "int" and src.dtype.kind == "float":
-            limits = np.iinfo(out.dtype.numpy)
-            bound = float(-int(limits.min))  # 2**(bits-1), exact in float32 and float64
-            self._elementwise("cast_int", "cast_int", (out, src),
-                              (-bound, bound, np.int64(limits.min)))  # fmt: skip
+            self._launch(_elementwise.kernels(f"cast_{out.dtype.name}"), (out, src))
         else:
-            self._elementwise("copy", "copy", (out, src))
+            self._launch(_elementwise.kernels("copy"), (out, src))
 
     def synchronize(self) -> None:
         """Block until every kernel and copy queued on the stream has finished."""
@@ -146,22 +125,32 @@ class CudaBackend:
 
     # -- elementwise ------------------------------------------------------------------
     def map(self, op: str, out: Strided, a: Strided) -> None:
-        self._elementwise(_family("map", op, a.dtype), op, (out, a))
+        self._launch(self._op_kernels(op, a.dtype, 1), (out, a))
 
     def zip(self, op: str, out: Strided, a: Strided, b: Strided) -> None:
-        self._elementwise(_family("zip", op, a.dtype), op, (out, a, b))
+        self._launch(self._op_kernels(op, a.dtype, 2), (out, a, b))
 
     def where(self, out: Strided, cond: Strided, a: Strided, b: Strided) -> None:
-        self._elementwise("where", "where", (out, cond, a, b))
+        self._launch(_elementwise.kernels("where"), (out, cond, a, b))
 
     def fill(self, out: Strided, value: Any) -> None:
         """Set every element of `out` to `value` (a kernel, not a host copy)."""
-        self._elementwise("fill", "fill", (out,), (out.dtype.numpy.type(value),))
+        self._launch(_elementwise.kernels("fill"), (out,), (out.dtype.numpy.type(value),))
 
-    def _elementwise(self, family: str, op: str, descs: tuple, extra: tuple = ()) -> None:
-        if op not in _elementwise.FAMILIES[family].ops:
-            dtypes = ", ".join(d.dtype.name for d in descs[1:])
-            raise NotImplementedError(f"cuda: op {op!r} is not defined for dtype(s) {dtypes}")
+    @staticmethod
+    def _op_kernels(op: str, dtype: DType, arity: int) -> tuple:
+        found = _elementwise.op_kernels(op, dtype.kind, arity)
+        if found is None:
+            table = "map" if arity == 1 else "zip"
+            raise NotImplementedError(
+                f"cuda: {table} {op!r} has no kernel for {dtype.name} inputs: the scalar "
+                f"specification (mytensor/core/primitives/scalar.py) gives {op!r} no "
+                f"function for {dtype.kind} inputs; cast them to a dtype it takes first"
+            )
+        return found
+
+    def _launch(self, kernels: tuple, descs: tuple, extra: tuple = ()) -> None:
+        """Plan `descs` (the output first) and queue the linear or strided kernel."""
         n, shape, strides, offsets = elementwise_plan(descs)
         if n == 0:
             return
@@ -171,8 +160,7 @@ class CudaBackend:
             args.append(shape)
         for desc, st, offset in zip(descs, strides, offsets, strict=True):
             args += (desc.buffer, offset, st[0] if linear else st)
-        kernel = _elementwise.kernel(family, op, linear)
-        kernel[grid_for(n), BLOCK, self.stream](*args, *extra)
+        kernels[0 if linear else 1][grid_for(n), BLOCK, self.stream](*args, *extra)
 
     # -- reductions -------------------------------------------------------------------
     def reduce(self, op: str, out: Strided, a: Strided, dims: tuple[int, ...]) -> None:
@@ -268,7 +256,7 @@ class CudaBackend:
         strides = list(a.strides)
         strides[dim] = 0  # the kernel adds index * step along dim
         walk = Strided(a.buffer, out.shape, tuple(strides), a.offset, a.dtype)
-        self._elementwise("gather", "gather", (out, index, walk), (a.strides[dim],))
+        self._launch(_elementwise.kernels("gather"), (out, index, walk), (a.strides[dim],))
 
     def scatter_add(self, out: Strided, index: Strided, src: Strided, dim: int) -> None:
         if out.dtype.kind == "bool":
@@ -276,7 +264,7 @@ class CudaBackend:
         strides = list(out.strides)
         strides[dim] = 0
         walk = Strided(out.buffer, src.shape, tuple(strides), out.offset, out.dtype)
-        self._elementwise("scatter_add", "scatter_add", (walk, index, src), (out.strides[dim],))
+        self._launch(_elementwise.kernels("scatter_add"), (walk, index, src), (out.strides[dim],))
 
     def random(self, out: Strided, distribution: str, seed: int) -> None:
         if distribution not in ("uniform", "normal"):
