@@ -45,6 +45,39 @@ def test_simulator_is_active():
     assert backend.matmul_impl == "tiled"
 
 
+# -- kernels compiled from the scalar specification --------------------------------------------
+def test_kernels_are_the_written_loops_bound_to_the_specification():
+    from mytensor.backends.cuda import _elementwise, _scalar
+
+    linear, strided = _elementwise.op_kernels("neg", "float", 1)
+    assert linear.fn.__code__ is _elementwise._map_linear.__code__  # no generated source
+    assert strided.fn.__code__ is _elementwise._map_strided.__code__
+    assert linear.fn.__globals__["scalar"] is _scalar.SCALAR["neg"]
+    # one function for float and integer inputs: one pair of kernels, typed per dtype
+    assert _elementwise.op_kernels("neg", "int", 1) == (linear, strided)
+    assert _elementwise.op_kernels("relu", "int", 1) != _elementwise.op_kernels("relu", "float", 1)
+    assert _elementwise.op_kernels("exp", "int", 1) is None
+
+
+def test_an_op_without_a_function_for_the_dtype_names_it():
+    backend = get_backend("cuda")
+    a = mt.tensor(np.arange(3), backend="cuda")
+    out = mt.empty(3, dtype=mt.int64, backend="cuda")
+    with pytest.raises(NotImplementedError, match=r"map 'exp' has no kernel for int64 inputs"):
+        backend.impl.map("exp", out._d, a._d)
+
+
+def test_reductions_combine_with_the_specification():
+    zeros = on_cuda(np.array([-0.0, -0.0]))
+    assert np.signbit(zeros.sum().numpy())  # -0.0 + -0.0: the identity -0.0 kept
+    assert not np.signbit((zeros * -1).sum().numpy())
+    data = np.array([[1.0, np.nan, 3.0], [-0.0, 0.0, -1.0]])
+    close(on_cuda(data).amax(1), np.array([np.nan, 0.0]))
+    flags = on_cuda(np.array([[False, True, False], [False, False, False]]))
+    assert flags.any(1).numpy().tolist() == [True, False]
+    assert flags.all(0).numpy().tolist() == [False, False, False]
+
+
 # -- reductions longer than a block -------------------------------------------------------
 @pytest.mark.parametrize("length", [1, REDUCE_BLOCK - 1, REDUCE_BLOCK + 1, 2053])
 def test_reduce_longer_than_a_block(length):
