@@ -14,12 +14,15 @@ that switched on the op inside would not vectorise). Three levels per op:
 ``_chunk(arrays, shape, strides, offsets, start, stop, step)``
     The elements ``[start, stop)`` in row-major order of the plan: an odometer over the
     outer dimensions, one ``run`` per row of the last dimension.
-``_parallel(arrays, shape, strides, offsets, nchunks, step)``
-    ``chunk`` on ``nchunks`` equal slices in parallel (``prange``).
+``_serialN(o, a, ..., shape, strides, offsets, start, stop, step)`` / ``_parallelN(...,
+nchunks, step)``
+    The entry points for ``N`` operands: ``chunk`` on one slice, or on ``nchunks`` equal
+    slices in parallel (``prange``).
 
-``arrays`` is the tuple of operand buffers, the output first. Kernels compile on first use,
-per op and dtype, and are cached on disk (see `_specialize` for how the cache stays keyed to
-the specification).
+``arrays`` is the tuple of operand buffers, the output first. ``run`` and ``chunk`` are
+inlined into the two entry points, so each op compiles to two functions, on first use, per
+dtype, cached on disk (see `_specialize` for how the cache stays keyed to the
+specification).
 """
 
 from __future__ import annotations
@@ -102,7 +105,6 @@ def _chunk(arrays, shape, strides, offsets, start, stop, step):
     count = strides.shape[0]
     last = shape.shape[0] - 1
     inner = shape[last]
-    s = strides[:, last].copy()
     r = offsets.copy()
     index = np.zeros(last + 1, np.int64)
     rest = start // inner
@@ -116,7 +118,7 @@ def _chunk(arrays, shape, strides, offsets, start, stop, step):
     pos = start
     while pos < stop:
         n = min(inner - col, stop - pos)
-        run(arrays, r, col, s, n, step)  # noqa: F821 (bound per op)
+        run(arrays, r, col, strides[:, last], n, step)  # noqa: F821 (bound per op)
         pos += n
         col = 0
         d = last - 1
@@ -132,36 +134,82 @@ def _chunk(arrays, shape, strides, offsets, start, stop, step):
             d -= 1
 
 
-def _parallel(arrays, shape, strides, offsets, nchunks, step):
+# -- the entry points: operands as separate arguments (numba types a tuple of arrays at
+# each call from Python, ~0.5 us; separate arrays cost less), slices in parallel -------------
+def _serial2(o, a, shape, strides, offsets, start, stop, step):
+    chunk((o, a), shape, strides, offsets, start, stop, step)  # noqa: F821 (bound per op)
+
+
+def _serial3(o, a, b, shape, strides, offsets, start, stop, step):
+    chunk((o, a, b), shape, strides, offsets, start, stop, step)  # noqa: F821
+
+
+def _serial4(o, c, a, b, shape, strides, offsets, start, stop, step):
+    chunk((o, c, a, b), shape, strides, offsets, start, stop, step)  # noqa: F821
+
+
+def _slices(total, nchunks, c):
+    return c * total // nchunks, (c + 1) * total // nchunks
+
+
+def _parallel2(o, a, shape, strides, offsets, nchunks, step):
     total = 1
     for d in range(shape.shape[0]):
         total *= shape[d]
     for c in prange(nchunks):
-        chunk(arrays, shape, strides, offsets, c * total // nchunks,  # noqa: F821
-              (c + 1) * total // nchunks, step)  # fmt: skip
+        start, stop = _slices(total, nchunks, c)
+        chunk((o, a), shape, strides, offsets, start, stop, step)  # noqa: F821
 
 
-def _parallel_rows(arrays, shape, strides, offsets, nchunks, step):
+def _parallel3(o, a, b, shape, strides, offsets, nchunks, step):
+    total = 1
+    for d in range(shape.shape[0]):
+        total *= shape[d]
+    for c in prange(nchunks):
+        start, stop = _slices(total, nchunks, c)
+        chunk((o, a, b), shape, strides, offsets, start, stop, step)  # noqa: F821
+
+
+def _parallel4(o, c, a, b, shape, strides, offsets, nchunks, step):
+    total = 1
+    for d in range(shape.shape[0]):
+        total *= shape[d]
+    for k in prange(nchunks):
+        start, stop = _slices(total, nchunks, k)
+        chunk((o, c, a, b), shape, strides, offsets, start, stop, step)  # noqa: F821
+
+
+def _parallel_rows3(o, ix, src, shape, strides, offsets, nchunks, step):
+    # whole rows per slice: scatter_add's plan keeps the scattered dim last (see above)
     inner = shape[shape.shape[0] - 1]
     rows = 1
     for d in range(shape.shape[0] - 1):
         rows *= shape[d]
     for c in prange(nchunks):
-        chunk(arrays, shape, strides, offsets, c * rows // nchunks * inner,  # noqa: F821
-              (c + 1) * rows // nchunks * inner, step)  # fmt: skip
+        start, stop = _slices(rows, nchunks, c)
+        chunk((o, ix, src), shape, strides, offsets, start * inner, stop * inner, step)  # noqa: F821
 
 
-def _build(name: str, run_skeleton, parallel_skeleton=_parallel, **bindings) -> tuple:
-    run = jit(specialize(run_skeleton, name, **bindings))
-    chunk = jit(specialize(_chunk, name, run=run))
-    return chunk, pjit(specialize(parallel_skeleton, name, chunk=chunk))
+_ENTRIES = {2: (_serial2, _parallel2), 3: (_serial3, _parallel3), 4: (_serial4, _parallel4)}
+
+
+def _build(name: str, operands: int, run_skeleton, parallel_skeleton=None, **bindings) -> tuple:
+    run = inline(specialize(run_skeleton, name, **bindings))
+    chunk = inline(specialize(_chunk, name, run=run))
+    serial, parallel = _ENTRIES[operands]
+    parallel = parallel_skeleton or parallel
+    return (jit(specialize(serial, name, chunk=chunk)),
+            pjit(specialize(parallel, name, chunk=chunk, _slices=_inline_slices)))  # fmt: skip
+
+
+_inline_slices = inline(_slices)
 
 
 _KERNELS: dict[tuple[str, str], tuple | None] = {
-    ("where", ""): _build("where", _run_where),
-    ("copy", ""): _build("copy", _run_map, scalar=_copy),
-    ("gather", ""): _build("gather", _run_gather),
-    ("scatter_add", ""): _build("scatter_add", _run_scatter_add, _parallel_rows),
+    ("where", ""): _build("where", 4, _run_where),
+    ("copy", ""): _build("copy", 2, _run_map, scalar=_copy),
+    ("gather", ""): _build("gather", 3, _run_gather),
+    ("scatter_add", ""): _build("scatter_add", 3, _run_scatter_add, _parallel_rows3),
 }
 
 
@@ -176,6 +224,6 @@ def kernels(op: str, kind: str = "", arity: int = 1) -> tuple | None:
         found = None
         if function is not None:
             skeleton = _run_map if arity == 1 else _run_zip
-            found = _build(f"{op}_{kind}", skeleton, scalar=SCALAR[function.__name__])
+            found = _build(f"{op}_{kind}", arity + 1, skeleton, scalar=SCALAR[function.__name__])
         _KERNELS[key] = found
     return found

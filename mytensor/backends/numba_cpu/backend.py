@@ -147,12 +147,12 @@ class NumbaBackend:
         shape, strides, offsets, total = elementwise_plan(descs[0].shape, layouts)
         if total == 0:
             return
-        chunk, parallel = found
-        buffers = tuple(d.buffer for d in descs)
+        serial, parallel = found
+        buffers = [d.buffer for d in descs]
         if total < self.parallel_threshold or self.threads == 1:
-            chunk(buffers, shape, strides, offsets, 0, total, step)
+            serial(*buffers, shape, strides, offsets, 0, total, step)
         else:
-            parallel(buffers, shape, strides, offsets, self.threads, step)
+            parallel(*buffers, shape, strides, offsets, self.threads, step)
 
     def _numpy_map(self, ufunc, out: Strided, a: Strided) -> None:
         size = out.size
