@@ -223,8 +223,8 @@ class Dispatch:
 
     def elementwise(self, op: str, out: Strided, *inputs: Strided) -> None:
         """An optional map/zip op (spec.OPTIONAL_MAP_OPS / OPTIONAL_ZIP_OPS): the backend's
-        kernel if it declares the name in ``ops``, else the numpy reference kernel on the
-        host (exact; a device backend pays two transfers)."""
+        kernel if it declares the name (``map_ops``/``zip_ops``), else the numpy reference
+        kernel on the host (exact; a device backend pays two transfers)."""
         if op in self.ops:
             (self.map if len(inputs) == 1 else self.zip)(op, out, *inputs)
         else:
