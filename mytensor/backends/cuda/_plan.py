@@ -1,8 +1,8 @@
-"""Launch plans: descriptors reduced to the fewest loop dimensions, as plain tuples.
+"""Launch plans for cuda: the shared planner's loops (`mytensor.backends._plan`) as plain tuples.
 
 A plan is what a kernel receives as its metadata: tuples of Python ints, which numba
 passes by value as kernel parameters. No shape or stride array is ever copied to the
-device. Plans depend on the layouts only, so they are cached by layout.
+device. Plans are cached by layout in the shared bounded cache.
 
 An elementwise plan orders the output's dimensions by memory (largest stride first),
 flips negative output strides (the output is then walked forwards), drops size-1
@@ -12,20 +12,10 @@ same-layout call becomes rank 1, which the kernels run without any index divisio
 
 from __future__ import annotations
 
+from mytensor.backends._plan import elementwise_dims, lookup, reduce_dims, remember
 from mytensor.backends.spec import Strided
-from mytensor.core.layout import merge_dims
 
 __all__ = ["elementwise_plan", "reduce_plan"]
-
-_PLANS: dict[tuple, tuple] = {}
-_MAX_PLANS = 8192
-
-
-def _remember(key: tuple, plan: tuple) -> tuple:
-    if len(_PLANS) >= _MAX_PLANS:
-        _PLANS.clear()
-    _PLANS[key] = plan
-    return plan
 
 
 def elementwise_plan(descs: tuple[Strided, ...]) -> tuple:
@@ -34,29 +24,13 @@ def elementwise_plan(descs: tuple[Strided, ...]) -> tuple:
     ``shape`` is a tuple of the plan's dimensions; ``strides`` one tuple per operand;
     ``offsets`` one int per operand.
     """
-    key = ("e", descs[0].shape, *((d.strides, d.offset) for d in descs))
-    plan = _PLANS.get(key)
-    if plan is not None:
-        return plan
     shape = descs[0].shape
-    offsets = [d.offset for d in descs]
-    dims = [d for d, size in enumerate(shape) if size != 1]
-    dims.sort(key=lambda d: -abs(descs[0].strides[d]))
-    sizes = [shape[d] for d in dims]
-    strides = [[desc.strides[d] for d in dims] for desc in descs]
-    for j, size in enumerate(sizes):
-        if strides[0][j] < 0:
-            for k, row in enumerate(strides):
-                offsets[k] += (size - 1) * row[j]
-                row[j] = -row[j]
-    sizes, strides = merge_dims(sizes, strides)
-    if not sizes:
-        sizes, strides = [1], [[0] for _ in descs]
-    size = 1
-    for s in sizes:
-        size *= s
-    plan = (size, tuple(sizes), tuple(tuple(row) for row in strides), tuple(offsets))
-    return _remember(key, plan)
+    layouts = tuple((d.strides, d.offset) for d in descs)
+    key = ("cuda.e", shape, layouts)
+    plan = lookup(key)
+    if plan is None:
+        plan = remember(key, elementwise_dims(shape, layouts))
+    return plan
 
 
 def reduce_plan(a: Strided, out: Strided, dims: tuple[int, ...], ordered: bool) -> tuple:
@@ -68,32 +42,15 @@ def reduce_plan(a: Strided, out: Strided, dims: tuple[int, ...], ordered: bool) 
     ``reduced_a``. With `ordered` the reduced axes keep their logical order (positions
     of ``argmax``/``argmin``); otherwise they are merged in memory order.
     """
-    key = ("r", a.shape, a.strides, out.strides, dims, ordered)
-    plan = _PLANS.get(key)
-    if plan is not None:
-        return plan
-    kept, reduced = [], []
-    for d, size in enumerate(a.shape):
-        if d in dims:
-            if size != 1 or ordered:
-                reduced.append((size, a.strides[d]))
-        elif size != 1:
-            kept.append((size, a.strides[d], out.strides[d]))
-    kept.sort(key=lambda t: -abs(t[1]))
-    ksizes, (kas, kos) = merge_dims([t[0] for t in kept], [[t[1] for t in kept],
-                                                           [t[2] for t in kept]])  # fmt: skip
-    if not ordered:
-        reduced.sort(key=lambda t: -abs(t[1]))
-        rsizes, (ras,) = merge_dims([t[0] for t in reduced], [[t[1] for t in reduced]])
-    else:
-        rsizes, ras = [t[0] for t in reduced], [t[1] for t in reduced]
-    ksizes, kas, kos = ksizes or [1], kas or [0], kos or [0]
-    rsizes, ras = rsizes or [1], ras or [0]
-    outputs = reduced_count = 1
-    for s in ksizes:
-        outputs *= s
-    for s in rsizes:
-        reduced_count *= s
-    plan = (tuple(ksizes), tuple(kas), tuple(kos), tuple(rsizes), tuple(ras), outputs,
-            reduced_count)  # fmt: skip
-    return _remember(key, plan)
+    key = ("cuda.r", a.shape, a.strides, out.strides, dims, ordered)
+    plan = lookup(key)
+    if plan is None:
+        kshape, kas, kos, rshape, ras = reduce_dims(a.shape, a.strides, out.strides, dims,
+                                                    ordered)  # fmt: skip
+        outputs = reduced = 1
+        for s in kshape:
+            outputs *= s
+        for s in rshape:
+            reduced *= s
+        plan = remember(key, (kshape, kas, kos, rshape, ras, outputs, reduced))
+    return plan
