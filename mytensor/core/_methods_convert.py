@@ -325,6 +325,38 @@ class ConversionMethods:
         edge.hooks.append(hook)
         return HookHandle(edge.hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> HookHandle:
+        """Call ``hook(tensor)`` after `backward` has accumulated this leaf's gradient
+        into ``tensor.grad`` (not in `autograd.grad`, which touches no `.grad`). Returns
+        a handle whose `remove()` unregisters the hook.
+
+        >>> import mytensor as mt
+        >>> w = mt.tensor([1.0, 2.0], requires_grad=True)
+        >>> seen = []
+        >>> handle = w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.tolist()))
+        >>> (w * 3).sum().backward()
+        >>> seen
+        [[3.0, 3.0]]
+        """
+        from mytensor.core.autograd import edge_of
+
+        if not self.requires_grad or self._node is not None:
+            raise RuntimeError(
+                "register_post_accumulate_grad_hook(): post accumulate grad hooks can only "
+                "be registered on leaf tensors that require grad (this one "
+                + ("is computed by an op" if self._node is not None else "does not require grad")
+                + "); register it on the leaf (e.g. a Parameter)"
+            )
+        if not callable(hook):
+            raise TypeError(
+                f"register_post_accumulate_grad_hook(): hook must be callable, got {hook!r}"
+            )
+        leaf = edge_of(self)  # type: ignore[arg-type]
+        if leaf.post_hooks is None:
+            leaf.post_hooks = []
+        leaf.post_hooks.append(hook)
+        return HookHandle(leaf.post_hooks, hook)
+
 
 class HookHandle:
     """What `Tensor.register_hook` returns: `remove()` unregisters the hook."""

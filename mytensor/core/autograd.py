@@ -105,12 +105,16 @@ def inference_mode(mode: bool = True) -> contextlib.AbstractContextManager[None]
 class Leaf:
     """The graph edge of a leaf tensor that requires grad: gradients accumulate into it."""
 
-    __slots__ = ("hooks", "tensor")
+    __slots__ = ("hooks", "post_hooks", "tensor")
     name = "AccumulateGrad"
 
     def __init__(self, tensor: Tensor) -> None:
         self.tensor = tensor
         self.hooks: list | None = None  # Tensor.register_hook's functions, in order
+        # Tensor.register_post_accumulate_grad_hook's: called with the tensor once its
+        # .grad holds this backward's gradient (DistributedDataParallel starts its
+        # all-reduces from them)
+        self.post_hooks: list | None = None
 
 
 class Node:
@@ -260,6 +264,9 @@ def run_backward(
             if isinstance(node, Leaf):
                 if capture is None and grad is not None:
                     _accumulate(node.tensor, grad, create_graph, grad_owned)
+                    if node.post_hooks:
+                        for hook in list(node.post_hooks):
+                            hook(node.tensor)
                 continue
             if node.retained is not None and grad is not None:
                 # a retained gradient accumulates like a leaf's (also in autograd.grad)
