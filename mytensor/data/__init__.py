@@ -8,7 +8,7 @@ bundled / generated datasets in `mytensor.data.datasets`.
 [[0.0, 1.0, 2.0, 3.0], [4.0, 5.0]]
 """
 
-from mytensor.data import datasets
+from mytensor.data import datasets, distributed
 from mytensor.data._workers import WorkerInfo, get_worker_info
 from mytensor.data.collate import default_collate
 from mytensor.data.dataloader import DataLoader
@@ -28,6 +28,7 @@ __all__ = [
     "WorkerInfo",
     "datasets",
     "default_collate",
+    "distributed",
     "get_worker_info",
     "random_split",
 ]

@@ -13,5 +13,7 @@ import sys
 from mytensor import data
 
 sys.modules[__name__ + ".data"] = data
+# submodules too, or `import mytensor.utils.data.distributed` would load a second copy
+sys.modules[__name__ + ".data.distributed"] = data.distributed
 
 __all__ = ["data"]
