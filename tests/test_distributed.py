@@ -31,12 +31,12 @@ needs_mpi = pytest.mark.skipif(MISSING is not None, reason=str(MISSING))
 
 
 def launch(
-    program: str, *args: str, ranks: int = 2, timeout: float = 90
+    program: str, *args: str, ranks: int = 2, timeout: float = 90, script: Path = HERE
 ) -> subprocess.CompletedProcess:
-    """Run `program_<program>(*args)` of this file on `ranks` MPI processes."""
+    """Run `program_<program>(*args)` of `script` (a test file) on `ranks` MPI processes."""
     env = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
     env.pop("MYTENSOR_BACKEND", None)
-    command = [str(MPIEXEC), "-n", str(ranks), sys.executable, str(HERE), program, *args]
+    command = [str(MPIEXEC), "-n", str(ranks), sys.executable, str(script), program, *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
 
 

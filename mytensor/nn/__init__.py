@@ -75,6 +75,11 @@ from mytensor.nn.module import Module, RemovableHandle
 from mytensor.nn.param_containers import ParameterDict, ParameterList
 from mytensor.nn.parameter import Parameter
 
+# isort: split
+# data parallelism builds on the modules above
+from mytensor.nn import parallel
+from mytensor.nn.parallel import SyncBatchNorm
+
 __all__ = [
     "ELU",
     "GELU",
@@ -134,10 +139,12 @@ __all__ = [
     "SmoothL1Loss",
     "Softmax",
     "Softplus",
+    "SyncBatchNorm",
     "Tanh",
     "TripletMarginLoss",
     "Unflatten",
     "functional",
     "init",
+    "parallel",
     "utils",
 ]
