@@ -158,6 +158,45 @@ def program_mismatch() -> None:
     nn.parallel.DistributedDataParallel(nn.Sequential(nn.Linear(4, 8), nn.Linear(8, classes)))
 
 
+def program_torch_style(path: str) -> None:
+    """PyTorch's DDP recipe with only the import renamed."""
+    import mytensor as torch
+
+    dist = torch.distributed
+    DDP = torch.nn.parallel.DistributedDataParallel
+    DistributedSampler = torch.utils.data.distributed.DistributedSampler
+    DataLoader, TensorDataset = torch.utils.data.DataLoader, torch.utils.data.TensorDataset
+
+    dist.init_process_group(backend="mpi")
+    rank, world_size = dist.get_rank(), dist.get_world_size()
+    torch.manual_seed(0)
+    dataset = TensorDataset(torch.randn(64, 10), torch.randint(0, 2, (64,)))
+    sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True)
+    loader = DataLoader(dataset, batch_size=8, sampler=sampler)
+    torch.manual_seed(rank)  # DDP makes the replicas equal anyway
+    model = torch.nn.Sequential(torch.nn.Linear(10, 32), torch.nn.BatchNorm1d(32),
+                                torch.nn.ReLU(), torch.nn.Linear(32, 2))  # fmt: skip
+    model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    ddp_model = DDP(model, device_ids=None)
+    optimizer = torch.optim.SGD(ddp_model.parameters(), lr=0.05)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    for epoch in range(2):
+        sampler.set_epoch(epoch)
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = loss_fn(ddp_model(x), y)
+            loss.backward()
+            optimizer.step()
+    if rank == 0:
+        torch.save(ddp_model.module.state_dict(), path)
+    weights = [None] * world_size
+    dist.all_gather_object(weights, model[0].weight.detach().numpy())
+    assert all((w == weights[0]).all() for w in weights), "the replicas must stay equal"
+    dist.barrier()
+    dist.destroy_process_group()
+    print(f"rank {rank} OK")
+
+
 PROGRAMS = {name[len("program_"):]: f for name, f in dict(globals()).items()
             if name.startswith("program_")}  # fmt: skip
 
@@ -178,6 +217,12 @@ def test_mismatched_parameter_shapes_are_named() -> None:
     assert result.returncode != 0
     assert ("parameter '1.weight' has shape (3, 8) (float32) on rank 1 but '1.weight' has "
             "shape (2, 8) (float32) on rank 0") in result.stderr, result.stderr  # fmt: skip
+
+
+@needs_mpi
+def test_a_pytorch_ddp_program_with_the_import_renamed(tmp_path: Path) -> None:
+    assert_ok(launch("torch_style", str(tmp_path / "m.safetensors"), script=HERE))
+    assert "3.weight" in mt.load(tmp_path / "m.safetensors")
 
 
 if __name__ == "__main__":
