@@ -67,6 +67,8 @@ def _train(args: argparse.Namespace) -> int:
 
     from mytensor import training
 
+    if args.nproc > 1:
+        return _spawn_ranks(args)
     if args.backend:
         mt.set_backend(args.backend)
     tasks = args.tasks or ["points", "digits", "sequences"]
@@ -77,13 +79,45 @@ def _train(args: argparse.Namespace) -> int:
         print(f"mytensor train: unknown task(s) {', '.join(unknown)}; choose from "
               f"{', '.join(training.TASKS)}", file=sys.stderr)  # fmt: skip
         return 2
-    options = {"epochs": args.epochs, "dataset": args.dataset, "data": args.data}
+    options = {"epochs": args.epochs, "dataset": args.dataset, "data": args.data,
+               "distributed": args.distributed}  # fmt: skip
     summaries = [training.run_task(task, Path(args.out), options) for task in tasks]
+    if args.distributed and mt.distributed.get_rank() != 0:
+        return 0
     print("\nsummary")
     for s in summaries:
         print(f"  {s['task']:<16} test accuracy {s['test_accuracy']:6.1%}   "
               f"{s['samples_per_second']:9,.0f} samples/s   {s['checkpoint']}")  # fmt: skip
     return 0
+
+
+def _spawn_ranks(args: argparse.Namespace) -> int:
+    """Run this same `train` command on `nproc` MPI ranks (``mpiexec -n``), each with its
+    share of the CPU's threads."""
+    import os
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    mpiexec = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which(
+        "mpiexec"
+    )
+    if mpiexec is None:
+        print("mytensor train --nproc: mpiexec not found; pip install 'mytensor[mpi]' (mpi4py "
+              "and the MPICH wheel, which provides mpiexec)", file=sys.stderr)  # fmt: skip
+        return 2
+    rest = ["train", *args.tasks, "--out", args.out]
+    for name in ("backend", "epochs", "dataset", "data"):
+        if getattr(args, name) is not None:
+            rest += [f"--{name}", str(getattr(args, name))]
+    nproc = args.nproc
+    threads = str(max(1, (os.cpu_count() or 1) // nproc))
+    env = dict(os.environ)
+    for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS"):
+        env.setdefault(name, threads)
+    command = [mpiexec, "-n", str(nproc), sys.executable, "-m", "mytensor.cli", *rest,
+               "--distributed"]  # fmt: skip
+    return subprocess.run(command, env=env).returncode
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -180,6 +214,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dataset", default=None, help="the 2-D point set for `points`")
     train.add_argument("--data", default=None, help="directory of the MNIST IDX files")
     train.add_argument("--out", default="runs", help="where checkpoints and plots go")
+    train.add_argument(
+        "--nproc", type=int, default=1, metavar="N",
+        help="data-parallel training on N processes (spawns `mpiexec -n N`; needs the mpi "
+        "extra); the global batch stays the task's",
+    )  # fmt: skip
+    # what each rank that --nproc spawns is told (it runs under mpiexec, in the group)
+    train.add_argument("--distributed", action="store_true", help=argparse.SUPPRESS)
     train.set_defaults(run=_train)
 
     bench = commands.add_parser(

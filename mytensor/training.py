@@ -136,15 +136,27 @@ def fit(
     weight_decay: float = 0.0,
     seed: int = 0,
     progress: bool = True,
+    distributed: bool = False,
 ) -> History:
-    """Train `model` with Adam and cross-entropy; returns the per-epoch history."""
+    """Train `model` with Adam and cross-entropy; returns the per-epoch history.
+
+    With `distributed` (under ``mpiexec``, process group initialized), each rank trains a
+    DistributedDataParallel replica on its DistributedSampler shard with batch_size /
+    world size, so the global batch stays `batch_size`; the figures cover all ranks.
+    """
     mt.manual_seed(seed)
     loader = DataLoader(train_set, batch_size=batch_size, shuffle=True)
+    sampler = None
+    if distributed:
+        loader, sampler, model = _distributed(model, train_set, batch_size, seed)
+        progress = progress and mt.distributed.get_rank() == 0
     optimizer = mt.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     schedule = mt.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     loss_fn = nn.CrossEntropyLoss()
     history = History()
     for epoch in range(1, epochs + 1):
+        if sampler is not None:
+            sampler.set_epoch(epoch)
         start, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, 0
         for step, (x, y) in enumerate(loader, 1):
             optimizer.zero_grad()
@@ -159,6 +171,8 @@ def fit(
                 rate = seen / (time.perf_counter() - start)
                 _bar(epoch, epochs, step / len(loader), loss_sum / seen, correct / seen, rate)
         schedule.step()
+        if distributed:  # every rank's samples
+            seen, loss_sum, correct = _summed(seen, loss_sum, correct)
         history.loss.append(loss_sum / seen)
         history.train_accuracy.append(correct / seen)
         history.samples_per_second.append(seen / (time.perf_counter() - start))
@@ -167,6 +181,21 @@ def fit(
             _bar(epoch, epochs, 1.0, history.loss[-1], correct / seen,
                  history.samples_per_second[-1], history.test_accuracy[-1])  # fmt: skip
     return history
+
+
+def _distributed(model: nn.Module, train_set: Dataset, batch_size: int, seed: int) -> tuple:
+    from mytensor.data.distributed import DistributedSampler
+
+    world = mt.distributed.get_world_size()
+    sampler = DistributedSampler(train_set, shuffle=True, seed=seed)
+    loader = DataLoader(train_set, batch_size=max(1, batch_size // world), sampler=sampler)
+    return loader, sampler, nn.parallel.DistributedDataParallel(model)
+
+
+def _summed(*values: float) -> list[float]:
+    total = mt.tensor(values, dtype=mt.float64)
+    mt.distributed.all_reduce(total)
+    return total.tolist()
 
 
 def _bar(epoch, epochs, done, loss, accuracy, rate, test_accuracy=None) -> None:
@@ -227,21 +256,29 @@ def run_task(task: str, out_dir: Path, options: dict[str, Any] | None = None) ->
     """Train one task, save its checkpoint and plots into `out_dir`; returns a summary."""
     options = options or {}
     spec = TASKS[task]
+    distributed = bool(options.get("distributed"))
+    if distributed and not mt.distributed.is_initialized():
+        mt.distributed.init_process_group("mpi")
+    main = not distributed or mt.distributed.get_rank() == 0  # rank 0 prints and saves
     mt.manual_seed(options.get("seed", 0))
     train_set, test_set, model = _datasets(task, options)
     epochs = options.get("epochs") or spec.epochs
-    print(f"== {task}: {spec.description}; {len(train_set)} training samples, "
-          f"{sum(p.numel() for p in model.parameters()):,} parameters, backend "
-          f"{mt.zeros(1).backend}")  # fmt: skip
+    ranks = f", {mt.distributed.get_world_size()} ranks" if distributed else ""
+    if main:
+        print(f"== {task}: {spec.description}; {len(train_set)} training samples, "
+              f"{sum(p.numel() for p in model.parameters()):,} parameters, backend "
+              f"{mt.zeros(1).backend}{ranks}")  # fmt: skip
     history = fit(
         model, train_set, test_set, epochs=epochs, batch_size=spec.batch_size, lr=spec.lr,
-        weight_decay=spec.weight_decay, seed=options.get("seed", 0),
+        weight_decay=spec.weight_decay, seed=options.get("seed", 0), distributed=distributed,
     )  # fmt: skip
     out_dir.mkdir(parents=True, exist_ok=True)
     label = task if task != "points" else f"points-{options.get('dataset') or 'spiral'}"
     checkpoint = out_dir / f"{label}.safetensors"
-    mt.save(model.state_dict(), checkpoint)
-    plots = _plot(label, history, out_dir, model if task == "points" else None, test_set)
+    plots: list[Path] = []
+    if main:  # the replicas are equal: one checkpoint, loadable at any world size
+        mt.save(model.state_dict(), checkpoint)
+        plots = _plot(label, history, out_dir, model if task == "points" else None, test_set)
     summary = {
         "task": label,
         "test_accuracy": history.test_accuracy[-1],
@@ -249,8 +286,9 @@ def run_task(task: str, out_dir: Path, options: dict[str, Any] | None = None) ->
         "checkpoint": str(checkpoint),
         "plots": [str(p) for p in plots],
     }
-    print(f"   final test accuracy {summary['test_accuracy']:.1%}; saved {checkpoint}"
-          + (f" and {', '.join(summary['plots'])}" if plots else ""))  # fmt: skip
+    if main:
+        print(f"   final test accuracy {summary['test_accuracy']:.1%}; saved {checkpoint}"
+              + (f" and {', '.join(summary['plots'])}" if plots else ""))  # fmt: skip
     return summary
 
 

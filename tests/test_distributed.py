@@ -227,6 +227,20 @@ def test_a_world_of_one_without_mpiexec() -> None:
     assert not dist.is_initialized() and sys.excepthook is sys.__excepthook__
 
 
+@needs_mpi
+def test_train_nproc_spawns_the_ranks(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "mytensor.cli", "train", "points", "--epochs", "2",
+               "--nproc", "2", "--out", str(tmp_path)]  # fmt: skip
+    env = dict(os.environ, MPLBACKEND="Agg")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("== points:") == 1, "rank 0 alone reports"
+    assert "backend numpy_ref, 2 ranks" in result.stdout
+    assert "summary" in result.stdout
+    state = mt.load(tmp_path / "points-spiral.safetensors")
+    assert not any(name.startswith("module.") for name in state), "the plain model's names"
+
+
 def test_import_mytensor_does_not_load_mpi() -> None:
     code = "import sys, mytensor, mytensor.distributed; print('mpi4py' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
