@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from mytensor.core.layout import contiguous_strides
 from mytensor.core.tensor import Tensor
 
 __all__ = ["ReduceOp", "Staged", "check_tensor", "mpi_op"]
@@ -65,6 +66,17 @@ class Staged:
 
     def __init__(self, t: Tensor, *, read: bool = True) -> None:
         self.tensor = t
+        buffer = t._storage.buffer
+        if (
+            type(buffer) is np.ndarray  # the common case, a whole fresh host buffer:
+            and t._offset == 0  # MPI gets it as is (checked cheaply: this runs per call)
+            and buffer.size == t.numel()
+            and buffer.dtype == t.dtype.numpy
+            and t._strides == contiguous_strides(t.shape)
+        ):
+            self.view = self.array = buffer
+            self.direct = True
+            return
         self.view = _host_view(t)
         if self.view is not None:
             self.direct = self.view.flags.c_contiguous
@@ -139,11 +151,16 @@ _ARITHMETIC = {
 
 def mpi_op(op_name: str, op: Any, t: Tensor) -> Any:
     """The MPI operator for `op` on `t`'s dtype, or an error naming what works."""
-    from mpi4py import MPI
-
     if not isinstance(op, ReduceOp):
         raise TypeError(f"{op_name}(): op must be a ReduceOp (e.g. ReduceOp.SUM), got {op!r}")
-    kind = t.dtype.kind
+    return _mpi_op(op_name, op, t.dtype)
+
+
+@cache
+def _mpi_op(op_name: str, op: ReduceOp, dtype: Any) -> Any:
+    from mpi4py import MPI
+
+    kind = dtype.kind
     refused = (
         (kind == "bool" and op is ReduceOp.AVG)
         or (kind in ("int", "uint") and op is ReduceOp.AVG)
@@ -153,7 +170,7 @@ def mpi_op(op_name: str, op: Any, t: Tensor) -> Any:
     if refused:
         hint = "use SUM and divide" if op is ReduceOp.AVG else "choose another op or dtype"
         raise ValueError(
-            f"{op_name}(): ReduceOp.{op.name} is not defined for dtype {t.dtype.name}; {hint}"
+            f"{op_name}(): ReduceOp.{op.name} is not defined for dtype {dtype.name}; {hint}"
         )
     if kind == "bool":
         return getattr(MPI, _LOGICAL[op])
@@ -161,7 +178,7 @@ def mpi_op(op_name: str, op: Any, t: Tensor) -> Any:
         # MPI's MIN/MAX are C comparisons (a NaN is lost, the result may depend on the
         # rank order); this one propagates NaN and orders -0.0 below 0.0, as
         # mytensor.maximum/minimum do, whichever rank's value comes first
-        return _nan_aware(op is ReduceOp.MAX, t.dtype.numpy.str)
+        return _nan_aware(op is ReduceOp.MAX, dtype.numpy.str)
     if op in (ReduceOp.MIN, ReduceOp.MAX):
         return getattr(MPI, op.name)
     return getattr(MPI, _ARITHMETIC[op])

@@ -42,26 +42,26 @@ class Work:
         op: str,
         requests: Any,
         *,
-        detail: str,
+        detail: Any,
         finish: Callable[[], Any] | None = None,
         keep: Any = None,
     ) -> None:
         self.op = op
         self._keep = keep  # buffers MPI reads until the request completes
         self._requests = requests if isinstance(requests, list) else [requests]
-        self._detail = detail  # shapes/dtypes, for the timeout's message
+        # what the timeout's message names: a string, or a tensor (formatted only then:
+        # this runs per call)
+        self._detail = detail
         self._finish = finish
         self._done = False
         self._result: Any = None
-        self._status: Any = None
+        self._status: Any = None  # a recv's (see `source`)
 
     def _test(self) -> bool:
-        from mpi4py import MPI
-
-        if self._status is None and len(self._requests) == 1:
-            self._status = MPI.Status()
         if len(self._requests) == 1:
             return bool(self._requests[0].Test(self._status))
+        from mpi4py import MPI
+
         return bool(MPI.Request.Testall(self._requests))
 
     def _complete(self) -> None:
@@ -110,8 +110,13 @@ class Work:
     def _timeout_message(self, waited: float) -> str:
         comm = STATE.comm
         where = f"rank {comm.rank} of {comm.size}" if comm is not None else "this rank"
+        detail = self._detail
+        if not isinstance(detail, str):
+            from mytensor.distributed._buffers import describe
+
+            detail = describe(detail)
         return (
-            f"{self.op}({self._detail}) timed out on {where} after {waited:.1f} s: "
+            f"{self.op}({detail}) timed out on {where} after {waited:.1f} s: "
             "some rank has not joined it; every rank must call the same collectives in the "
             "same order with matching shapes and dtypes (or raise timeout= in "
             "init_process_group if a rank is legitimately slower)"

@@ -92,7 +92,7 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group: Any = None,
             staged.divide(comm.size)
         staged.written()
 
-    return _run(Work("all_reduce", request, detail=describe(tensor), finish=finish), async_op)
+    return _run(Work("all_reduce", request, detail=tensor, finish=finish), async_op)
 
 
 def reduce(tensor: Tensor, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group: Any = None,
@@ -117,7 +117,7 @@ def reduce(tensor: Tensor, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group: Any
                 staged.divide(comm.size)
             staged.written()
 
-    return _run(Work("reduce", request, detail=describe(tensor), finish=finish), async_op)
+    return _run(Work("reduce", request, detail=tensor, finish=finish), async_op)
 
 
 def broadcast(tensor: Tensor, src: int = 0, group: Any = None,
@@ -139,7 +139,7 @@ def broadcast(tensor: Tensor, src: int = 0, group: Any = None,
     staged = Staged(tensor, read=comm.rank == src)
     request = comm.Ibcast(staged.array, root=src)
     finish = staged.written if comm.rank != src else None
-    return _run(Work("broadcast", request, detail=describe(tensor), finish=finish), async_op)
+    return _run(Work("broadcast", request, detail=tensor, finish=finish), async_op)
 
 
 def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None,
@@ -167,7 +167,7 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None,
             _write(t, row)
         return outputs
 
-    return _run(Work("all_gather", request, detail=describe(tensor), finish=finish), async_op)
+    return _run(Work("all_gather", request, detail=tensor, finish=finish), async_op)
 
 
 def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group: Any = None,
@@ -267,7 +267,7 @@ def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int = 0
             for t, row in zip(outputs, gathered, strict=True):
                 _write(t, row)
 
-    return _run(Work("gather", request, detail=describe(tensor), finish=finish), async_op)
+    return _run(Work("gather", request, detail=tensor, finish=finish), async_op)
 
 
 def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int = 0,
@@ -294,7 +294,7 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int =
         raise ValueError("scatter(): scatter_list must be given on the source rank only")
     out = Staged(tensor, read=False)
     request = comm.Iscatter(packed, out.array, root=src)
-    work = Work("scatter", request, detail=describe(tensor), finish=out.written, keep=packed)
+    work = Work("scatter", request, detail=tensor, finish=out.written, keep=packed)
     return _run(work, async_op)
 
 
@@ -307,7 +307,7 @@ def isend(tensor: Tensor, dst: int, group: Any = None, tag: int = 0) -> Work:
     _root("isend", "dst", dst, comm.size)
     staged = Staged(tensor)
     request = comm.Isend(staged.array, dest=dst, tag=tag)
-    return Work("isend", request, detail=describe(tensor), keep=staged)
+    return Work("isend", request, detail=tensor, keep=staged)
 
 
 def irecv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 0) -> Work:
@@ -321,7 +321,9 @@ def irecv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 
     source = MPI.ANY_SOURCE if src is None else _root("irecv", "src", src, comm.size)
     staged = Staged(tensor, read=False)
     request = comm.Irecv(staged.array, source=source, tag=tag)
-    return Work("irecv", request, detail=describe(tensor), finish=staged.written)
+    work = Work("irecv", request, detail=tensor, finish=staged.written)
+    work._status = MPI.Status()
+    return work
 
 
 def send(tensor: Tensor, dst: int, group: Any = None, tag: int = 0) -> None:
