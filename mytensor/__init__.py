@@ -115,7 +115,8 @@ from mytensor.core.ops.norms import cdist, dist, norm
 from mytensor.core.ops.pointwise import addcdiv, addcmul, clamp_max, clamp_min, fmod, lerp, rsqrt
 from mytensor.core.ops.products import addmm, bmm, cross, ger, kron, mm, outer, trace
 from mytensor.core.ops.ranking import aminmax, argsort, kthvalue, max, median, min, sort, topk
-from mytensor.core.ops.reductions import log_softmax, logsumexp, softmax
+from mytensor.core.ops.reductions import logsumexp
+from mytensor.core.ops.softmax import log_softmax, softmax
 from mytensor.core.ops.running import cummax, cummin, mode
 from mytensor.core.ops.sampling import (
     bernoulli,

@@ -52,6 +52,11 @@ Optional primitives (the core has a composite default for each)
 ``random(out, distribution, seed)``
     Fill ``out`` with ``"uniform"`` [0, 1) or ``"normal"`` (0, 1) samples from a
     stream determined by ``seed`` alone.
+``softmax(out, a, dim, log)``
+    ``exp(a - m) / sum(exp(a - m))`` along ``dim``, ``m`` the maximum along ``dim``
+    (NaN-propagating); with ``log``, ``(a - m') - log(sum(exp(a - m')))`` where ``m'`` is
+    ``m`` except 0 for a row of only -inf. ``a`` and ``out`` are float of one shape and
+    dtype, not empty. A row holding NaN or +inf, or only -inf, gives NaN throughout.
 ``synchronize()``
     Block until every kernel queued so far has finished (asynchronous device
     backends; ``to_host`` must synchronize by itself). The default does nothing.
@@ -259,7 +264,7 @@ REQUIRED_PRIMITIVES = (
     "allocate", "from_host", "to_host", "copy", "map", "zip", "where", "reduce",
 )  # fmt: skip
 OPTIONAL_PRIMITIVES = (
-    "matmul", "gather", "scatter_add", "random", "synchronize",
+    "matmul", "gather", "scatter_add", "random", "synchronize", "softmax",
     "argsort", "searchsorted", "nonzero", "cumulative", "linalg", "fft",
 )  # fmt: skip
 LINALG_OPS = (

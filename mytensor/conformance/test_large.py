@@ -106,3 +106,21 @@ def test_large_matmul(layout, large):
     got = (a @ mt.tensor(b_values, backend=large)).numpy()
     rtol, atol = tolerance([np.dtype("float64")], COLS, 3.0)
     assert_close(got, av @ b_values, _where("matmul", large, layout), rtol, atol)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dim", [0, 1])
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_large_softmax(op, dim, layout, large):
+    values = _values(7)
+    values[5] = -np.inf  # a row (dim 1) / a NaN column (dim 0) of only -inf
+    values[:, 9] = -np.inf
+    a, av = _laid_out(values, layout, large)
+    got = getattr(mt, op)(a, dim).numpy()
+    m = np.max(av, axis=dim, keepdims=True)
+    with np.errstate(all="ignore"):  # -inf - -inf is the NaN PyTorch gives too
+        shifted = av - (np.where(m == -np.inf, 0.0, m) if op == "log_softmax" else m)
+        total = np.sum(np.exp(shifted.astype(np.float64)), axis=dim, keepdims=True)
+        expected = shifted - np.log(total) if op == "log_softmax" else np.exp(shifted) / total
+    assert_close(got, expected.astype(np.float32), _where(f"{op}(dim={dim})", large, layout),
+                 1e-5, 1e-6, inputs=[av])  # fmt: skip

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mytensor.core.ops import elementwise as ew
     from mytensor.core.ops import indexing, linalg, methods, reductions
     from mytensor.core.ops import shape as shape_ops
+    from mytensor.core.ops import softmax as _softmax
     from mytensor.core.tensor import Tensor
 
     Operand = Tensor | bool | int | float | complex
@@ -31,10 +32,11 @@ Dim = int | Sequence[int] | None
 def bind() -> None:
     """Take the op modules (called once, after they load)."""
     from mytensor.core import creation
-    from mytensor.core.ops import elementwise, indexing, linalg, methods, reductions, shape
+    from mytensor.core.ops import elementwise, indexing, linalg, methods, reductions, shape, softmax
 
     globals().update(creation=creation, ew=elementwise, indexing=indexing, linalg=linalg,
-                     methods=methods, reductions=reductions, shape_ops=shape)  # fmt: skip
+                     methods=methods, reductions=reductions, shape_ops=shape,
+                     _softmax=softmax)  # fmt: skip
 
 
 def _dim(op: str, dim: Any, axis: Any) -> Any:
@@ -227,11 +229,11 @@ class CoreMethods:
 
     def softmax(self, dim: int) -> Tensor:
         """See `mytensor.softmax`."""
-        return reductions.softmax(self, dim)
+        return _softmax.softmax(self, dim)
 
     def log_softmax(self, dim: int) -> Tensor:
         """See `mytensor.log_softmax`."""
-        return reductions.log_softmax(self, dim)
+        return _softmax.log_softmax(self, dim)
 
     # -- shape ---------------------------------------------------------------------------
     def reshape(self, *shape: Any) -> Tensor:

@@ -18,7 +18,14 @@ from mytensor.backends.spec import (
     Strided,
 )
 from mytensor.core import host_fallbacks
-from mytensor.core.dtypes import _BY_NUMPY, STANDARD_DTYPES, DType, check_supported, to_dtype
+from mytensor.core.dtypes import (
+    _BY_NUMPY,
+    STANDARD_DTYPES,
+    DType,
+    bool_,
+    check_supported,
+    to_dtype,
+)
 from mytensor.core.layout import contiguous_strides, numel
 
 
@@ -42,8 +49,18 @@ _OPERAND = {
     "matmul": ("matmul", 1), "gather": ("gather", 1), "scatter_add": ("scatter_add", 2),
     "random": ("random", 0), "argsort": ("argsort", 1), "searchsorted": ("searchsorted", 1),
     "nonzero": ("nonzero", 1), "cumulative": ("cumulative", 2), "linalg": ("linalg", 2),
-    "fft": ("fft", 2), **{name: (_CONV, 1) for name in CONV_PRIMITIVES},
+    "fft": ("fft", 2), "softmax": ("softmax", 1), **{name: (_CONV, 1) for name in CONV_PRIMITIVES},
 }  # fmt: skip
+
+
+def _broadcast(desc: Strided, shape: tuple[int, ...], element: int | None = None) -> Strided:
+    """`desc` (contiguous, size 1 on the axes where `shape` is larger) as a stride-0 view of
+    `shape`; with `element`, that one element of a 1-d `desc` everywhere."""
+    if element is not None:
+        return Strided(desc.buffer, shape, (0,) * len(shape), desc.offset + element, desc.dtype)
+    strides = tuple(0 if n != m else s for n, m, s in zip(desc.shape, shape, desc.strides,
+                                                            strict=True))  # fmt: skip
+    return Strided(desc.buffer, shape, strides, desc.offset, desc.dtype)
 
 
 class SupportsError(TypeError):
@@ -270,6 +287,29 @@ class Dispatch:
             out.offset, out.dtype,
         )  # fmt: skip
         self.reduce("sum", out4, product, (len(batch) + 1,))
+
+    def softmax(self, out: Strided, a: Strided, dim: int, log: bool) -> None:
+        """max along `dim`, subtract, exp, sum, then divide (softmax) or take the log and
+        subtract it (log_softmax, whose shift is 0 for a row of only -inf)."""
+        kept = tuple(1 if d == dim else n for d, n in enumerate(a.shape))
+        shift = contiguous(self, kept, a.dtype)
+        self.reduce("max", shift, a, (dim,))
+        if log:
+            constants = host_descriptor(self, np.array([-np.inf, 0.0]), a.dtype)
+            minus_inf, zero = (_broadcast(constants, kept, i) for i in (0, 1))
+            empty = contiguous(self, kept, bool_)
+            self.zip("eq", empty, shift, minus_inf)
+            self.where(shift, empty, zero, shift)
+        self.zip("sub", out, a, _broadcast(shift, a.shape))
+        exps = contiguous(self, a.shape, a.dtype) if log else out
+        self.map("exp", exps, out)
+        sums = contiguous(self, kept, a.dtype)
+        self.reduce("sum", sums, exps, (dim,))
+        if log:
+            self.map("log", sums, sums)
+            self.zip("sub", out, out, _broadcast(sums, a.shape))
+        else:
+            self.zip("div", out, out, _broadcast(sums, a.shape))
 
     def gather(self, out: Strided, a: Strided, index: Strided, dim: int) -> None:
         """Through the host: exact, and slow on a device backend (implement it natively)."""

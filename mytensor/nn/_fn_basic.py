@@ -16,8 +16,8 @@ from mytensor.core.dtypes import int64
 from mytensor.core.ops.elementwise import UNARY_OPS, where
 from mytensor.core.ops.indexing import gather
 from mytensor.core.ops.nn_ops import linear as linear  # re-exported: the op is the core's
-from mytensor.core.ops.reductions import log_softmax as _log_softmax
-from mytensor.core.ops.reductions import softmax as _softmax
+from mytensor.core.ops.softmax import log_softmax as _log_softmax
+from mytensor.core.ops.softmax import softmax as _softmax
 from mytensor.core.tensor import Tensor
 
 _erf, _tanh = UNARY_OPS["erf"], UNARY_OPS["tanh"]

@@ -70,6 +70,11 @@ def _quiet_call(ufunc, x: np.ndarray, out: np.ndarray) -> None:
 
 
 @_quiet
+def _softmax_rows(dim: int, log: bool, x: np.ndarray, out: np.ndarray) -> None:
+    reference.softmax(x, dim, log, out)
+
+
+@_quiet
 def _reference(kernels: dict, op: str, out: Strided, *inputs: Strided) -> None:
     """The numpy reference kernel on views of the buffers (no copy)."""
     if out.size:
@@ -155,22 +160,30 @@ class NumbaBackend:
             parallel(*buffers, shape, strides, offsets, self.threads, step)
 
     def _numpy_map(self, ufunc, out: Strided, a: Strided) -> None:
-        size = out.size
-        if size == 0:
+        if out.size:
+            self._numpy_in_threads(_quiet_call, (ufunc,), numpy_view(a), numpy_view(out))
+
+    def softmax(self, out: Strided, a: Strided, dim: int, log: bool) -> None:
+        """numpy's vectorised passes (its exp is SIMD, numba's is not), rows split
+        between threads."""
+        self._numpy_in_threads(_softmax_rows, (dim, log), numpy_view(a), numpy_view(out), dim)
+
+    def _numpy_in_threads(self, kernel, args: tuple, x: np.ndarray, o: np.ndarray,
+                          keep_whole: int | None = None) -> None:  # fmt: skip
+        """``kernel(*args, x, o)`` on slices of the same positions of `x` and `o`, in
+        parallel threads when large, split along the longest axis but `keep_whole`."""
+        axes = [d for d in range(o.ndim) if d != keep_whole]
+        if o.size < self.threaded_numpy_threshold or self.threads == 1 or not axes:
+            kernel(*args, x, o)
             return
-        o, x = numpy_view(out), numpy_view(a)
-        if size < self.threaded_numpy_threshold or self.threads == 1 or o.ndim == 0:
-            _quiet_call(ufunc, x, o)
-            return
-        axis = int(np.argmax(o.shape))
+        axis = max(axes, key=lambda d: o.shape[d])
         pieces = min(self.threads, o.shape[axis])
         bounds = [o.shape[axis] * i // pieces for i in range(pieces + 1)]
-        index = [slice(None)] * o.ndim
 
         def piece(i: int) -> None:
-            index_i = list(index)
-            index_i[axis] = slice(bounds[i], bounds[i + 1])
-            _quiet_call(ufunc, x[tuple(index_i)], o[tuple(index_i)])
+            index = [slice(None)] * o.ndim
+            index[axis] = slice(bounds[i], bounds[i + 1])
+            kernel(*args, x[tuple(index)], o[tuple(index)])
 
         self._in_threads(piece, pieces)
 

@@ -23,6 +23,7 @@ from mytensor.backends.spec import (
 )
 from mytensor.core.dtypes import STANDARD_DTYPES, DType
 from mytensor.core.layout import contiguous_strides
+from mytensor.core.primitives import numpy_kernels
 from mytensor.core.primitives.numpy_kernels import MAP_KERNELS, REDUCE_KERNELS, ZIP_KERNELS
 
 
@@ -107,6 +108,10 @@ class NumpyBackend:
     def matmul(self, out: Strided, a: Strided, b: Strided) -> None:
         if out.size:
             np.matmul(as_array(a), as_array(b), out=as_array(out))
+
+    @_quiet
+    def softmax(self, out: Strided, a: Strided, dim: int, log: bool) -> None:
+        numpy_kernels.softmax(as_array(a), dim, log, as_array(out))
 
     def gather(self, out: Strided, a: Strided, index: Strided, dim: int) -> None:
         if out.size:

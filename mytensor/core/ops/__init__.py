@@ -20,6 +20,7 @@ from mytensor.core.ops import (
     sets,
     shape,
     slicing,
+    softmax,
     sorting,
     statistical,
 )
@@ -36,6 +37,6 @@ for _mixin in (_methods_binary, _methods_core, _methods_unary):
 __all__ = [
     "OPS", "OpRecord", "comparison", "construction", "conv", "cumulative", "einsum",
     "elementwise", "indexing", "linalg", "manipulation", "nn_ops", "norms", "pointwise",
-    "products", "reductions", "sampling", "selection", "sets", "shape", "slicing", "sorting",
-    "statistical",
+    "products", "reductions", "sampling", "selection", "sets", "shape", "slicing", "softmax",
+    "sorting", "statistical",
 ]  # fmt: skip

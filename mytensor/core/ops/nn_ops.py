@@ -21,7 +21,7 @@ from mytensor.core.dtypes import int64
 from mytensor.core.ops._base import OpRecord, check_tensor, expanded, register
 from mytensor.core.ops.elementwise import where
 from mytensor.core.ops.indexing import gather
-from mytensor.core.ops.reductions import log_softmax, softmax
+from mytensor.core.ops.softmax import log_softmax, softmax
 from mytensor.core.tensor import Tensor
 
 __all__ = ["cross_entropy", "linear"]

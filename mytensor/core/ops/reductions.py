@@ -273,40 +273,6 @@ def logsumexp(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     return out if keepdim else out.squeeze(dims)
 
 
-def softmax(x: Tensor, dim: int) -> Tensor:
-    """``exp(x) / sum(exp(x))`` along `dim`, computed stably.
-
-    >>> import mytensor as mt
-    >>> mt.softmax(mt.tensor([0.0, 0.0]), dim=0).tolist()
-    [0.5, 0.5]
-    """
-    _require_float("softmax", x)
-    d = normalize_dim("softmax", dim, x.ndim)
-    if x.numel() == 0:
-        return x.clone()
-    shifted = x - max(x, d, keepdim=True).detach()
-    e = shifted.exp()
-    return e / e.sum(d, keepdim=True)
-
-
-def log_softmax(x: Tensor, dim: int) -> Tensor:
-    """``x - logsumexp(x)`` along `dim`: the log of `softmax`, without underflow.
-
-    >>> import mytensor as mt
-    >>> [round(v, 4) for v in mt.log_softmax(mt.tensor([0.0, 0.0]), dim=0).tolist()]
-    [-0.6931, -0.6931]
-    """
-    _require_float("log_softmax", x)
-    d = normalize_dim("log_softmax", dim, x.ndim)
-    if x.numel() == 0:
-        return x.clone()
-    # (x - max) - log(sum(exp(x - max))): subtracting logsumexp, which has re-added the max,
-    # would lose the low digits of large logits
-    shift = max(x, d, keepdim=True).detach()
-    shifted = x - where(shift == float("-inf"), 0.0, shift)  # all -inf rows stay NaN
-    return shifted - shifted.exp().sum(d, keepdim=True).log()
-
-
 # -- conformance records (the namespace reductions' records are in statistical.py) -------
 def _nonempty_dim_variants(shapes: tuple[tuple[int, ...], ...]) -> list[dict]:
     shape = shapes[0]
@@ -322,10 +288,6 @@ def _nonempty_dim_variants(shapes: tuple[tuple[int, ...], ...]) -> list[dict]:
     ]  # fmt: skip
 
 
-def _softmax_variants(shapes: tuple[tuple[int, ...], ...]) -> list[dict]:
-    return [{"dim": d} for d in range(-len(shapes[0]), builtins.max(len(shapes[0]), 1))]
-
-
 def _np_axis(dim):
     return tuple(dim) if isinstance(dim, tuple | list) else dim
 
@@ -336,18 +298,7 @@ def _np_logsumexp(x, dim=None, keepdim=False):
     return out if keepdim else np.squeeze(out, axis=_np_axis(dim) if dim is not None else None)
 
 
-def _np_softmax(x, dim):
-    e = np.exp(x - np.max(x, axis=dim, keepdims=True)) if x.size else x
-    return e / np.sum(e, axis=dim, keepdims=True) if x.size else x
-
-
-def _np_log_softmax(x, dim):
-    return x - _np_logsumexp(x, dim, keepdim=True) if x.size else x
-
-
 for _name, _func, _ref, _variants in [
     ("logsumexp", logsumexp, _np_logsumexp, _nonempty_dim_variants),
-    ("softmax", softmax, _np_softmax, _softmax_variants),
-    ("log_softmax", log_softmax, _np_log_softmax, _softmax_variants),
 ]:  # fmt: skip
     register(OpRecord(_name, _func, _ref, dtypes=FLOAT_DTYPES, variants=_variants))

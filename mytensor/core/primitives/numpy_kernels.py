@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-__all__ = ["MAP_KERNELS", "REDUCE_KERNELS", "ZIP_KERNELS"]
+__all__ = ["MAP_KERNELS", "REDUCE_KERNELS", "ZIP_KERNELS", "softmax"]
 
 
 def _sigmoid(x, out):
@@ -174,3 +174,18 @@ REDUCE_KERNELS = {
     "any": lambda a, dims, out: np.any(a, axis=dims, keepdims=True, out=out),
     "all": lambda a, dims, out: np.all(a, axis=dims, keepdims=True, out=out),
 }
+
+
+def softmax(a: np.ndarray, dim: int, log: bool, out: np.ndarray) -> None:
+    """The `softmax` primitive (see `mytensor.backends.spec`) on numpy arrays: five
+    vectorised passes, the exponentials written straight into `out`."""
+    shift = np.max(a, axis=dim, keepdims=True)
+    if log:
+        shift[shift == -np.inf] = 0.0  # a row of only -inf: -inf - log(0) is NaN below
+    np.subtract(a, shift, out=out)
+    if log:
+        total = np.sum(np.exp(out), axis=dim, keepdims=True)
+        np.subtract(out, np.log(total, out=total), out=out)
+    else:
+        np.exp(out, out=out)
+        np.divide(out, np.sum(out, axis=dim, keepdims=True), out=out)
