@@ -18,3 +18,12 @@ def _reference_backend():
     finally:
         registry._global_choice[0] = previous
 
+
+# The longest tests (each runs a test suite in a subprocess, minutes under the CUDA
+# simulator) start first, so that with `pytest -n auto` they overlap the rest of the
+# run instead of ending it.
+_LONGEST_FIRST = ("test_conformance_under_simulator", "test_kernels_under_simulator")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.name not in _LONGEST_FIRST)

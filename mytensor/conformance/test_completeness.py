@@ -30,7 +30,7 @@ NOT_OPS = {
     # grad modes and the autograd module
     "autograd", "enable_grad", "is_grad_enabled", "no_grad",
     # the libraries on top of the ops, and saving/loading
-    "nn", "optim", "data", "save", "load",
+    "nn", "optim", "data", "distributed", "save", "load",
     # array API functions whose arguments a table record cannot draw (tensor lists,
     # positional-only non-tensor arguments, index tensors, tuple results); every one is
     # checked against numpy on the backend under test by test_namespace.py, and with
