@@ -239,6 +239,13 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     """
     x = check_tensor("gather", x)
     d = _check_index("gather", x, dim, index)
+    return gather_checked(x, d, index)
+
+
+def gather_checked(x: Tensor, d: int, index: Tensor) -> Tensor:
+    """`gather` along the normalised dim `d` of an index its caller has already checked
+    (dtype, rank, shape and bounds): the bounds check costs two reductions and two
+    transfers, which a loss that validated its targets need not pay twice."""
     backend = same_backend("gather", x, index)
     window = tuple(slice(None) if k == d else slice(0, n) for k, n in enumerate(index.shape))
     source = x.detach()[window] if x.ndim else x.detach()

@@ -18,9 +18,9 @@ from mytensor.backends.spec import Strided
 from mytensor.core import autograd
 from mytensor.core.creation import arange
 from mytensor.core.dtypes import int64
-from mytensor.core.ops._base import OpRecord, check_tensor, expanded, register
+from mytensor.core.ops._base import OpRecord, check_tensor, expanded, register, scalar_tensor
 from mytensor.core.ops.elementwise import where
-from mytensor.core.ops.indexing import gather
+from mytensor.core.ops.indexing import gather, gather_checked
 from mytensor.core.ops.softmax import log_softmax, softmax
 from mytensor.core.tensor import Tensor
 
@@ -150,7 +150,7 @@ def class_targets(op: str, input: Tensor, target: Tensor, ignore_index: int) -> 
 
 def nll_terms(logp: Tensor, mask: Tensor, safe: Tensor, weight: Tensor | None) -> tuple:
     """Per-target losses ``-weight[t] * logp[t]`` (0 where ignored) and the weights counted."""
-    picked = gather(logp, 1, safe.unsqueeze(1)).squeeze(1)
+    picked = gather_checked(logp, 1, safe.unsqueeze(1)).squeeze(1)  # class_targets checked
     if weight is None:
         counted = mask.astype(logp.dtype)
     else:
@@ -203,9 +203,17 @@ def cross_entropy(
     c = input.shape[1]
 
     def backward(g: Tensor) -> tuple:
-        # under create_graph the softmax must stay differentiable in input: recompute it
-        p = softmax(input, 1) if autograd.is_grad_enabled() else logp.exp()
-        onehot = (arange(c, backend=input.backend) == safe.unsqueeze(1)).astype(p.dtype)
+        targets = safe.unsqueeze(1)
+        if autograd.is_grad_enabled():
+            # under create_graph the softmax must stay differentiable in input: recompute it
+            p = softmax(input, 1)
+            p = p - (arange(c, backend=input.backend) == targets).astype(p.dtype)
+        else:
+            # p - onehot(target) with one write per row: -1 added at each target, into the
+            # fresh exp(logp), instead of building and subtracting an (N, C) one-hot
+            p = logp.exp()
+            minus_one = scalar_tensor(-1.0, p.dtype, p._backend)
+            p._backend.scatter_add(p._d, targets._d, expanded(minus_one, targets.shape), 1)
         if reduction == "mean":
             scale = g / counted.sum()
         elif reduction == "sum":
@@ -216,7 +224,7 @@ def cross_entropy(
         # zero, and the ignored rows must still get exactly 0 (to every order), as in the
         # composite form
         row_scale = where(mask.unsqueeze(1), scale, 0.0)
-        return ((p - onehot) * row_scale,)
+        return (p * row_scale,)
 
     return autograd.record(out, "cross_entropy", (input,), backward, (input,))
 
