@@ -116,7 +116,6 @@ from mytensor.core.ops.pointwise import addcdiv, addcmul, clamp_max, clamp_min, 
 from mytensor.core.ops.products import addmm, bmm, cross, ger, kron, mm, outer, trace
 from mytensor.core.ops.ranking import aminmax, argsort, kthvalue, max, median, min, sort, topk
 from mytensor.core.ops.reductions import logsumexp
-from mytensor.core.ops.softmax import log_softmax, softmax
 from mytensor.core.ops.running import cummax, cummin, mode
 from mytensor.core.ops.sampling import (
     bernoulli,
@@ -157,6 +156,7 @@ from mytensor.core.ops.slicing import (
     unbind,
     unflatten,
 )
+from mytensor.core.ops.softmax import log_softmax, softmax
 from mytensor.core.ops.statistical import (
     all,
     any,
