@@ -27,7 +27,11 @@ from mytensor.core.dtypes import float64
 def test_contiguous_operands_plan_one_loop():
     c = (12, 4, 1)
     assert elementwise_dims((2, 3, 4), ((c, 0), (c, 24), (c, 5))) == (
-        24, (24,), ((1,), (1,), (1,)), (0, 24, 5))
+        24,
+        (24,),
+        ((1,), (1,), (1,)),
+        (0, 24, 5),
+    )
 
 
 def test_permuted_operands_follow_the_outputs_memory_order():
@@ -35,7 +39,11 @@ def test_permuted_operands_follow_the_outputs_memory_order():
     assert elementwise_dims((4, 3), (((1, 4), 0), ((1, 4), 0))) == (12, (12,), ((1,), (1,)), (0, 0))
     # out transposed, a contiguous: out's order, nothing merges
     assert elementwise_dims((4, 3), (((1, 4), 0), ((3, 1), 0))) == (
-        12, (3, 4), ((4, 1), (1, 3)), (0, 0))
+        12,
+        (3, 4),
+        ((4, 1), (1, 3)),
+        (0, 0),
+    )
 
 
 def test_a_negative_output_stride_is_walked_forwards():
@@ -44,14 +52,21 @@ def test_a_negative_output_stride_is_walked_forwards():
     assert (size, sizes, strides, offsets) == (6, (2, 3), ((3, 1), (3, -1)), (0, 2))
     # fully flipped contiguous output and input: still one loop
     assert elementwise_dims((2, 3), (((-3, -1), 5), ((-3, -1), 5))) == (
-        6, (6,), ((1,), (1,)), (0, 0))
+        6,
+        (6,),
+        ((1,), (1,)),
+        (0, 0),
+    )
 
 
 def test_a_broadcast_operand_keeps_stride_zero():
     assert elementwise_dims((3, 4), (((4, 1), 0), ((0, 1), 0))) == (
-        12, (3, 4), ((4, 1), (0, 1)), (0, 0))
-    assert elementwise_dims((3, 4), (((4, 1), 0), ((0, 0), 7))) == (
-        12, (12,), ((1,), (0,)), (0, 7))
+        12,
+        (3, 4),
+        ((4, 1), (0, 1)),
+        (0, 0),
+    )
+    assert elementwise_dims((3, 4), (((4, 1), 0), ((0, 0), 7))) == (12, (12,), ((1,), (0,)), (0, 7))
 
 
 def test_size_zero_and_zero_d():
@@ -68,12 +83,22 @@ def test_unordered_reduce_merges_in_memory_order_ordered_keeps_logical_order():
     assert reduce_dims((3, 4), (1, 3), (1, 1), (0, 1), True) == ((1,), (0,), (0,), (3, 4), (1, 3))
     # contiguous reduced axes are row-major neighbours: ordered merges them too
     assert reduce_dims((2, 3, 4), (12, 4, 1), (1, 1, 1), (1, 2), True) == (
-        (2,), (12,), (1,), (12,), (1,))
+        (2,),
+        (12,),
+        (1,),
+        (12,),
+        (1,),
+    )
     # a flipped reduced axis keeps its negative stride (positions count from its start)
     assert reduce_dims((5,), (-1,), (1,), (0,), True) == ((1,), (0,), (0,), (5,), (-1,))
     # size-1 axes are dropped on both sides
     assert reduce_dims((1, 6, 1), (6, 1, 1), (1, 1, 1), (0, 2), True) == (
-        (6,), (1,), (1,), (1,), (0,))
+        (6,),
+        (1,),
+        (1,),
+        (1,),
+        (0,),
+    )
 
 
 # -- random views: the plans visit exactly the views' elements ---------------------------------
@@ -114,7 +139,9 @@ def _walk(sizes, strides, offset):
 
 def _random_shape(rng):
     ndim = int(rng.integers(0, 5))
-    return tuple(int(s) for s in rng.choice([0, 1, 1, 2, 3, 4], ndim, p=[.04, .26, .1, .2, .2, .2]))
+    return tuple(
+        int(s) for s in rng.choice([0, 1, 1, 2, 3, 4], ndim, p=[0.04, 0.26, 0.1, 0.2, 0.2, 0.2])
+    )
 
 
 @pytest.mark.parametrize("seed", range(300))
@@ -133,7 +160,11 @@ def test_elementwise_plans_visit_each_output_once_with_its_inputs(seed):
     a_shape, a_strides, a_offsets, a_size = numba_plan.elementwise_plan(shape, layouts)
     assert a_shape.dtype == a_strides.dtype == a_offsets.dtype == np.int64
     assert (a_size, tuple(a_shape), tuple(map(tuple, a_strides)), tuple(a_offsets)) == (
-        size, sizes, strides, offsets)
+        size,
+        sizes,
+        strides,
+        offsets,
+    )
 
 
 def _desc(shape, strides, offset):
@@ -173,7 +204,8 @@ def test_reduce_plans_read_each_reduced_element_once_in_order_when_ordered(seed,
     for idx in np.ndindex(*shape):
         o = out_offset + sum(idx[d] * out_strides[d] for d in kept_axes)
         expected.setdefault(o, []).append(
-            a_offset + sum(i * s for i, s in zip(idx, a_strides, strict=True)))
+            a_offset + sum(i * s for i, s in zip(idx, a_strides, strict=True))
+        )
     got_cpu = _numba_cpu_rows(numba_plan.reduce_plan(a, out, dims, ordered))
     got_cuda = _cuda_rows(cuda_plan.reduce_plan(a, out, dims, ordered), a_offset, out_offset)
     for got in (got_cpu, got_cuda):
@@ -263,4 +295,3 @@ def test_argmax_argmin_positions_match_the_reference_on_cuda_in_the_simulator():
     pytest.importorskip("numba.cuda", reason="numba-cuda is not installed")
     expected = _positions_on("numpy_ref")
     assert _positions_on("cuda", NUMBA_ENABLE_CUDASIM="1") == expected
-

@@ -75,9 +75,7 @@ def _conv(x: Tensor, weight: Tensor, p: ConvParams) -> Tensor:
     return out
 
 
-def conv_transpose(
-    g: Tensor, weight: Tensor, p: ConvParams, x_shape: tuple[int, ...]
-) -> Tensor:
+def conv_transpose(g: Tensor, weight: Tensor, p: ConvParams, x_shape: tuple[int, ...]) -> Tensor:
     """The transposed convolution: the gradient, with respect to an input of shape
     `x_shape`, of ``sum(conv(x, weight) * g)``; `g` has the shape of that conv's output."""
     g = g if g.dtype is weight.dtype else g.astype(weight.dtype)
@@ -133,9 +131,7 @@ def batched(op: str, x: Tensor, weight: Tensor, n: int, w_layout: str) -> tuple[
     input. Returns the (batched) input and whether one was added."""
     axes = ", ".join(_AXES[n - 1])
     if weight.ndim != n + 2:
-        raise ValueError(
-            f"{op}(): weight must be {n + 2}-d ({w_layout}), got shape {weight.shape}"
-        )
+        raise ValueError(f"{op}(): weight must be {n + 2}-d ({w_layout}), got shape {weight.shape}")
     if x.ndim == n + 2:
         return x, False
     if x.ndim == n + 1:
@@ -157,9 +153,7 @@ def check_groups(op: str, groups: int, channels: int, what: str, weight_shape: t
 
 def check_kernel(op: str, weight: Tensor) -> None:
     if 0 in weight.shape[2:]:
-        raise ValueError(
-            f"{op}(): kernel sizes must be >= 1, got weight shape {weight.shape}"
-        )
+        raise ValueError(f"{op}(): kernel sizes must be >= 1, got weight shape {weight.shape}")
 
 
 def add_bias(op: str, out: Tensor, bias: Tensor | None) -> Tensor:
@@ -299,8 +293,9 @@ def _np_conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             window = tuple(slice(t * d[i], t * d[i] + s[i] * (out_sp[i] - 1) + 1, s[i])
                            for i, t in enumerate(tap))  # fmt: skip
             patch = xs[(slice(None), slice(None), *window)]
-            out[:, g * og : (g + 1) * og] += np.einsum("nc...,oc->no...", patch,
-                                                       ws[(slice(None), slice(None), *tap)])
+            out[:, g * og : (g + 1) * og] += np.einsum(
+                "nc...,oc->no...", patch, ws[(slice(None), slice(None), *tap)]
+            )
     if bias is not None:
         out += bias.reshape(1, o, *(1,) * n)
     return out
