@@ -9,7 +9,8 @@ and dtype (never per call or shape) from the ops' scalar specification, cached o
 Where numpy is the faster tool it is used: the transcendental ufuncs (exp, log, tanh,
 ...) are SIMD loops in numpy and scalar libm calls in numba, so they run as numpy calls
 on slices of the output, in parallel threads; matmul is BLAS through numpy; casts
-between dtypes are numpy's.
+between dtypes are numpy's; so is the arithmetic of the narrow and unsigned integers
+(int8, int16, uint8 ... uint64) and of complex numbers, on views of the same buffers.
 """
 
 from __future__ import annotations
@@ -34,7 +35,18 @@ from mytensor.backends.spec import (
     ZIP_OPS,
     Strided,
 )
-from mytensor.core.dtypes import STANDARD_DTYPES, DType, complex64, complex128, uint64
+from mytensor.core.dtypes import (
+    STANDARD_DTYPES,
+    DType,
+    complex64,
+    complex128,
+    int8,
+    int16,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
+)
 from mytensor.core.primitives import numpy_kernels as reference
 
 # below this many elements a kernel runs serially. Measured crossover of a float32 add on
@@ -51,9 +63,11 @@ NUMPY_MAP = {"exp": np.exp, "log": np.log, "log1p": np.log1p, "expm1": np.expm1,
              "atanh": np.arctanh, "cosh": np.cosh, "sinh": np.sinh, "tan": np.tan,
              "log2": np.log2, "log10": np.log10}  # fmt: skip
 # dtypes whose arithmetic runs on numpy's kernels (the reference backend's, on views of
-# the same buffers): numba types uint64 mixed with int64 as float64, and the generated
-# kernels are written for real numbers
-_NUMPY_DTYPES = frozenset((uint64, complex64, complex128))
+# the same buffers, no copy): uint64 (numba types it mixed with int64 as float64), complex
+# (the specialised loops are written for real numbers), and the narrow and unsigned
+# integers, whose arithmetic is rare: compiling every op for them cost about half of all
+# kernel compilation (a cold cache), and numpy's loops are as fast on one thread
+_NUMPY_DTYPES = frozenset((int8, int16, uint8, uint16, uint32, uint64, complex64, complex128))
 
 
 _KINDS = {"float": "float", "int": "int", "uint": "uint", "bool": "bool"}
