@@ -45,3 +45,24 @@ def test_only_leaves_that_require_grad() -> None:
         mt.tensor([1.0]).register_post_accumulate_grad_hook(print)
     with pytest.raises(TypeError, match="must be callable"):
         w.register_post_accumulate_grad_hook(3)
+
+
+def _hook_events(lib) -> list:
+    """The same program on mytensor or PyTorch: what the hooks see, in order."""
+    w = lib.tensor([1.0, 2.0], requires_grad=True)
+    events: list = []
+    w.register_hook(lambda g: events.append(("grad", g.tolist())) or g * 2)
+    handle = w.register_post_accumulate_grad_hook(
+        lambda t: events.append(("post", t.grad.tolist()))
+    )
+    (w * 3 + w * w).sum().backward()
+    (w * 2).sum().backward()
+    lib.autograd.grad((w * 5).sum(), w)
+    handle.remove()
+    (w * 1).sum().backward()
+    return [*events, ("final", w.grad.tolist())]
+
+
+def test_hooks_match_pytorch() -> None:
+    torch = pytest.importorskip("torch")
+    assert _hook_events(mt) == _hook_events(torch)
