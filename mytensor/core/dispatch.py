@@ -26,7 +26,7 @@ from mytensor.core.dtypes import (
     check_supported,
     to_dtype,
 )
-from mytensor.core.layout import contiguous_strides, numel
+from mytensor.core.layout import broadcast_strides, contiguous_strides, numel
 
 
 def contiguous(backend: Any, shape: tuple[int, ...], dtype: DType) -> Strided:
@@ -58,8 +58,7 @@ def _broadcast(desc: Strided, shape: tuple[int, ...], element: int | None = None
     `shape`; with `element`, that one element of a 1-d `desc` everywhere."""
     if element is not None:
         return Strided(desc.buffer, shape, (0,) * len(shape), desc.offset + element, desc.dtype)
-    strides = tuple(0 if n != m else s for n, m, s in zip(desc.shape, shape, desc.strides,
-                                                            strict=True))  # fmt: skip
+    strides = broadcast_strides(desc.shape, desc.strides, shape)
     return Strided(desc.buffer, shape, strides, desc.offset, desc.dtype)
 
 
