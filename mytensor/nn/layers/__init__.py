@@ -36,11 +36,16 @@ from mytensor.nn.layers.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from mytensor.nn.layers.rnn import GRU, LSTM, RNN, RNNBase
+from mytensor.nn.layers.rnn_cells import GRUCell, LSTMCell, RNNCell
 from mytensor.nn.layers.sparse import Embedding, EmbeddingBag
 
 __all__ = [
     "ELU",
     "GELU",
+    "GRU",
+    "LSTM",
+    "RNN",
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
     "AdaptiveMaxPool1d",
@@ -62,9 +67,11 @@ __all__ = [
     "Embedding",
     "EmbeddingBag",
     "Flatten",
+    "GRUCell",
     "GroupNorm",
     "Hardtanh",
     "Identity",
+    "LSTMCell",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
@@ -73,6 +80,8 @@ __all__ = [
     "MaxPool2d",
     "Mish",
     "PReLU",
+    "RNNBase",
+    "RNNCell",
     "ReLU",
     "SiLU",
     "Sigmoid",

@@ -1,4 +1,5 @@
-"""`mytensor.nn.utils`: gradient clipping and parameter/vector conversion.
+"""`mytensor.nn.utils`: gradient clipping, parameter/vector conversion, and `rnn` (padded
+and packed sequences for the recurrent layers).
 
 >>> import mytensor as mt
 >>> from mytensor import nn
@@ -7,6 +8,7 @@
 (8,)
 """
 
+from mytensor.nn.utils import rnn
 from mytensor.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters
 from mytensor.optim.clip import clip_grad_norm_, clip_grad_value_
 
@@ -14,5 +16,6 @@ __all__ = [
     "clip_grad_norm_",
     "clip_grad_value_",
     "parameters_to_vector",
+    "rnn",
     "vector_to_parameters",
 ]
