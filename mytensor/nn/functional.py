@@ -22,6 +22,7 @@ from mytensor.nn._fn_activation import (
     silu,
     softplus,
 )
+from mytensor.nn._fn_attention import multi_head_attention_forward, scaled_dot_product_attention
 from mytensor.nn._fn_bag import embedding_bag
 from mytensor.nn._fn_basic import (
     embedding,
@@ -114,6 +115,7 @@ __all__ = [
     "max_pool2d",
     "mish",
     "mse_loss",
+    "multi_head_attention_forward",
     "nll_loss",
     "normalize",
     "one_hot",
@@ -121,6 +123,7 @@ __all__ = [
     "pairwise_distance",
     "prelu",
     "relu",
+    "scaled_dot_product_attention",
     "sigmoid",
     "silu",
     "smooth_l1_loss",

@@ -15,6 +15,7 @@ from mytensor.nn.layers.activation import (
     Softplus,
     Tanh,
 )
+from mytensor.nn.layers.attention import MultiheadAttention
 from mytensor.nn.layers.conv import (
     Conv1d,
     Conv2d,
@@ -39,6 +40,13 @@ from mytensor.nn.layers.pooling import (
 from mytensor.nn.layers.rnn import GRU, LSTM, RNN, RNNBase
 from mytensor.nn.layers.rnn_cells import GRUCell, LSTMCell, RNNCell
 from mytensor.nn.layers.sparse import Embedding, EmbeddingBag
+from mytensor.nn.layers.transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     "ELU",
@@ -79,6 +87,7 @@ __all__ = [
     "MaxPool1d",
     "MaxPool2d",
     "Mish",
+    "MultiheadAttention",
     "PReLU",
     "RNNBase",
     "RNNCell",
@@ -88,5 +97,10 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "Unflatten",
 ]
