@@ -79,7 +79,8 @@ _PYTORCH_TYPES = {
     "float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
     "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
     "bool": "BoolTensor", "complex64": "ComplexFloatTensor",
-    "complex128": "ComplexDoubleTensor",
+    "complex128": "ComplexDoubleTensor", "float16": "HalfTensor",
+    "bfloat16": "BFloat16Tensor",
 }  # fmt: skip
 
 
@@ -196,6 +197,24 @@ class ConversionMethods:
 
     def double(self) -> Tensor:
         return self.to("float64")
+
+    def half(self) -> Tensor:
+        """This tensor as float16 (``self.to(mytensor.float16)``).
+
+        >>> import mytensor as mt
+        >>> mt.tensor([1.0, 1e-8]).half().tolist()
+        [1.0, 0.0]
+        """
+        return self.to("float16")
+
+    def bfloat16(self) -> Tensor:
+        """This tensor as bfloat16 (``self.to(mytensor.bfloat16)``).
+
+        >>> import mytensor as mt
+        >>> mt.tensor([1.0, 1.00390625]).bfloat16().tolist()
+        [1.0, 1.0]
+        """
+        return self.to("bfloat16")
 
     def long(self) -> Tensor:
         return self.to("int64")

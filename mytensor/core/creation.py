@@ -15,7 +15,7 @@ from mytensor.core import autograd
 from mytensor.core.device import backend_name
 from mytensor.core.dtypes import (
     DEFAULT_INT,
-    STANDARD_DTYPES,
+    KNOWN_DTYPES,
     DType,
     bool_,
     check_supported,
@@ -60,9 +60,9 @@ def _from_numpy(array: np.ndarray, dtype: DType, backend: Any) -> Tensor:
     return Tensor._make(storage, array.shape, contiguous_strides(array.shape), 0, dtype)
 
 
-# a numpy array (or DLPack producer) keeps its dtype when the standard has it; other
-# widths (float16, ...) take the default of their kind
-_KEPT = tuple(d.numpy for d in STANDARD_DTYPES)
+# a numpy array (or DLPack producer) keeps its dtype when mytensor has it (the standard's
+# 13, float16, ml_dtypes' bfloat16); other widths take the default of their kind
+_KEPT = tuple(d.numpy for d in KNOWN_DTYPES)
 
 
 def _infer_dtype(op: str, array: np.ndarray, source: Any) -> DType:
@@ -255,6 +255,8 @@ def from_numpy(array: np.ndarray) -> Tensor:
         )
     from mytensor._dlpack import from_dlpack
 
+    if array.dtype.kind == "V" and array.dtype in _KEPT:  # bfloat16: DLPack has no code
+        return asarray(array, copy=True)
     try:
         return from_dlpack(array)
     except BufferError:

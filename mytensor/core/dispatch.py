@@ -20,7 +20,7 @@ from mytensor.backends.spec import (
 from mytensor.core import host_fallbacks
 from mytensor.core.dtypes import (
     _BY_NUMPY,
-    STANDARD_DTYPES,
+    KNOWN_DTYPES,
     DType,
     bool_,
     check_supported,
@@ -196,7 +196,7 @@ class Dispatch:
         # the elementwise op names it runs natively (optional ones unlisted: `elementwise`)
         self.ops = frozenset(backend.map_ops) | frozenset(backend.zip_ops)
         self._route(backend)
-        if not self.dtypes.issuperset(STANDARD_DTYPES):
+        if not self.dtypes.issuperset(KNOWN_DTYPES):
             # only a backend lacking dtypes pays for the check, once per allocation
             self.allocate = self._checked_allocate
             self.from_host = self._checked_from_host

@@ -12,6 +12,13 @@ gives the default float dtype, a complex scalar meeting float32 gives complex64)
 
 ``ALL_DTYPES`` and friends name the five *core* dtypes every backend supports (the
 conformance records of the core ops use them); ``STANDARD_DTYPES`` holds all 13.
+
+Beside them, ``HALF_DTYPES`` holds PyTorch's 16-bit floats, which the standard lacks:
+``float16`` (IEEE binary16, alias ``half``) and ``bfloat16`` (float32's exponent, 8 bits
+of significand; its host representation is ``ml_dtypes.bfloat16``, the numpy extension
+JAX uses). They are real floating dtypes and promote as in PyTorch: with each other to
+float32, with a wider float to the wider, an integer or bool tensor meeting one becomes
+it, and a Python float keeps it.
 """
 
 from __future__ import annotations
@@ -19,18 +26,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 
 __all__ = [
     "DType",
     "UnsupportedDTypeError",
+    "bfloat16",
     "bool_",
     "can_cast",
     "complex64",
     "complex128",
     "finfo",
+    "float16",
     "float32",
     "float64",
+    "half",
     "iinfo",
     "int8",
     "int16",
@@ -67,7 +78,8 @@ class DType:
 
     @property
     def is_floating_point(self) -> bool:
-        """Real floating point (float32, float64): what autograd differentiates."""
+        """Real floating point (float16, bfloat16, float32, float64): what autograd
+        differentiates."""
         return self.kind == "float"
 
     @property
@@ -110,6 +122,9 @@ float32 = DType("float32", "float", np.float32)
 float64 = DType("float64", "float", np.float64)
 complex64 = DType("complex64", "complex", np.complex64)
 complex128 = DType("complex128", "complex", np.complex128)
+float16 = DType("float16", "float", np.float16)
+bfloat16 = DType("bfloat16", "float", ml_dtypes.bfloat16)
+half = float16
 
 # the five core dtypes: every backend supports them, the core ops' records use them
 ALL_DTYPES = (bool_, int32, int64, float32, float64)
@@ -122,6 +137,10 @@ UNSIGNED_DTYPES = (uint8, uint16, uint32, uint64)
 COMPLEX_DTYPES = (complex64, complex128)
 STANDARD_DTYPES = (bool_, *SIGNED_DTYPES, *UNSIGNED_DTYPES, *FLOAT_DTYPES, *COMPLEX_DTYPES)
 EXTRA_DTYPES = tuple(d for d in STANDARD_DTYPES if d not in ALL_DTYPES)
+# PyTorch's 16-bit floats, outside the standard (and outside the conformance defaults):
+# kernels compute them in float32 and round once, reductions accumulate in float32
+HALF_DTYPES = (float16, bfloat16)
+KNOWN_DTYPES = STANDARD_DTYPES + HALF_DTYPES
 DEFAULT_INT = int64
 DEFAULT_INDEX = int64
 _DEFAULT_FLOAT = [float32]  # set_default_dtype's choice (a list: one mutable slot)
@@ -167,9 +186,10 @@ def set_default_dtype(dtype: Any) -> None:
     _DEFAULT_FLOAT[0] = chosen
 
 
-_BY_NAME = {d.name: d for d in STANDARD_DTYPES}
+_BY_NAME = {d.name: d for d in KNOWN_DTYPES}
 _BY_NAME["bool_"] = bool_
-_BY_NUMPY = {d.numpy: d for d in STANDARD_DTYPES}
+_BY_NAME["half"] = float16
+_BY_NUMPY = {d.numpy: d for d in KNOWN_DTYPES}
 _KIND_RANK = {"bool": 0, "int": 1, "uint": 1, "float": 2, "complex": 3}
 _BY_KIND_BITS = {(d.kind, d.bits): d for d in STANDARD_DTYPES}
 
@@ -198,7 +218,7 @@ def to_dtype(value: object) -> DType:
     except TypeError:
         found = None
     if found is None:
-        names = ", ".join(d.name for d in STANDARD_DTYPES)
+        names = ", ".join(d.name for d in KNOWN_DTYPES)
         raise TypeError(f"unsupported dtype {value!r}: mytensor supports {names}")
     return found
 
@@ -228,6 +248,8 @@ def promote_types(a: DType, b: DType) -> DType:
     (mytensor.int16, mytensor.float32)
     """
     a, b = to_dtype(a), to_dtype(b)
+    if a.bits == b.bits == 16 and a.kind == b.kind == "float" and a is not b:
+        return float32  # float16 with bfloat16: neither holds the other (PyTorch)
     out = _standard_promotion(a, b)
     if out is not None:
         return out
@@ -323,6 +345,16 @@ class finfo_object:
     smallest_normal: float
     dtype: DType
 
+    @property
+    def tiny(self) -> float:
+        """PyTorch's name for `smallest_normal`."""
+        return self.smallest_normal
+
+    @property
+    def resolution(self) -> float:
+        """The approximate decimal resolution, ``10 ** -precision`` (as numpy and PyTorch)."""
+        return 10.0 ** -int(np.finfo(self.dtype.numpy).precision)
+
 
 @dataclass(frozen=True)
 class iinfo_object:
@@ -407,7 +439,7 @@ def isdtype(dtype: object, kind: object) -> bool:
 def check_supported(backend: Any, dtype: DType) -> None:
     """Raise `UnsupportedDTypeError` if `backend` (a loaded backend) lacks `dtype`."""
     if dtype not in backend.dtypes:
-        have = ", ".join(d.name for d in STANDARD_DTYPES if d in backend.dtypes)
+        have = ", ".join(d.name for d in KNOWN_DTYPES if d in backend.dtypes)
         raise UnsupportedDTypeError(
             f"backend {backend.name!r} does not support dtype {dtype.name} (it supports "
             f"{have}); use a backend that does (e.g. backend='numpy_ref', or "

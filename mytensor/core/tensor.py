@@ -362,8 +362,11 @@ class Tensor(
         return (_rebuild, (self.numpy(), self.dtype.name, self.backend, self.requires_grad))
 
     def __repr__(self) -> str:
+        values = self.numpy()
+        if values.dtype.kind == "V":  # bfloat16 (ml_dtypes): numpy formats it as float32
+            values = values.astype(np.float32)
         with np.printoptions(precision=4, threshold=200, edgeitems=3):
-            body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
+            body = np.array2string(values, separator=", ", prefix="tensor(")
         extras = []
         if self.dtype.name not in ("float32", "int64", "bool"):
             extras.append(f"dtype={self.dtype.name}")

@@ -11,6 +11,8 @@ Where numpy is the faster tool it is used: the transcendental ufuncs (exp, log, 
 on slices of the output, in parallel threads; matmul is BLAS through numpy; casts
 between dtypes are numpy's; so is the arithmetic of the narrow and unsigned integers
 (int8, int16, uint8 ... uint64) and of complex numbers, on views of the same buffers.
+float16 and bfloat16 run the reference backend's kernels on views of the buffers (float32
+arithmetic rounded once, float32 accumulation): no numba kernel is compiled for them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from mytensor.backends.numba_cpu._conv import Conv
 from mytensor.backends.numba_cpu._elementwise import kernels
 from mytensor.backends.numba_cpu._plan import elementwise_plan, numpy_view, reduce_plan
 from mytensor.backends.numba_cpu.allocator import ALLOCATOR
+from mytensor.backends.numpy_ref._half import HALF
+from mytensor.backends.numpy_ref.backend import NumpyBackend
 from mytensor.backends.spec import (
     MAP_OPS,
     OPTIONAL_MAP_OPS,
@@ -36,7 +40,7 @@ from mytensor.backends.spec import (
     Strided,
 )
 from mytensor.core.dtypes import (
-    STANDARD_DTYPES,
+    KNOWN_DTYPES,
     DType,
     complex64,
     complex128,
@@ -68,6 +72,9 @@ NUMPY_MAP = {"exp": np.exp, "log": np.log, "log1p": np.log1p, "expm1": np.expm1,
 # integers, whose arithmetic is rare: compiling every op for them cost about half of all
 # kernel compilation (a cold cache), and numpy's loops are as fast on one thread
 _NUMPY_DTYPES = frozenset((int8, int16, uint8, uint16, uint32, uint64, complex64, complex128))
+# float16 and bfloat16: every primitive is the reference backend's, on views of the same
+# buffers (numba compiles neither; PyTorch's CPU kernels also compute them in float32)
+_REFERENCE = NumpyBackend()
 
 
 _KINDS = {"float": "float", "int": "int", "uint": "uint", "bool": "bool"}
@@ -105,7 +112,7 @@ class NumbaBackend:
 
     name = "numba_cpu"
     device = "cpu"
-    dtypes = frozenset(d.name for d in STANDARD_DTYPES)
+    dtypes = frozenset(d.name for d in KNOWN_DTYPES)
     # every optional name runs here: in a numba kernel where the tables have it, else
     # numpy's ufunc on views of the same buffers (no copy)
     map_ops = frozenset(MAP_OPS + OPTIONAL_MAP_OPS)
@@ -134,13 +141,16 @@ class NumbaBackend:
         return np.array(numpy_view(src), copy=True)
 
     def copy(self, out: Strided, src: Strided) -> None:
-        if out.dtype is src.dtype:
+        if out.dtype is src.dtype and out.dtype not in HALF:
             self._launch(kernels("copy"), (out, src))
         elif out.size:
             _cast(numpy_view(out), numpy_view(src))
 
     # -- elementwise ------------------------------------------------------------------
     def map(self, op: str, out: Strided, a: Strided) -> None:
+        if a.dtype in HALF or out.dtype in HALF:
+            _REFERENCE.map(op, out, a)
+            return
         ufunc = NUMPY_MAP.get(op)
         if ufunc is not None and a.dtype not in _NUMPY_DTYPES:
             self._numpy_map(ufunc, out, a)
@@ -152,6 +162,9 @@ class NumbaBackend:
             self._launch(found, (out, a))
 
     def zip(self, op: str, out: Strided, a: Strided, b: Strided) -> None:
+        if a.dtype in HALF or out.dtype in HALF:
+            _REFERENCE.zip(op, out, a, b)
+            return
         found = None if a.dtype in _NUMPY_DTYPES else kernels(op, _KINDS[a.dtype.kind], 2)
         if found is None:
             _reference(reference.ZIP_KERNELS, op, out, a, b)
@@ -159,6 +172,9 @@ class NumbaBackend:
             self._launch(found, (out, a, b))
 
     def where(self, out: Strided, cond: Strided, a: Strided, b: Strided) -> None:
+        if out.dtype in HALF:
+            _REFERENCE.where(out, cond, a, b)
+            return
         self._launch(kernels("where"), (out, cond, a, b))
 
     def _launch(self, found: tuple, descs: tuple, step: int = 0) -> None:
@@ -180,6 +196,9 @@ class NumbaBackend:
     def softmax(self, out: Strided, a: Strided, dim: int, log: bool) -> None:
         """numpy's vectorised passes (its exp is SIMD, numba's is not), rows split
         between threads."""
+        if out.dtype in HALF:
+            _REFERENCE.softmax(out, a, dim, log)
+            return
         self._numpy_in_threads(_softmax_rows, (dim, log), numpy_view(a), numpy_view(out), dim)
 
     def _numpy_in_threads(self, kernel, args: tuple, x: np.ndarray, o: np.ndarray,
@@ -213,6 +232,9 @@ class NumbaBackend:
     # -- reductions -------------------------------------------------------------------
     def reduce(self, op: str, out: Strided, a: Strided, dims: tuple[int, ...]) -> None:
         if out.size == 0:
+            return
+        if a.dtype in HALF or out.dtype in HALF:
+            _REFERENCE.reduce(op, out, a, dims)
             return
         if a.dtype in _NUMPY_DTYPES or out.dtype in _NUMPY_DTYPES:
             with np.errstate(all="ignore"):
@@ -271,16 +293,24 @@ class NumbaBackend:
 
     # -- optional primitives ----------------------------------------------------------
     def matmul(self, out: Strided, a: Strided, b: Strided) -> None:
-        if out.size:
+        if out.dtype in HALF:
+            _REFERENCE.matmul(out, a, b)
+        elif out.size:
             np.matmul(numpy_view(a), numpy_view(b), out=numpy_view(out))
 
     def gather(self, out: Strided, a: Strided, index: Strided, dim: int) -> None:
+        if out.dtype in HALF:
+            _REFERENCE.gather(out, a, index, dim)
+            return
         strides = list(a.strides)
         strides[dim] = 0  # the kernel adds index * step along dim
         walk = Strided(a.buffer, out.shape, tuple(strides), a.offset, a.dtype)
         self._launch(kernels("gather"), (out, index, walk), a.strides[dim])
 
     def scatter_add(self, out: Strided, index: Strided, src: Strided, dim: int) -> None:
+        if out.dtype in HALF:
+            _REFERENCE.scatter_add(out, index, src, dim)
+            return
         strides = list(out.strides)
         strides[dim] = 0
         walk = Strided(out.buffer, src.shape, tuple(strides), out.offset, out.dtype)
@@ -288,17 +318,26 @@ class NumbaBackend:
 
     # -- N-d convolution: im2col + one BLAS matmul per group (see _conv) -----------------
     def conv(self, out, x, weight, stride, padding, dilation, groups) -> None:
-        if out.size:
+        if out.dtype in HALF:
+            _REFERENCE.conv(out, x, weight, stride, padding, dilation, groups)
+        elif out.size:
             conv = Conv(x.shape, weight.shape, out.shape, stride, padding, dilation, groups)
             conv.forward(out, x, weight)
 
     def conv_grad_input(self, grad_x, grad_out, weight, stride, padding, dilation, groups):
-        if grad_x.size:
+        if grad_x.dtype in HALF:
+            _REFERENCE.conv_grad_input(grad_x, grad_out, weight, stride, padding, dilation,
+                                       groups)  # fmt: skip
+        elif grad_x.size:
             conv = Conv(grad_x.shape, weight.shape, grad_out.shape, stride, padding,
                         dilation, groups)  # fmt: skip
             conv.grad_input(grad_x, grad_out, weight)
 
     def conv_grad_weight(self, grad_weight, x, grad_out, stride, padding, dilation, groups):
+        if grad_weight.dtype in HALF:
+            _REFERENCE.conv_grad_weight(grad_weight, x, grad_out, stride, padding, dilation,
+                                        groups)  # fmt: skip
+            return
         conv = Conv(x.shape, grad_weight.shape, grad_out.shape, stride, padding, dilation,
                     groups)  # fmt: skip
         conv.grad_weight(grad_weight, x, grad_out)

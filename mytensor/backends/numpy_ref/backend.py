@@ -5,14 +5,16 @@ it with the same shape and (byte-scaled) strides, and every kernel is one
 vectorised numpy call: the core's numpy formulation of the ops
 (`mytensor.core.primitives.numpy_kernels`), which the conformance suite checks
 against the ops' specification (`mytensor.core.primitives.scalar`) like any other
-backend's kernels. It favours the obviously-correct formulation over speed.
+backend's kernels. It favours the obviously-correct formulation over speed. float16
+and bfloat16 compute in float32 and round once (`_half`), as PyTorch's CPU kernels do.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from mytensor.backends.numpy_ref import _conv
+from mytensor.backends.numpy_ref import _conv, _half
+from mytensor.backends.numpy_ref._half import HALF
 from mytensor.backends.spec import (
     MAP_OPS,
     OPTIONAL_MAP_OPS,
@@ -21,7 +23,7 @@ from mytensor.backends.spec import (
     ZIP_OPS,
     Strided,
 )
-from mytensor.core.dtypes import STANDARD_DTYPES, DType
+from mytensor.core.dtypes import KNOWN_DTYPES, DType
 from mytensor.core.layout import contiguous_strides
 from mytensor.core.primitives import numpy_kernels
 from mytensor.core.primitives.numpy_kernels import MAP_KERNELS, REDUCE_KERNELS, ZIP_KERNELS
@@ -61,7 +63,7 @@ class NumpyBackend:
 
     name = "numpy_ref"
     device = "cpu"
-    dtypes = frozenset(d.name for d in STANDARD_DTYPES)
+    dtypes = frozenset(d.name for d in KNOWN_DTYPES)
     map_ops = frozenset(MAP_OPS + OPTIONAL_MAP_OPS)
     zip_ops = frozenset(ZIP_OPS + OPTIONAL_ZIP_OPS)
     reduce_ops = frozenset(REDUCE_OPS)
@@ -87,12 +89,20 @@ class NumpyBackend:
     # -- elementwise ----------------------------------------------------------------
     @_quiet
     def map(self, op: str, out: Strided, a: Strided) -> None:
-        if out.size:
+        if not out.size:
+            return
+        if a.dtype in HALF or out.dtype in HALF:
+            _half.elementwise(MAP_KERNELS[op], as_array(out), as_array(a))
+        else:
             MAP_KERNELS[op](as_array(a), out=as_array(out))
 
     @_quiet
     def zip(self, op: str, out: Strided, a: Strided, b: Strided) -> None:
-        if out.size:
+        if not out.size:
+            return
+        if a.dtype in HALF or b.dtype in HALF or out.dtype in HALF:
+            _half.elementwise(ZIP_KERNELS[op], as_array(out), as_array(a), as_array(b))
+        else:
             ZIP_KERNELS[op](as_array(a), as_array(b), out=as_array(out))
 
     def where(self, out: Strided, cond: Strided, a: Strided, b: Strided) -> None:
@@ -101,17 +111,25 @@ class NumpyBackend:
 
     @_quiet
     def reduce(self, op: str, out: Strided, a: Strided, dims: tuple[int, ...]) -> None:
-        if out.size:
+        if not out.size:
+            return
+        if a.dtype in HALF or out.dtype in HALF:  # accumulate in float32, round once
+            scratch = _half.wide_out(as_array(out))
+            REDUCE_KERNELS[op](_half.widen(as_array(a)), dims, scratch)
+            _half.narrow(as_array(out), scratch)
+        else:
             REDUCE_KERNELS[op](as_array(a), dims, as_array(out))
 
     # -- optional primitives ----------------------------------------------------------
     def matmul(self, out: Strided, a: Strided, b: Strided) -> None:
         if out.size:
-            np.matmul(as_array(a), as_array(b), out=as_array(out))
+            _half.elementwise(np.matmul, as_array(out), as_array(a), as_array(b))
 
     @_quiet
     def softmax(self, out: Strided, a: Strided, dim: int, log: bool) -> None:
-        numpy_kernels.softmax(as_array(a), dim, log, as_array(out))
+        scratch = _half.wide_out(as_array(out))
+        numpy_kernels.softmax(_half.widen(as_array(a)), dim, log, scratch)
+        _half.narrow(as_array(out), scratch)
 
     def gather(self, out: Strided, a: Strided, index: Strided, dim: int) -> None:
         if out.size:
@@ -122,17 +140,29 @@ class NumpyBackend:
             idx = as_array(index)
             where = list(np.indices(idx.shape, sparse=True))
             where[dim] = idx
-            np.add.at(as_array(out), tuple(where), as_array(src))
+            if out.dtype in HALF:
+                _half.scatter_add(as_array(out), tuple(where), as_array(src))
+            else:
+                np.add.at(as_array(out), tuple(where), as_array(src))
 
     # -- convolution, any number of spatial dims: one einsum per kernel tap and group ----
+    # (16-bit floats: the float32 convolution, rounded once, as PyTorch's CPU kernels)
     def conv(self, out, x, weight, stride, padding, dilation, groups) -> None:
-        _conv.conv(as_array(out), as_array(x), as_array(weight), stride, padding, dilation,
-                   groups)  # fmt: skip
+        scratch = _half.wide_out(as_array(out))
+        _conv.conv(scratch, _half.widen(as_array(x)), _half.widen(as_array(weight)), stride,
+                   padding, dilation, groups)  # fmt: skip
+        _half.narrow(as_array(out), scratch)
 
     def conv_grad_input(self, grad_x, grad_out, weight, stride, padding, dilation, groups):
-        _conv.conv_grad_input(as_array(grad_x), as_array(grad_out), as_array(weight), stride,
-                              padding, dilation, groups)  # fmt: skip
+        scratch = _half.wide_out(as_array(grad_x))
+        _conv.conv_grad_input(scratch, _half.widen(as_array(grad_out)),
+                              _half.widen(as_array(weight)), stride, padding, dilation,
+                              groups)  # fmt: skip
+        _half.narrow(as_array(grad_x), scratch)
 
     def conv_grad_weight(self, grad_weight, x, grad_out, stride, padding, dilation, groups):
-        _conv.conv_grad_weight(as_array(grad_weight), as_array(x), as_array(grad_out), stride,
-                               padding, dilation, groups)  # fmt: skip
+        scratch = _half.wide_out(as_array(grad_weight))
+        _conv.conv_grad_weight(scratch, _half.widen(as_array(x)),
+                               _half.widen(as_array(grad_out)), stride, padding, dilation,
+                               groups)  # fmt: skip
+        _half.narrow(as_array(grad_weight), scratch)
