@@ -12,6 +12,7 @@ layout is rows grouped by time step, ``batch_sizes[t]`` rows at step t, and a pa
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from typing import Any
 
 from mytensor.core.creation import empty, zeros
@@ -25,6 +26,7 @@ from mytensor.nn.layers.rnn_cells import (
     lstm_step,
     reset_uniform,
     rnn_step,
+    run_direction,
 )
 from mytensor.nn.module import Module
 from mytensor.nn.parameter import Parameter
@@ -219,36 +221,6 @@ class RNNBase(Module):
             return (gru_step(gi, state[0], w_hh, b_hh),)
         return (rnn_step(gi, state[0], w_hh, b_hh, self.nonlinearity),)
 
-    def _direction(
-        self, weights: tuple, x: Tensor, sizes: list[int], init: tuple, reverse: bool
-    ) -> tuple[Tensor, tuple]:
-        """Run one direction of one layer over rows `x`: (outputs (N, out), final state)."""
-        gi_all = F.linear(x, weights[0], weights[2])  # all time steps in one matmul
-        starts = [0]
-        for b in sizes:
-            starts.append(starts[-1] + b)
-        outputs: list[Tensor] = []
-        order = range(len(sizes) - 1, -1, -1) if reverse else range(len(sizes))
-        current = sizes[-1] if reverse else sizes[0]
-        state = tuple(s[:current] for s in init) if current < init[0].shape[0] else init
-        finished: list[tuple] = []  # forward: rows whose sequence ended, latest first
-        for t in order:
-            b = sizes[t]
-            if b < current:  # forward: sequences b..current-1 ended at step t - 1
-                finished.append(tuple(s[b:] for s in state))
-                state = tuple(s[:b] for s in state)
-            elif b > current:  # reverse: sequences current..b-1 start at step t
-                state = tuple(cat([s, s0[current:b]], 0) for s, s0 in zip(state, init, strict=True))
-            current = b
-            state = self._step(weights, gi_all[starts[t] : starts[t + 1]], state)
-            outputs.append(state[0])
-        if reverse:
-            outputs.reverse()
-        if finished:
-            parts = [state, *reversed(finished)]
-            state = tuple(cat([p[i] for p in parts], 0) for i in range(len(state)))
-        return cat(outputs, 0) if len(outputs) > 1 else outputs[0], state
-
     def _run(self, input: Any, hx: Any) -> tuple[Any, tuple]:
         x, sizes, unbatched, packed = self._flatten_input(input)
         batch = sizes[0] if sizes else 0
@@ -272,9 +244,10 @@ class RNNBase(Module):
             for direction in range(self._directions):
                 k = layer * self._directions + direction
                 init = (h0[k], c0[k]) if lstm else (h0[k],)
-                out, state = self._direction(
-                    self._weights(layer, direction), x, sizes, init, bool(direction)
-                )
+                weights = self._weights(layer, direction)
+                gi_all = F.linear(x, weights[0], weights[2])  # every step in one matmul
+                step = partial(self._step, weights)
+                out, state = run_direction(step, gi_all, sizes, init, bool(direction))
                 outs.append(out)
                 finals.append(state)
             x = cat(outs, 1) if len(outs) > 1 else outs[0]

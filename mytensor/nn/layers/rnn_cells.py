@@ -1,5 +1,6 @@
-"""One step of the recurrent layers: the RNN, LSTM and GRU updates (shared with `rnn.py`),
-and the single-step modules RNNCell, LSTMCell and GRUCell.
+"""One step of the recurrent layers: the RNN, LSTM and GRU updates and the loop of one
+direction over a sequence (shared with `rnn.py`), and the single-step modules RNNCell,
+LSTMCell and GRUCell.
 
 A step receives the input-to-hidden part already computed (``gi = x @ W_ih^T + b_ih``; the
 layers compute it for the whole sequence in one matmul) and adds the hidden-to-hidden part
@@ -11,9 +12,11 @@ the GRU. Everything is composed from core ops, so the core's autograd differenti
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from mytensor.core.creation import empty, zeros
+from mytensor.core.ops.shape import cat
 from mytensor.core.tensor import Tensor
 from mytensor.nn import functional as F
 from mytensor.nn import init
@@ -27,6 +30,7 @@ __all__ = [
     "gru_step",
     "lstm_step",
     "rnn_step",
+    "run_direction",
 ]
 
 NONLINEARITIES = ("tanh", "relu")
@@ -67,6 +71,45 @@ def gru_step(gi: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor
     rz = (gi[:, : 2 * size] + gh[:, : 2 * size]).sigmoid()
     n = (gi[:, 2 * size :] + rz[:, :size] * gh[:, 2 * size :]).tanh()
     return n + rz[:, size:] * (h - n)
+
+
+def run_direction(
+    step: Callable[[Tensor, tuple], tuple],
+    gi_all: Tensor,
+    sizes: list[int],
+    init: tuple,
+    reverse: bool,
+) -> tuple[Tensor, tuple]:
+    """Run one direction of one layer: `gi_all` holds the input-to-hidden gates of every
+    step, rows grouped by time step (``sizes[t]`` rows at step t, decreasing, as in a
+    PackedSequence); `step(gi_t, state)` advances the state tuple (h,) or (h, c), whose
+    first entry is the output. Returns (outputs (N, out), final state per sequence): a
+    sequence's final state is taken at its own last step, and in reverse each sequence
+    starts from its row of `init` at its own last step."""
+    starts = [0]
+    for b in sizes:
+        starts.append(starts[-1] + b)
+    outputs: list[Tensor] = []
+    order = range(len(sizes) - 1, -1, -1) if reverse else range(len(sizes))
+    current = sizes[-1] if reverse else sizes[0]
+    state = tuple(s[:current] for s in init) if current < init[0].shape[0] else init
+    finished: list[tuple] = []  # forward: rows whose sequence ended, latest first
+    for t in order:
+        b = sizes[t]
+        if b < current:  # forward: sequences b..current-1 ended at step t - 1
+            finished.append(tuple(s[b:] for s in state))
+            state = tuple(s[:b] for s in state)
+        elif b > current:  # reverse: sequences current..b-1 start at step t
+            state = tuple(cat([s, s0[current:b]], 0) for s, s0 in zip(state, init, strict=True))
+        current = b
+        state = step(gi_all[starts[t] : starts[t + 1]], state)
+        outputs.append(state[0])
+    if reverse:
+        outputs.reverse()
+    if finished:
+        parts = [state, *reversed(finished)]
+        state = tuple(cat([p[i] for p in parts], 0) for i in range(len(state)))
+    return cat(outputs, 0) if len(outputs) > 1 else outputs[0], state
 
 
 def reset_uniform(module: Module, hidden_size: int) -> None:
