@@ -11,9 +11,10 @@
 import math as _math
 from importlib.metadata import PackageNotFoundError, version
 
-from mytensor import autograd
+from mytensor import amp, autograd
 from mytensor._dlpack import from_dlpack
 from mytensor._info import __array_namespace_info__
+from mytensor.amp import autocast
 from mytensor.core._methods_convert import Size
 from mytensor.core.autograd import (
     enable_grad,
@@ -269,6 +270,7 @@ __all__ = [
     "amax",
     "amin",
     "aminmax",
+    "amp",
     "any",
     "arange",
     "are_deterministic_algorithms_enabled",
@@ -283,6 +285,7 @@ __all__ = [
     "atan",
     "atan2",
     "atanh",
+    "autocast",
     "autograd",
     "backends",
     "bernoulli",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from mytensor.core import _autocast
 from mytensor.core.ops.elementwise import where
 from mytensor.core.ops.nn_ops import check_reduction as _check_reduction
 from mytensor.core.ops.nn_ops import class_targets as _class_targets
@@ -57,6 +58,8 @@ def nll_loss(
     """
     _require("nll_loss", input)
     _require("nll_loss", target, "target")
+    if _autocast.STATE.active is not None:
+        input, weight = _autocast.fp32("nll_loss", input, weight)
     _check_reduction("nll_loss", reduction)
     if input.ndim == 1:  # unbatched (C,) with a 0-d target
         loss = nll_loss(input.unsqueeze(0), target.reshape(1), weight, ignore_index, reduction)
@@ -90,6 +93,8 @@ def cross_entropy(
     """
     _require("cross_entropy", input)
     _require("cross_entropy", target, "target")
+    if _autocast.STATE.active is not None:
+        input, target, weight = _autocast.fp32("cross_entropy", input, target, weight)
     _check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(

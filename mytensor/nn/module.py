@@ -393,6 +393,25 @@ class Module:
         """Convert floating-point parameters and buffers to float64."""
         return self.to("float64")
 
+    def half(self) -> Module:
+        """Convert floating-point parameters and buffers to float16 (integer buffers,
+        such as BatchNorm's num_batches_tracked, keep their dtype).
+
+        >>> import mytensor as mt
+        >>> mt.nn.Linear(2, 2).half().weight.dtype
+        mytensor.float16
+        """
+        return self.to("float16")
+
+    def bfloat16(self) -> Module:
+        """Convert floating-point parameters and buffers to bfloat16.
+
+        >>> import mytensor as mt
+        >>> mt.nn.BatchNorm1d(2).bfloat16().running_var.dtype
+        mytensor.bfloat16
+        """
+        return self.to("bfloat16")
+
     # -- state -----------------------------------------------------------------------------
     def state_dict(self, *, prefix: str = "", keep_vars: bool = False) -> OrderedDict[str, Tensor]:
         """Every parameter and persistent buffer by dotted name (detached, sharing data).

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from mytensor.core import autograd
+from mytensor.core import _autocast, autograd
 from mytensor.core.layout import is_integer
 from mytensor.core.ops import _conv_composite as composite
 from mytensor.core.ops._base import OpRecord, check_tensor, promote_operands, register, same_backend
@@ -189,6 +189,8 @@ def _convolution(
     padding: IntTuple | str, dilation: IntTuple, groups: int,
 ) -> Tensor:  # fmt: skip
     x, weight = check_tensor(op, input), check_tensor(op, weight, "weight")
+    if _autocast.STATE.active is not None:
+        x, weight, bias = _autocast.lower(op, x, weight, bias)
     x, unbatched = batched(op, x, weight, n, "O, C/groups, " + ", ".join(
         "k" + a.lower() for a in _AXES[n - 1]))  # fmt: skip
     x, weight = float_operands(op, x, weight)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mytensor.core import autograd
+from mytensor.core import _autocast, autograd
 from mytensor.core.dtypes import ALL_DTYPES, NUMERIC_DTYPES
 from mytensor.core.layout import broadcast_shapes, is_integer, normalize_dim
 from mytensor.core.ops._base import OpRecord, check_tensor, promote_operands, register
@@ -63,6 +63,8 @@ def matmul(x1: Tensor, x2: Tensor, /) -> Tensor:
     """
     a = check_tensor("matmul", x1, "x1")
     b = check_tensor("matmul", x2, "x2")
+    if _autocast.STATE.active is not None:  # mm, bmm and @ come through here too
+        a, b = _autocast.lower("matmul", a, b)
     a, b, dtype = promote_operands("matmul", a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from mytensor.backends.spec import Strided
-from mytensor.core import autograd
+from mytensor.core import _autocast, autograd
 from mytensor.core.creation import arange
 from mytensor.core.dtypes import int64
 from mytensor.core.ops._base import OpRecord, check_tensor, expanded, register, scalar_tensor
@@ -40,6 +40,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     [3.0, 4.0]
     """
     check_tensor("linear", input)
+    if _autocast.STATE.active is not None:
+        input, weight, bias = _autocast.lower("linear", input, weight, bias)
     if check_tensor("linear", weight, "weight").ndim != 2:
         raise ValueError(
             f"linear(): weight must be 2-d (out_features, in_features), got shape {weight.shape}"
@@ -188,6 +190,8 @@ def cross_entropy(
     check_tensor("cross_entropy", input)
     check_tensor("cross_entropy", target, "target")
     check_reduction("cross_entropy", reduction)
+    if _autocast.STATE.active is not None:
+        (input,) = _autocast.fp32("cross_entropy", input)
     if input.ndim != 2 or input.dtype.kind != "float":
         raise ValueError(
             f"cross_entropy(): this op takes (N, C) float logits, got shape {input.shape} "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mytensor.core import _autocast
 from mytensor.core.dtypes import NUMERIC_DTYPES
 from mytensor.core.layout import broadcast_shapes, normalize_dim
 from mytensor.core.ops._base import OpRecord, check_tensor, is_scalar, register
@@ -86,6 +87,8 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1,
     """
     input = check_tensor("addmm", input)
     mat1, mat2 = _matrices("addmm", mat1, mat2, 2, ("mat1", "mat2"))
+    if _autocast.STATE.active is not None:
+        input, mat1, mat2 = _autocast.lower("addmm", input, mat1, mat2)
     _number("addmm", "beta", beta)
     _number("addmm", "alpha", alpha)
     if mat1.shape[1] != mat2.shape[0]:

@@ -13,7 +13,7 @@ import builtins
 
 import numpy as np
 
-from mytensor.core import autograd
+from mytensor.core import _autocast, autograd
 from mytensor.core.dtypes import FLOAT_DTYPES
 from mytensor.core.layout import normalize_dim
 from mytensor.core.ops._base import OpRecord, check_tensor, register, require_kind
@@ -24,6 +24,8 @@ __all__ = ["log_softmax", "softmax"]
 
 def _softmax(name: str, x: Tensor, dim: int, log: bool) -> Tensor:
     check_tensor(name, x)
+    if _autocast.STATE.active is not None:  # float32 under CUDA's autocast, not CPU's
+        (x,) = _autocast.fp32(name, x)
     require_kind(name, x, ("float",), "; convert it first with .astype(mytensor.float32)")
     d = normalize_dim(name, dim, x.ndim)
     if x.numel() == 0:
