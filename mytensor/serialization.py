@@ -36,12 +36,12 @@ __all__ = ["load", "load_metadata", "save"]
 PathLike = str | os.PathLike
 
 # code -> (numpy dtype of the stored bytes, numpy dtype of the loaded tensor); safetensors
-# has no complex128, and its half-precision floats load widened to float32
+# has no complex128. BF16 is ml_dtypes' bfloat16 (registered with numpy by mytensor.core.dtypes)
 _READ_CODES: dict[str, tuple[str, str]] = {
     "F64": ("<f8", "float64"),
     "F32": ("<f4", "float32"),
-    "F16": ("<f2", "float32"),
-    "BF16": ("<u2", "float32"),
+    "F16": ("<f2", "float16"),
+    "BF16": ("bfloat16", "bfloat16"),
     "I64": ("<i8", "int64"),
     "I32": ("<i4", "int32"),
     "I16": ("<i2", "int16"),
@@ -220,7 +220,9 @@ def _atomic_write(path: str, chunks: list) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             for chunk in chunks:
-                f.write(chunk.data if isinstance(chunk, np.ndarray) else chunk)
+                # as bytes: bfloat16 (an ml_dtypes type) exports no buffer of its own
+                f.write(chunk.reshape(-1).view(np.uint8).data if isinstance(chunk, np.ndarray)
+                        else chunk)  # fmt: skip
             f.flush()
             os.fsync(f.fileno())
         os.replace(temp, path)
@@ -240,9 +242,9 @@ def load(
 ) -> Any:
     """Read a .safetensors file: a dict of name -> Tensor, or the checkpoint `save` wrote.
 
-    Every dtype mytensor has loads as it is (complex128 excepted: safetensors has none);
-    F16 and BF16 load as float32. Checkpoint dicts get their int keys back as ints, and a
-    tensor saved twice in one object comes back as one tensor. A truncated or corrupt
+    Every dtype mytensor has loads as it is (complex128 excepted: safetensors has none;
+    F16 and BF16 are float16 and bfloat16). Checkpoint dicts get their int keys back as
+    ints, and a tensor saved twice in one object comes back as one tensor. A truncated or corrupt
     file raises ValueError naming the file and what is wrong with it.
 
     Args:
@@ -290,8 +292,6 @@ def load(
                 f"load(): {path!r} is not a valid safetensors file: tensor {name!r} has "
                 f"shape {tuple(entry['shape'])}, which numpy cannot hold ({exc})"
             ) from None
-        if entry["dtype"] == "BF16":  # bfloat16 is the top half of a float32
-            array = (array.astype(np.uint32) << 16).view(np.float32)
         out[name] = _tensor(array.astype(target, copy=False), target, backend=backend)
     tree = (header.get("__metadata__") or {}).get(_TREE_KEY)
     if tree is None:

@@ -155,7 +155,7 @@ def test_truncated_files_are_explained(tmp_path):
             load(path)
 
 
-def test_half_floats_are_widened_and_integers_kept(tmp_path):
+def test_half_floats_and_integers_keep_their_dtypes(tmp_path):
     path = tmp_path / "small.safetensors"
     half = np.array([1.5, -2.0], dtype=np.float16)
     bf16 = (np.array([3.0, -0.5], dtype=np.float32).view(np.uint32) >> 16).astype("<u2")
@@ -171,8 +171,8 @@ def test_half_floats_are_widened_and_integers_kept(tmp_path):
         data,
     )
     got = load(path)
-    assert got["h"].dtype is mt.float32 and got["h"].tolist() == [1.5, -2.0]
-    assert got["bf"].tolist() == [3.0, -0.5]
+    assert got["h"].dtype is mt.float16 and got["h"].tolist() == [1.5, -2.0]
+    assert got["bf"].dtype is mt.bfloat16 and got["bf"].tolist() == [3.0, -0.5]
     assert got["u"].dtype is mt.uint8 and got["u"].tolist() == [0, 255]
 
 
