@@ -214,6 +214,20 @@ def _packed_projection(
     return linear(q, wq, bq), linear(k, wk, bk), linear(v, wv, bv)
 
 
+def _separate_projection(
+    q: Tensor, k: Tensor, v: Tensor, weights: tuple[Tensor | None, ...], b: Tensor | None
+) -> tuple[Tensor, ...]:
+    """q, k, v projected by their own weights (kdim or vdim != embed_dim)."""
+    wq, wk, wv = weights
+    if wq is None or wk is None or wv is None:
+        raise RuntimeError(
+            f"{_MHA}(): use_separate_proj_weight=True needs q_proj_weight, k_proj_weight and "
+            "v_proj_weight, got None for at least one"
+        )
+    bq, bk, bv = _split3(b, wq.shape[0])
+    return linear(q, wq, bq), linear(k, wk, bk), linear(v, wv, bv)
+
+
 def _pad_masks(masks: list[Tensor | None]) -> list[Tensor | None]:
     """Each mask with a 0 (taking part) column for one more key."""
     return [None if m is None else pad(m, (0, 1)) for m in masks]
@@ -264,6 +278,7 @@ def multi_head_attention_forward(
             key_padding_mask = key_padding_mask.unsqueeze(0)
     tgt_len, bsz, embed_dim = q.shape
     kpm = _canonical_mask(key_padding_mask, "key_padding_mask", q)
+    kpm_shape = None if kpm is None else kpm.shape
     if is_causal and attn_mask is None:
         raise RuntimeError(
             f"{_MHA}(): is_causal=True is a hint that attn_mask is causal and needs the mask "
@@ -290,18 +305,17 @@ def multi_head_attention_forward(
             f"dim with query: got query {query.shape}, key {key.shape}, value {value.shape}"
         )
     if use_separate_proj_weight:
-        bq, bk, bv = _split3(in_proj_bias, embed_dim)
-        q, k, v = (
-            linear(q, q_proj_weight, bq),
-            linear(k, k_proj_weight, bk),
-            linear(v, v_proj_weight, bv),
-        )
+        separate = (q_proj_weight, k_proj_weight, v_proj_weight)
+        q, k, v = _separate_projection(q, k, v, separate, in_proj_bias)
     else:
         if k.shape != v.shape:
             raise RuntimeError(
                 f"{_MHA}(): key shape {key.shape} does not match value shape {value.shape} "
                 "(a packed in_proj_weight needs kdim == vdim == embed_dim)"
             )
+        if in_proj_weight is None:
+            raise RuntimeError(f"{_MHA}(): in_proj_weight is None; pass it, or the three "
+                               "q/k/v_proj_weight with use_separate_proj_weight=True")  # fmt: skip
         q, k, v = _packed_projection(q, k, v, in_proj_weight, in_proj_bias)
     src_len = k.shape[0]
     if attn_mask is not None:
@@ -335,7 +349,7 @@ def multi_head_attention_forward(
         if kpm.shape != (bsz, src_len):
             raise RuntimeError(
                 f"{_MHA}(): key_padding_mask must be (N, S) = {(bsz, src_len)} (one entry per "
-                f"key, counting bias_k/add_zero_attn keys), got shape {key_padding_mask.shape}"
+                f"key, counting bias_k/add_zero_attn keys), got shape {kpm_shape}"
             )
         kpm = kpm.reshape(bsz, 1, 1, src_len).expand(bsz, num_heads, 1, src_len)
         kpm = kpm.reshape(heads, 1, src_len)

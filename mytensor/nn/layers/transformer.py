@@ -302,14 +302,14 @@ class Transformer(Module):
             self.encoder = custom_encoder
         else:
             norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory)
-            layer = TransformerEncoderLayer(*args, **factory)
-            self.encoder = TransformerEncoder(layer, num_encoder_layers, norm)
+            enc_layer = TransformerEncoderLayer(*args, **factory)
+            self.encoder = TransformerEncoder(enc_layer, num_encoder_layers, norm)
         if custom_decoder is not None:
             self.decoder = custom_decoder
         else:
             norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory)
-            layer = TransformerDecoderLayer(*args, **factory)
-            self.decoder = TransformerDecoder(layer, num_decoder_layers, norm)
+            dec_layer = TransformerDecoderLayer(*args, **factory)
+            self.decoder = TransformerDecoder(dec_layer, num_decoder_layers, norm)
         for p in self.parameters():
             if p.ndim > 1:
                 init.xavier_uniform_(p)
