@@ -39,7 +39,12 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 class RNNBase(Module):
     """What RNN, LSTM and GRU share: the parameters (PyTorch's names and order), the
-    checks of input and states, and the loop over layers, directions and time steps."""
+    checks of input and states, and the loop over layers, directions and time steps.
+
+    >>> from mytensor import nn
+    >>> [name for name, _ in nn.GRU(3, 4, bidirectional=True).named_parameters()][4:6]
+    ['weight_ih_l0_reverse', 'weight_hh_l0_reverse']
+    """
 
     def __init__(
         self,

@@ -58,7 +58,13 @@ class PackedSequence(NamedTuple):
     unsorted_indices: Tensor | None = None
 
     def to(self, *args: Any, **kwargs: Any) -> PackedSequence:
-        """The same packing with `data` converted by ``data.to(*args, **kwargs)``."""
+        """The same packing with `data` converted by ``data.to(*args, **kwargs)``.
+
+        >>> import mytensor as mt
+        >>> from mytensor.nn.utils.rnn import pack_sequence
+        >>> pack_sequence([mt.ones(2)]).to(mt.float64).data.dtype
+        mytensor.float64
+        """
         return self._replace(data=self.data.to(*args, **kwargs))
 
     @property
