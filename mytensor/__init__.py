@@ -186,7 +186,7 @@ from mytensor.core.tensor import Tensor
 
 # isort: split
 # the libraries built on the ops (they import the names above, so they come last)
-from mytensor import cuda, data, distributed, fft, linalg, nn, optim, utils
+from mytensor import cuda, data, distributed, fft, func, linalg, nn, optim, utils
 from mytensor._runtime import (
     are_deterministic_algorithms_enabled,
     get_num_threads,
@@ -366,6 +366,7 @@ __all__ = [
     "expm1",
     "eye",
     "fft",
+    "func",
     "finfo",
     "flatten",
     "flip",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 
+from mytensor.core.batching import batchable, check_random, register_rule
 from mytensor.core.creation import rand
 from mytensor.core.ops.methods import run_inplace
 from mytensor.core.tensor import Tensor
@@ -33,6 +34,7 @@ def _masked(op: str, x: Tensor, p: float, mask_shape: tuple[int, ...], inplace: 
     return x * scale
 
 
+@batchable("dropout", random=True)
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability `p` and scale the rest by ``1 / (1 - p)``
     (in training; the identity otherwise). ``inplace=True`` writes into `input`.
@@ -115,3 +117,18 @@ def dropout2d(
     if x.ndim < 2:
         raise RuntimeError(f"dropout2d(): expected an input with a channel dim, got {x.shape}")
     return _masked("dropout2d", x, p, _channel_mask_shape(x), inplace)
+
+
+def _batch_dropout(b, input, p=0.5, training=True, inplace=False):
+    """vmap: 'different' draws a mask per sample (one draw over the physical batch),
+    'same' one mask for the sample shape, shared; 'error' refuses."""
+    if not training or p == 0.0:
+        return input
+    check_random("dropout", b.level)
+    draw = dropout.__wrapped__  # type: ignore[attr-defined]  # the op itself, on physical values
+    if b.level.randomness == "different":
+        return draw(input, p, training, inplace)
+    return input * draw(input.new_ones(input.shape[1:]), p, training)
+
+
+register_rule("dropout", _batch_dropout)

@@ -3,11 +3,14 @@ reductions) and numerically stable forms (log-softmax, softplus), from core ops.
 
 from __future__ import annotations
 
+import functools
 import math
 
+from mytensor.core.batching import batchable, register_decomposition
 from mytensor.core import _autocast
 from mytensor.core.ops.elementwise import where
 from mytensor.core.ops.nn_ops import check_reduction as _check_reduction
+from mytensor.core.ops.nn_ops import class_loss
 from mytensor.core.ops.nn_ops import class_targets as _class_targets
 from mytensor.core.ops.nn_ops import cross_entropy as _cross_entropy_indices
 from mytensor.core.ops.nn_ops import nll_terms as _nll
@@ -38,6 +41,7 @@ def _same_shape(op: str, input: Tensor, target: Tensor) -> None:
 
 
 # -- classification --------------------------------------------------------------------------
+@batchable("nll_loss")
 def nll_loss(
     input: Tensor,
     target: Tensor,
@@ -69,6 +73,7 @@ def nll_loss(
     return _weighted_reduce(loss, counted, reduction)
 
 
+@batchable("nn.cross_entropy")
 def cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -134,6 +139,11 @@ def cross_entropy(
         loss = loss * (1.0 - label_smoothing) + smooth * (label_smoothing / c)
     return _weighted_reduce(loss, counted, reduction)
 
+
+
+# vmap: both run as one-hot composites (class_loss) on the batched values
+register_decomposition("nll_loss", functools.partial(class_loss, log_probs=True))
+register_decomposition("nn.cross_entropy", class_loss)
 
 def _soft_cross_entropy(
     logp: Tensor,

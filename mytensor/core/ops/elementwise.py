@@ -18,6 +18,8 @@ import numpy as np
 
 from mytensor.core import autograd
 from mytensor.core.autograd import GRAD_MODE
+from mytensor.core.batching import ACTIVE, UNBATCHED, batchable, broadcast_rule, pass_rule, run
+from mytensor.core.batching import register_rule as register_batch_rule
 from mytensor.core.dtypes import (
     bool_,
     default_float,
@@ -99,6 +101,10 @@ def _unary_op(spec: Unary) -> Callable[[Tensor], Tensor]:
     complex_rule, complex_saves = spec.complex_rule(), spec.complex_saves or spec.saves
 
     def op(x: Tensor, /) -> Tensor:
+        if ACTIVE[0]:
+            out = run(name, op, None, spec.batch, (x,), {})
+            if out is not UNBATCHED:
+                return out
         x = check_tensor(name, x)
         dtype = x.dtype
         if dtype.kind not in kinds:
@@ -163,6 +169,10 @@ def _binary_op(spec: Binary) -> Callable[[Any, Any], Tensor]:
     cast_bool, to_float = rule.cast_bool, rule.to_float
 
     def op(x1: Tensor | complex, x2: Tensor | complex, /) -> Tensor:
+        if ACTIVE[0]:
+            out = run(name, op, None, spec.batch, (x1, x2), {})
+            if out is not UNBATCHED:
+                return out
         a, b = x1, x2
         if (
             isinstance(a, Tensor)
@@ -234,6 +244,7 @@ def _binary_op(spec: Binary) -> Callable[[Any, Any], Tensor]:
 def where(condition: Tensor, /) -> tuple[Tensor, ...]: ...
 @overload
 def where(condition: Tensor, x1: Tensor | complex, x2: Tensor | complex, /) -> Tensor: ...
+@batchable("where")
 def where(condition: Tensor, x1: Tensor | complex | None = None,
           x2: Tensor | complex | None = None, /) -> Any:  # fmt: skip
     """Elementwise `x1 if condition else x2`, broadcasting all three (scalars allowed).
@@ -281,6 +292,7 @@ def where(condition: Tensor, x1: Tensor | complex | None = None,
     return out
 
 
+@batchable("astype")
 def astype(x: Tensor, dtype: Any, /, *, copy: bool = True, device: Any = None) -> Tensor:
     """`x` converted to `dtype` (float to int truncates toward zero), on `device` if given.
 
@@ -411,6 +423,8 @@ for _spec in BINARY:
 _NUMERIC_TESTED = RULES["numeric"].tested
 register(OpRecord("where", where, lambda c, a, b: np.where(c, a, b), arity=3, shapes="where"))
 register(OpRecord("astype", astype, None, shapes="custom"))
+register_batch_rule("where", broadcast_rule)
+register_batch_rule("astype", pass_rule)
 register(OpRecord("clip", clip, lambda x, min=None, max=None: np.clip(x, min, max),
                   variants=lambda shapes: [{"min": -1.0, "max": 1.5}, {"min": 0.5}]))  # fmt: skip
 register(OpRecord("positive", positive, np.positive, dtypes=_NUMERIC_TESTED))

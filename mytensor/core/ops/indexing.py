@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from mytensor.core import autograd
+from mytensor.core.batching import batchable, materialize, register_rule
 from mytensor.core.dtypes import _KIND_RANK, FLOAT_DTYPES, bool_, int64
 from mytensor.core.layout import normalize_dim
 from mytensor.core.ops._base import (
@@ -131,6 +132,7 @@ def _basic_view(x: Tensor, items: list) -> tuple[tuple, tuple, int, list]:
     return tuple(shape), tuple(strides), offset, advanced
 
 
+@batchable("getitem")
 def getitem(x: Tensor, key: Any) -> Tensor:
     """``x[key]``: numpy's indexing. Basic keys (ints, slices with any step, None, ...)
     give a view; integer arrays and boolean masks give a copy.
@@ -158,6 +160,7 @@ def getitem(x: Tensor, key: Any) -> Tensor:
     return out
 
 
+@batchable("getitem_backward")
 def _embed(g: Tensor, x: Tensor, key: Any) -> Tensor:
     """The adjoint of a basic-index view: `g` placed into zeros shaped like `x`."""
     from mytensor.core.creation import zeros
@@ -451,3 +454,24 @@ def _place(base: Tensor, key: Any, value: Tensor, shape: tuple) -> Tensor:
 register(OpRecord("getitem", getitem, None, shapes="custom"))
 register(OpRecord("gather", gather, None, dtypes=FLOAT_DTYPES, shapes="custom"))
 register(OpRecord("scatter_add", scatter_add, None, dtypes=FLOAT_DTYPES, shapes="custom"))
+
+
+def _batch_getitem(b, x, key):
+    """vmap's basic indexing: the same key behind a full slice over the batch dim."""
+    items = key if isinstance(key, tuple) else (key,)
+    if any(isinstance(k, Tensor | list | np.ndarray) for k in items):
+        raise RuntimeError(
+            f"vmap: getitem has a batching rule for basic keys only (ints, slices, None, "
+            f"...), got {key!r}; use index_select or gather outside vmap, or a where() mask"
+        )
+    return b.op(x, (slice(None), *items))
+
+
+def _batch_embed(b, g, x, key):
+    shape = x.shape[1:] if b.dims[1] is not None else x.shape
+    g = materialize(g, b.dims[0], b.size)
+    return _embed(g, g.new_zeros((b.size, *shape)), (slice(None), *key))
+
+
+register_rule("getitem", _batch_getitem)
+register_rule("getitem_backward", _batch_embed)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from mytensor.core import _autocast, autograd
+from mytensor.core.batching import batchable, logical_ndim, pad_to, register_rule
 from mytensor.core.dtypes import ALL_DTYPES, NUMERIC_DTYPES
 from mytensor.core.layout import broadcast_shapes, is_integer, normalize_dim
 from mytensor.core.ops._base import OpRecord, check_tensor, promote_operands, register
@@ -53,6 +54,7 @@ def _complex_graph(out: Tensor, a: Tensor, b: Tensor) -> Tensor:
     return autograd.record(out, "matmul", (a, b), backward, (a, b))
 
 
+@batchable("matmul")
 def matmul(x1: Tensor, x2: Tensor, /) -> Tensor:
     """Matrix product with numpy's rules: 1-d operands are promoted to a matrix and the
     added dim removed after; leading (batch) dims broadcast.
@@ -196,3 +198,24 @@ register(OpRecord("vecdot", vecdot, _np_vecdot, arity=2, dtypes=NUMERIC_DTYPES,
 register(OpRecord("matrix_transpose", matrix_transpose, lambda a: np.swapaxes(a, -1, -2),
                   dtypes=ALL_DTYPES,
                   variants=lambda shapes: [{}] if len(shapes[0]) >= 2 else []))  # fmt: skip
+
+
+def batch_matmul(b, x1, x2):
+    """vmap's matmul: a batched vector becomes a one-row (or one-column) matrix, batched
+    operands get size-1 dims behind the batch dim up to the other operand's rank, then one
+    matmul runs on the physical values and the added dims are dropped."""
+    (da, db), a, c = b.dims, x1, x2
+    vec_a = da is not None and a.ndim == 2
+    vec_b = db is not None and c.ndim == 2
+    a = a.unsqueeze(-2) if vec_a else a
+    c = c.unsqueeze(-1) if vec_b else c
+    rank = max(logical_ndim(a, da), logical_ndim(c, db))
+    out = matmul(pad_to(a, da, rank), pad_to(c, db, rank))
+    if vec_b:
+        out = out.squeeze(-1)
+    if vec_a:
+        out = out.squeeze(-1 if vec_b else -2)
+    return out
+
+
+register_rule("matmul", batch_matmul)

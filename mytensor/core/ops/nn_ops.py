@@ -16,6 +16,7 @@ import numpy as np
 
 from mytensor.backends.spec import Strided
 from mytensor.core import _autocast, autograd
+from mytensor.core.batching import batchable, materialize, register_decomposition, register_rule
 from mytensor.core.creation import arange
 from mytensor.core.dtypes import int64
 from mytensor.core.ops._base import OpRecord, check_tensor, expanded, register, scalar_tensor
@@ -30,6 +31,7 @@ _REDUCTIONS = ("none", "mean", "sum")
 
 
 # -- linear ----------------------------------------------------------------------------------
+@batchable("linear")
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``: `weight` is (out_features, in_features), `input`
     (..., in_features), `bias` (out_features,) or anything that broadcasts to the output.
@@ -170,6 +172,7 @@ def weighted_reduce(loss: Tensor, counted: Tensor, reduction: str) -> Tensor:
     return loss.sum() / counted.sum()
 
 
+@batchable("cross_entropy")
 def cross_entropy(
     input: Tensor, target: Tensor, *, ignore_index: int = -100, reduction: str = "mean"
 ) -> Tensor:
@@ -250,3 +253,53 @@ def _np_cross_entropy(
 
 
 register(OpRecord("cross_entropy", cross_entropy, _np_cross_entropy, shapes="custom"))
+
+
+# -- vmap ------------------------------------------------------------------------------------
+def _batch_linear(b, input, weight, bias=None):
+    """One linear of the whole batch; per-sample weights (vmap of a gradient) run one
+    batched matmul."""
+    x = materialize(input, b.dims[0], b.size)
+    bias_dim = b.dims[2] if len(b.dims) > 2 else b.kw.get("bias")
+    if b.dims[1] is None and bias_dim is None:
+        return linear(x, weight, bias)
+    lead = x.shape[1:-1]
+    w = materialize(weight, b.dims[1], b.size)
+    out = (x.reshape(b.size, -1, x.shape[-1]) @ w.transpose(1, 2)).reshape(b.size, *lead, -1)
+    if bias is None:
+        return out
+    if bias_dim is not None:
+        bias = bias.reshape(b.size, *([1] * (out.ndim - bias.ndim)), *bias.shape[1:])
+    return out + bias
+
+
+def class_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+               ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0,
+               log_probs: bool = False) -> Tensor:  # fmt: skip
+    """nll_loss (`log_probs`) or cross_entropy of class indices or probabilities, composed
+    of ops that vmap batches (a one-hot compare instead of gather): both under vmap."""
+    check_reduction("cross_entropy", reduction)
+    dim = 0 if input.ndim == 1 else 1
+    c = input.shape[dim]
+    shape = [1] * input.ndim
+    shape[dim] = c
+    logp = input if log_probs else log_softmax(input, dim)
+    w = 1.0 if weight is None else weight.reshape(shape)
+    if target.dtype.kind == "float":  # class probabilities (cross_entropy only)
+        if label_smoothing:
+            target = target * (1.0 - label_smoothing) + label_smoothing / c
+        loss = -(logp * target * w).sum(dim)
+        n = loss.numel()
+        return loss if reduction == "none" else loss.sum() / (n if reduction == "mean" else 1)
+    hit = target.unsqueeze(dim) == arange(c, backend=input.backend).reshape(shape)
+    keep = target != ignore_index
+    counted = where(keep, where(hit, w, 0.0).sum(dim), 0.0).astype(logp.dtype)
+    loss = where(keep, -where(hit, logp, 0.0).sum(dim), 0.0) * counted
+    if label_smoothing:
+        smooth = where(keep, -(logp * w).sum(dim), 0.0)
+        loss = loss * (1.0 - label_smoothing) + smooth * (label_smoothing / c)
+    return weighted_reduce(loss, counted, reduction)
+
+
+register_rule("linear", _batch_linear)
+register_decomposition("cross_entropy", class_loss)

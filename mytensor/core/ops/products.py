@@ -9,10 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from mytensor.core import _autocast
+from mytensor.core.batching import batchable, register_rule
 from mytensor.core.dtypes import NUMERIC_DTYPES
 from mytensor.core.layout import broadcast_shapes, normalize_dim
 from mytensor.core.ops._base import OpRecord, check_tensor, is_scalar, register
-from mytensor.core.ops.linalg import matmul
+from mytensor.core.ops.linalg import batch_matmul, matmul
 from mytensor.core.tensor import Tensor
 
 __all__ = ["addmm", "bmm", "cross", "ger", "kron", "mm", "outer", "trace"]
@@ -36,6 +37,7 @@ def _matrices(
     return a, b
 
 
+@batchable("mm")
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """The matrix product of two 2-d tensors, (n, k) @ (k, m) -> (n, m) (no broadcasting;
     `matmul` broadcasts).
@@ -54,6 +56,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     return matmul(input, mat2)
 
 
+@batchable("bmm")
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product of two 3-d tensors, (b, n, k) @ (b, k, m) -> (b, n, m), with
     equal batch sizes (no broadcasting; `matmul` broadcasts).
@@ -222,3 +225,7 @@ def _np_kron(a, b):
 
 
 register(OpRecord("kron", kron, _np_kron, arity=2, dtypes=NUMERIC_DTYPES, shapes="broadcast"))
+
+# vmap: mm and bmm of batched operands are matmuls of one more dim
+register_rule("mm", lambda b, x, y: batch_matmul(b, x, y))
+register_rule("bmm", lambda b, x, y: batch_matmul(b, x, y))

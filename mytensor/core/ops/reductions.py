@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from mytensor.core import autograd
+from mytensor.core.batching import batchable, dim_rule, register_rule
 from mytensor.core.dtypes import FLOAT_DTYPES, bool_, int64, to_dtype
 from mytensor.core.layout import contiguous_strides, normalize_dim, normalize_dims
 from mytensor.core.ops._base import OpRecord, check_tensor, register, require_kind
@@ -52,6 +53,7 @@ def _accumulator_dtype(x: Tensor):
     return to_dtype("uint64") if x.dtype.kind == "uint" else int64
 
 
+@batchable("sum")
 def sum(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Sum over `dim` (int, tuple, or None for all); ints and bools sum in int64.
 
@@ -68,6 +70,7 @@ def sum(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     return out
 
 
+@batchable("prod")
 def prod(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Product over `dim`; the gradient is exact when inputs contain zeros.
 
@@ -121,6 +124,7 @@ def _extremum(op: str, x: Tensor, dim: Dim, keepdim: bool) -> Tensor:
     return out
 
 
+@batchable("max")
 def max(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Largest value over `dim` (NaN if any is NaN). Returns values only, like `amax`.
 
@@ -131,6 +135,7 @@ def max(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     return _extremum("max", x, dim, keepdim)
 
 
+@batchable("min")
 def min(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Smallest value over `dim` (NaN if any is NaN). Returns values only, like `amin`.
 
@@ -156,6 +161,7 @@ def _arg_extremum(op: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
     return _reduce(op, x, (d,), int64, keepdim)[0]
 
 
+@batchable("argmax")
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index (int64) of the first largest value along `dim` (of the flattened input if None).
 
@@ -166,6 +172,7 @@ def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return _arg_extremum("argmax", x, dim, keepdim)
 
 
+@batchable("argmin")
 def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index (int64) of the first smallest value along `dim` (of the flattened input if None).
 
@@ -183,6 +190,7 @@ def _logical_reduce(op: str, x: Tensor, dim: Dim, keepdim: bool) -> Tensor:
     return _reduce(op, x, normalize_dims(op, dim, x.ndim), bool_, keepdim)[0]
 
 
+@batchable("any")
 def any(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Whether any element along `dim` is true (non-zero).
 
@@ -193,6 +201,7 @@ def any(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     return _logical_reduce("any", x, dim, keepdim)
 
 
+@batchable("all")
 def all(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Whether every element along `dim` is true (non-zero).
 
@@ -302,3 +311,16 @@ for _name, _func, _ref, _variants in [
     ("logsumexp", logsumexp, _np_logsumexp, _nonempty_dim_variants),
 ]:  # fmt: skip
     register(OpRecord(_name, _func, _ref, dtypes=FLOAT_DTYPES, variants=_variants))
+
+
+def _batch_arg_extremum(b, x, dim=None, keepdim=False):
+    if dim is None:  # the index into the flattened sample
+        out = b.op(x.reshape(x.shape[0], -1), 1)
+        return out.reshape(x.shape[0], *([1] * (x.ndim - 1))) if keepdim else out
+    return dim_rule(b, x, dim, keepdim)
+
+
+for _name in ("sum", "prod", "max", "min", "any", "all"):
+    register_rule(_name, dim_rule)
+register_rule("argmax", _batch_arg_extremum)
+register_rule("argmin", _batch_arg_extremum)

@@ -12,6 +12,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from mytensor.core import autograd
+from mytensor.core.batching import (
+    batchable,
+    materialize,
+    pass_rule,
+    register_rule,
+    shift_dim,
+    shift_dims,
+)
 from mytensor.core.dtypes import ALL_DTYPES, promote_types
 from mytensor.core.layout import (
     broadcast_shapes,
@@ -40,6 +48,7 @@ def _record_view(out: Tensor, name: str, x: Tensor, backward) -> Tensor:
     return out
 
 
+@batchable("contiguous")
 def contiguous(x: Tensor) -> Tensor:
     """`x` itself if it is C-contiguous, else a C-contiguous copy.
 
@@ -53,6 +62,7 @@ def contiguous(x: Tensor) -> Tensor:
     return clone(x)
 
 
+@batchable("clone")
 def clone(x: Tensor) -> Tensor:
     """A contiguous copy with its own buffer (differentiable).
 
@@ -66,6 +76,7 @@ def clone(x: Tensor) -> Tensor:
     return _record_view(out, "clone", x, lambda g: g)
 
 
+@batchable("reshape")
 def reshape(x: Tensor, *shape: int) -> Tensor:
     """`x` with a new shape (one size may be -1); a view when the layout allows, else a copy.
 
@@ -85,6 +96,7 @@ def reshape(x: Tensor, *shape: int) -> Tensor:
     return _record_view(out, "reshape", x, lambda g: g.reshape(x.shape))
 
 
+@batchable("view")
 def view(x: Tensor, *shape: int) -> Tensor:
     """Like `reshape`, but never copies: an impossible view is an error.
 
@@ -105,6 +117,7 @@ def view(x: Tensor, *shape: int) -> Tensor:
                         lambda g: g.reshape(x.shape))  # fmt: skip
 
 
+@batchable("permute")
 def permute(x: Tensor, *dims: int) -> Tensor:
     """Reorder the dimensions (a view).
 
@@ -124,6 +137,7 @@ def permute(x: Tensor, *dims: int) -> Tensor:
     return _record_view(out, "permute", x, lambda g: g.permute(*inverse))
 
 
+@batchable("transpose")
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dimensions (a view).
 
@@ -141,6 +155,7 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     return permute(x, *order)
 
 
+@batchable("expand")
 def expand(x: Tensor, *shape: int) -> Tensor:
     """Broadcast `x` to `shape` without copying (stride 0); -1 keeps a size.
 
@@ -159,6 +174,7 @@ def expand(x: Tensor, *shape: int) -> Tensor:
     return broadcast_to(x, target)
 
 
+@batchable("broadcast_to")
 def broadcast_to(x: Tensor, /, shape: Sequence[int]) -> Tensor:
     """`x` viewed with numpy-broadcast `shape` (stride 0 on new/size-1 axes).
 
@@ -179,6 +195,7 @@ def broadcast_to(x: Tensor, /, shape: Sequence[int]) -> Tensor:
     return _record_view(out, "expand", x, lambda g: unbroadcast(g, x.shape))
 
 
+@batchable("squeeze")
 def squeeze(x: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     """Drop size-1 dimensions (all, or those in `dim`); naming a size>1 dim is an error.
 
@@ -201,6 +218,7 @@ def squeeze(x: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     return _record_view(out, "squeeze", x, lambda g: g.reshape(x.shape))
 
 
+@batchable("unsqueeze")
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dimension at `dim` (negative counts from the new rank).
 
@@ -217,6 +235,7 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
                         lambda g: g.reshape(x.shape))  # fmt: skip
 
 
+@batchable("flip")
 def flip(x: Tensor, dims: int | Sequence[int] | None = None) -> Tensor:
     """Reverse the order of elements along `dims` (all if None): a negative-stride view.
 
@@ -236,6 +255,7 @@ def flip(x: Tensor, dims: int | Sequence[int] | None = None) -> Tensor:
     return _record_view(out, "flip", x, lambda g: g.flip(axes))
 
 
+@batchable("cat")
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension (their dtypes promote).
 
@@ -286,6 +306,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return out
 
 
+@batchable("stack")
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join same-shaped tensors along a new dimension.
 
@@ -357,3 +378,58 @@ _CUSTOM = [
 ]  # fmt: skip
 for _name, _func in _CUSTOM:
     register(OpRecord(_name, _func, None, dtypes=ALL_DTYPES, shapes="custom"))
+
+
+# -- vmap: the batch dim sits in front of the logical dims ------------------------------
+def _batch_reshape(b, x, *shape):
+    return b.op(x, (x.shape[0], *_shape_arg(shape)))
+
+
+def _batch_permute(b, x, *dims):
+    n = x.ndim - 1
+    return b.op(x, (0, *(shift_dim(d, n) for d in _shape_arg(dims))))
+
+
+def _batch_transpose(b, x, dim0, dim1):
+    return b.op(x, shift_dim(dim0, x.ndim - 1), shift_dim(dim1, x.ndim - 1))
+
+
+def _batch_expand(b, x, *shape):
+    shape = _shape_arg(shape)
+    missing = len(shape) - (x.ndim - 1)
+    if missing > 0:
+        x = x.reshape(x.shape[0], *([1] * missing), *x.shape[1:])
+    return b.op(x, (x.shape[0], *shape))
+
+
+def _batch_squeeze(b, x, dim=None):
+    logical = x.shape[1:]
+    if dim is None:
+        dim = tuple(i for i, s in enumerate(logical) if s == 1)
+    return b.op(x, shift_dims(dim, len(logical)))
+
+
+def _batch_unsqueeze(b, x, dim):
+    return b.op(x, shift_dim(dim, x.ndim))
+
+
+def _batch_flip(b, x, dims=None):
+    return b.op(x, shift_dims(dims, x.ndim - 1))
+
+
+def _batch_joined(stacking):
+    def rule(b, tensors, dim=0):
+        tensors = [materialize(t, d, b.size) for t, d in zip(tensors, b.dims[0], strict=True)]
+        return b.op(tensors, shift_dim(dim, tensors[0].ndim - 1 + stacking))
+
+    return rule
+
+
+for _name, _rule in [
+    ("contiguous", pass_rule), ("clone", pass_rule), ("reshape", _batch_reshape),
+    ("view", _batch_reshape), ("permute", _batch_permute), ("transpose", _batch_transpose),
+    ("expand", _batch_expand), ("broadcast_to", lambda b, x, shape: _batch_expand(b, x, shape)),
+    ("squeeze", _batch_squeeze), ("unsqueeze", _batch_unsqueeze),
+    ("flip", _batch_flip), ("cat", _batch_joined(0)), ("stack", _batch_joined(1)),
+]:  # fmt: skip
+    register_rule(_name, _rule)

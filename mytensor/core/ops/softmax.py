@@ -14,6 +14,7 @@ import builtins
 import numpy as np
 
 from mytensor.core import _autocast, autograd
+from mytensor.core.batching import batchable, dim_rule, register_rule
 from mytensor.core.dtypes import FLOAT_DTYPES
 from mytensor.core.layout import normalize_dim
 from mytensor.core.ops._base import OpRecord, check_tensor, register, require_kind
@@ -49,6 +50,7 @@ def _softmax(name: str, x: Tensor, dim: int, log: bool) -> Tensor:
     return out
 
 
+@batchable("softmax")
 def softmax(x: Tensor, dim: int) -> Tensor:
     """``exp(x) / sum(exp(x))`` along `dim`, computed stably (the maximum subtracted
     first). A row holding NaN or +inf, or only -inf, gives NaN, as in PyTorch.
@@ -60,6 +62,7 @@ def softmax(x: Tensor, dim: int) -> Tensor:
     return _softmax("softmax", x, dim, log=False)
 
 
+@batchable("log_softmax")
 def log_softmax(x: Tensor, dim: int) -> Tensor:
     """``x - logsumexp(x)`` along `dim`: the log of `softmax`, without underflow.
 
@@ -93,3 +96,5 @@ def _np_log_softmax(x, dim):
 register(OpRecord("softmax", softmax, _np_softmax, dtypes=FLOAT_DTYPES, variants=_variants))
 register(OpRecord("log_softmax", log_softmax, _np_log_softmax, dtypes=FLOAT_DTYPES,
                   variants=_variants))  # fmt: skip
+register_rule("softmax", dim_rule)
+register_rule("log_softmax", dim_rule)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mytensor.backends.spec import OPTIONAL_MAP_OPS, OPTIONAL_ZIP_OPS
+from mytensor.core.batching import broadcast_rule
 from mytensor.core.dtypes import (
     COMPLEX_DTYPES,
     FLOAT_DTYPES,
@@ -114,9 +115,9 @@ class Unary:
     complex_saves: str | None = None  # what the complex rule reads, if not `saves`
     # forward mode, (tangent, x, out) -> tangent of out; None: not written yet
     jvp: Callable[[Tensor, Tensor, Tensor], Tensor] | None = None
-    # vmap, (x, batch_dim) -> (out, out_batch_dim); None: elementwise ops batch by
-    # broadcasting, which needs no rule of its own
-    batch: Callable | None = None
+    # vmap, (batch, *physical args) -> physical out, batch dim in front (core/batching.py);
+    # elementwise ops batch by broadcasting: the ranks aligned behind the batch dim
+    batch: Callable = broadcast_rule
 
     @property
     def optional(self) -> bool:
@@ -255,7 +256,7 @@ class Binary:
     complex_grad: Callable[[Tensor, Tensor, Tensor, Tensor], tuple] | None = None
     # forward mode, (tangent_a, tangent_b, a, b, out) -> tangent of out; None: not yet
     jvp: Callable | None = None
-    batch: Callable | None = None  # as Unary.batch
+    batch: Callable = broadcast_rule  # as Unary.batch
 
     @property
     def optional(self) -> bool:
