@@ -96,7 +96,10 @@ class RNNBase(Module):
             layer_input = input_size if layer == 0 else out_size * directions
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                shapes = [("weight_ih", (rows, layer_input)), ("weight_hh", (rows, out_size))]
+                shapes: list[tuple[str, tuple[int, ...]]] = [
+                    ("weight_ih", (rows, layer_input)),
+                    ("weight_hh", (rows, out_size)),
+                ]
                 if bias:
                     shapes += [("bias_ih", (rows,)), ("bias_hh", (rows,))]
                 if proj_size:
@@ -248,7 +251,7 @@ class RNNBase(Module):
             outs = []
             for direction in range(self._directions):
                 k = layer * self._directions + direction
-                init = (h0[k], c0[k]) if lstm else (h0[k],)
+                init = (h0[k], c0[k]) if c0 is not None else (h0[k],)
                 weights = self._weights(layer, direction)
                 gi_all = F.linear(x, weights[0], weights[2])  # every step in one matmul
                 step = partial(self._step, weights)
