@@ -22,7 +22,8 @@ from mytensor.nn.parameter import Parameter
 __all__ = ["IncompatibleKeys", "Module", "RemovableHandle"]
 
 
-_DTYPE_NAMES = ("bool", "bool_", "int32", "int64", "float32", "float64")
+_DTYPE_NAMES = ("bool", "bool_", "int32", "int64", "float16", "bfloat16", "half", "float32",
+                "float64")  # fmt: skip
 
 
 def _check_name(kind: str, name: Any) -> None:
