@@ -57,6 +57,26 @@ Optional primitives (the core has a composite default for each)
     (NaN-propagating); with ``log``, ``(a - m') - log(sum(exp(a - m')))`` where ``m'`` is
     ``m`` except 0 for a row of only -inf. ``a`` and ``out`` are float of one shape and
     dtype, not empty. A row holding NaN or +inf, or only -inf, gives NaN throughout.
+``sgd_update(param, grad, momentum_buffer, step)``
+    One SGD step in place, elementwise: with the constants of ``step`` (an `SGDStep`)
+    each rounded once to the dtype, ``g = -grad`` if ``maximize`` else ``grad``;
+    ``g = g + param * weight_decay`` if ``weight_decay``; when ``momentum``:
+    ``buf = g`` on the first step, else ``buf = buf * momentum + g * (1 - dampening)``,
+    then ``g = g + buf * momentum`` if ``nesterov`` else ``buf``; ``param = param - g * lr``.
+    Every operation rounds to the dtype, in this order, so a native kernel matches the
+    core's composite bit for bit (no fused multiply-add). ``momentum_buffer`` is None
+    without momentum. All operands are C-contiguous, of one float dtype and one shape;
+    the core sends anything else to its composite.
+``adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step)``
+    One Adam/AdamW step in place, elementwise, with ``c = step.constants()`` (see
+    `AdamStep`) rounded once to the dtype: ``g = -grad`` if ``maximize``; then with
+    ``weight_decay``, ``param = param * c.decay`` (decoupled, AdamW) or
+    ``g = g + param * weight_decay``; ``m = m + (g - m) * c.one_minus_beta1``;
+    ``v = v * beta2 + (g * g) * c.one_minus_beta2``; with ``amsgrad``,
+    ``vmax = maximum(vmax, v)`` (NaN wins) and ``v`` reads ``vmax`` below;
+    ``param = param - (m * c.step_size) / (sqrt(v) / c.bias_correction2_sqrt + eps)``.
+    Rounding, layout and dtype as ``sgd_update``; ``max_exp_avg_sq`` is None without
+    amsgrad.
 ``synchronize()``
     Block until every kernel queued so far has finished (asynchronous device
     backends; ``to_host`` must synchronize by itself). The default does nothing.
@@ -205,9 +225,10 @@ but must not crash.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 import pluggy
@@ -217,6 +238,7 @@ from mytensor.core.dtypes import DType
 __all__ = [
     "CONV_PRIMITIVES",
     "FFT_OPS",
+    "FUSED_UPDATES",
     "LINALG_OPS",
     "MAP_OPS",
     "MIN_DTYPES",
@@ -226,10 +248,13 @@ __all__ = [
     "REDUCE_OPS",
     "REQUIRED_PRIMITIVES",
     "ZIP_OPS",
+    "AdamConstants",
+    "AdamStep",
     "Backend",
     "BackendEntry",
     "BackendHooks",
     "BackendUnavailable",
+    "SGDStep",
     "Strided",
     "hookimpl",
     "hookspec",
@@ -266,7 +291,11 @@ REQUIRED_PRIMITIVES = (
 OPTIONAL_PRIMITIVES = (
     "matmul", "gather", "scatter_add", "random", "synchronize", "softmax",
     "argsort", "searchsorted", "nonzero", "cumulative", "linalg", "fft",
+    "sgd_update", "adam_update",
 )  # fmt: skip
+# the optimizer updates: native only for C-contiguous operands of one shape (the core
+# routes other layouts to its composite)
+FUSED_UPDATES = ("sgd_update", "adam_update")
 LINALG_OPS = (
     "inv", "det", "slogdet", "solve", "cholesky", "qr", "qr_complete", "eigh", "svd", "svd_full",
 )  # fmt: skip
@@ -311,6 +340,59 @@ class Strided:
         return (
             f"Strided(shape={self.shape}, strides={self.strides}, "
             f"offset={self.offset}, dtype={self.dtype.name})"
+        )
+
+
+@dataclass(frozen=True)
+class SGDStep:
+    """The hyperparameters of one `sgd_update` (PyTorch's SGD options; `first` is the
+    step that creates the momentum buffer)."""
+
+    lr: float
+    weight_decay: float = 0.0
+    momentum: float = 0.0
+    dampening: float = 0.0
+    nesterov: bool = False
+    maximize: bool = False
+    first: bool = False
+
+
+class AdamConstants(NamedTuple):
+    decay: float  # AdamW's 1 - lr * weight_decay
+    one_minus_beta1: float
+    beta2: float
+    one_minus_beta2: float
+    step_size: float  # lr / (1 - beta1 ** step)
+    bias_correction2_sqrt: float  # sqrt(1 - beta2 ** step)
+    eps: float
+    weight_decay: float
+
+
+@dataclass(frozen=True)
+class AdamStep:
+    """The hyperparameters of one `adam_update`; `step` counts from 1."""
+
+    lr: float
+    beta1: float
+    beta2: float
+    eps: float
+    step: int
+    weight_decay: float = 0.0
+    decoupled: bool = False
+    amsgrad: bool = False
+    maximize: bool = False
+
+    def constants(self) -> AdamConstants:
+        """The derived constants, computed in Python floats (float64) as PyTorch does."""
+        return AdamConstants(
+            1 - self.lr * self.weight_decay,
+            1 - self.beta1,
+            self.beta2,
+            1 - self.beta2,
+            self.lr / (1 - self.beta1**self.step),
+            math.sqrt(1 - self.beta2**self.step),
+            self.eps,
+            self.weight_decay,
         )
 
 

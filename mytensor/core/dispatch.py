@@ -9,6 +9,7 @@ import numpy as np
 
 from mytensor.backends.spec import (
     CONV_PRIMITIVES,
+    FUSED_UPDATES,
     MAP_OPS,
     OPTIONAL_MAP_OPS,
     OPTIONAL_PRIMITIVES,
@@ -17,7 +18,7 @@ from mytensor.backends.spec import (
     ZIP_OPS,
     Strided,
 )
-from mytensor.core import host_fallbacks
+from mytensor.core import fused_updates, host_fallbacks
 from mytensor.core.dtypes import (
     _BY_NUMPY,
     KNOWN_DTYPES,
@@ -49,7 +50,8 @@ _OPERAND = {
     "matmul": ("matmul", 1), "gather": ("gather", 1), "scatter_add": ("scatter_add", 2),
     "random": ("random", 0), "argsort": ("argsort", 1), "searchsorted": ("searchsorted", 1),
     "nonzero": ("nonzero", 1), "cumulative": ("cumulative", 2), "linalg": ("linalg", 2),
-    "fft": ("fft", 2), "softmax": ("softmax", 1), **{name: (_CONV, 1) for name in CONV_PRIMITIVES},
+    "fft": ("fft", 2), "softmax": ("softmax", 1), "sgd_update": ("sgd_update", 0),
+    "adam_update": ("adam_update", 0), **{name: (_CONV, 1) for name in CONV_PRIMITIVES},
 }  # fmt: skip
 
 
@@ -196,6 +198,10 @@ class Dispatch:
         # the elementwise op names it runs natively (optional ones unlisted: `elementwise`)
         self.ops = frozenset(backend.map_ops) | frozenset(backend.zip_ops)
         self._route(backend)
+        for name in FUSED_UPDATES:
+            if name in self.native:  # native for contiguous operands only (the contract)
+                composite = getattr(Dispatch, name).__get__(self)
+                setattr(self, name, fused_updates.contiguous_router(getattr(self, name), composite))
         if not self.dtypes.issuperset(KNOWN_DTYPES):
             # only a backend lacking dtypes pays for the check, once per allocation
             self.allocate = self._checked_allocate
@@ -330,6 +336,15 @@ class Dispatch:
     cumulative = host_fallbacks.cumulative
     linalg = host_fallbacks.linalg
     fft = host_fallbacks.fft
+
+    def sgd_update(self, param: Strided, grad: Strided, momentum_buffer: Strided | None,
+                   step: Any) -> None:  # fmt: skip
+        """The rule written in map/zip calls (core/fused_updates.py)."""
+        fused_updates.sgd_update(self, param, grad, momentum_buffer, step)
+
+    def adam_update(self, param: Strided, grad: Strided, exp_avg: Strided,
+                    exp_avg_sq: Strided, vmax: Strided | None, step: Any) -> None:  # fmt: skip
+        fused_updates.adam_update(self, param, grad, exp_avg, exp_avg_sq, vmax, step)
 
     def synchronize(self) -> None:
         """Synchronous backends have nothing to wait for."""

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from mytensor.backends.spec import AdamStep
 from mytensor.core.creation import zeros_like
-from mytensor.core.ops.elementwise import BINARY_OPS
 from mytensor.core.tensor import Tensor
-from mytensor.optim.optimizer import Optimizer, ParamsT
+from mytensor.optim.optimizer import Optimizer, ParamsT, bump_versions
 
 __all__ = ["Adam", "AdamW"]
-
-_maximum = BINARY_OPS["maximum"]
 
 
 class Adam(Optimizer):
@@ -80,28 +77,16 @@ class Adam(Optimizer):
             state["exp_avg_sq"] = zeros_like(param)
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = zeros_like(param)
-        lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
-        if group["maximize"]:
-            grad = -grad
-        if wd != 0:
-            if self._decoupled:
-                param *= 1 - lr * wd
-            else:
-                grad = grad + param * wd
         state["step"] += 1
-        step = state["step"]
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg += (grad - exp_avg) * (1 - beta1)
-        exp_avg_sq *= beta2
-        exp_avg_sq += grad * grad * (1 - beta2)
-        step_size = lr / (1 - beta1**step)
-        bias_correction2_sqrt = math.sqrt(1 - beta2**step)
-        if group["amsgrad"]:
-            max_sq = state["max_exp_avg_sq"]
-            max_sq[...] = _maximum(max_sq, exp_avg_sq)
-            exp_avg_sq = max_sq
-        denom = exp_avg_sq.sqrt() / bias_correction2_sqrt + group["eps"]
-        param -= exp_avg * step_size / denom
+        beta1, beta2 = group["betas"]
+        step = AdamStep(group["lr"], beta1, beta2, group["eps"], state["step"],
+                        group["weight_decay"], self._decoupled, group["amsgrad"],
+                        group["maximize"])  # fmt: skip
+        m, v, vmax = state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq")
+        # the backend's single-pass kernel, or the core's composite of the same rule
+        vmax_d = None if vmax is None else vmax._d
+        param._storage.backend.adam_update(param._d, grad._d, m._d, v._d, vmax_d, step)
+        bump_versions(param, m, v, vmax)
 
 
 class AdamW(Adam):

@@ -32,6 +32,14 @@ class _Required:
 required = _Required()
 
 
+def bump_versions(*tensors: Tensor | None) -> None:
+    """Count an in-place write into each tensor's storage, as in-place ops do (a backward
+    that saved the old values then fails loudly)."""
+    for t in tensors:
+        if t is not None:
+            t._storage.version += 1
+
+
 class Optimizer:
     """Base class of the optimizers: holds parameter groups and per-parameter state.
 

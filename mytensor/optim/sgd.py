@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from mytensor.backends.spec import SGDStep
 from mytensor.core.tensor import Tensor
-from mytensor.optim.optimizer import Optimizer, ParamsT
+from mytensor.optim.optimizer import Optimizer, ParamsT, bump_versions
 
 __all__ = ["SGD"]
 
@@ -67,14 +68,16 @@ class SGD(Optimizer):
             raise ValueError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening")
 
     def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict) -> None:
-        grad = self._descent_grad(param, grad, group)
+        # one `sgd_update` per parameter: the backend's single-pass kernel, or the core's
+        # composite of the same rule
         momentum = group["momentum"]
-        if momentum != 0:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = grad.clone()
-            else:
-                buf *= momentum
-                buf += grad * (1 - group["dampening"])
-            grad = grad + buf * momentum if group["nesterov"] else buf
-        param -= grad * group["lr"]
+        buf = state.get("momentum_buffer")
+        first = momentum != 0 and buf is None
+        if first:
+            buf = state["momentum_buffer"] = Tensor._empty(
+                param._storage.backend, param.shape, param.dtype
+            )
+        step = SGDStep(group["lr"], group["weight_decay"], momentum, group["dampening"],
+                       group["nesterov"], group["maximize"], first)  # fmt: skip
+        param._storage.backend.sgd_update(param._d, grad._d, None if buf is None else buf._d, step)
+        bump_versions(param, buf)

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-from mytensor.backends.numba_cpu import _jit
+from mytensor.backends.numba_cpu import _jit, _optim
 from mytensor.backends.numba_cpu import _reduce as R
 from mytensor.backends.numba_cpu._conv import Conv
 from mytensor.backends.numba_cpu._elementwise import kernels
@@ -32,11 +32,14 @@ from mytensor.backends.numba_cpu.allocator import ALLOCATOR
 from mytensor.backends.numpy_ref._half import HALF
 from mytensor.backends.numpy_ref.backend import NumpyBackend
 from mytensor.backends.spec import (
+    FUSED_UPDATES,
     MAP_OPS,
     OPTIONAL_MAP_OPS,
     OPTIONAL_ZIP_OPS,
     REDUCE_OPS,
     ZIP_OPS,
+    AdamStep,
+    SGDStep,
     Strided,
 )
 from mytensor.core.dtypes import (
@@ -105,6 +108,17 @@ def _reference(kernels: dict, op: str, out: Strided, *inputs: Strided) -> None:
 @_quiet
 def _cast(out: np.ndarray, src: np.ndarray) -> None:
     np.copyto(out, src, casting="unsafe")  # NaN or inf cast to an integer
+
+
+def _flat(desc: Strided) -> np.ndarray:
+    """A C-contiguous operand's elements as a 1-d slice of its buffer."""
+    return desc.buffer[desc.offset : desc.offset + desc.size]
+
+
+def _flat_or_none(desc: Strided | None, like: Strided) -> np.ndarray:
+    """`_flat(desc)`, or for an absent state buffer an empty array of `like`'s dtype: not
+    `like`'s own elements, whose overlap would stop the loop from vectorizing."""
+    return _flat(desc) if desc is not None else np.empty(0, like.dtype.numpy)
 
 
 class NumbaBackend:
@@ -297,6 +311,49 @@ class NumbaBackend:
             _REFERENCE.matmul(out, a, b)
         elif out.size:
             np.matmul(numpy_view(a), numpy_view(b), out=numpy_view(out))
+
+    def sgd_update(self, param: Strided, grad: Strided, buf: Strided | None, step: SGDStep):
+        t = param.dtype.numpy.type
+        flags = (step.maximize, step.weight_decay != 0, step.momentum != 0, step.first,
+                 step.nesterov)  # fmt: skip
+        lr, decay, momentum, keep = (t(c) for c in (step.lr, step.weight_decay, step.momentum,
+                                                    1 - step.dampening))  # fmt: skip
+        views = [_flat(d) for d in (param, grad)] + [_flat_or_none(buf, param)]
+
+        def piece(lo: int, hi: int) -> None:
+            p, g, b = (v[lo:hi] for v in views)
+            _optim.sgd(p, g, b, lr, decay, momentum, keep, *flags)
+
+        self._slices(piece, param.size)
+
+    def adam_update(self, param: Strided, grad: Strided, exp_avg: Strided,
+                    exp_avg_sq: Strided, vmax: Strided | None, step: AdamStep) -> None:  # fmt: skip
+        t = param.dtype.numpy.type
+        decay, keep1, beta2, keep2, step_size, correction2, eps, wd = map(t, step.constants())
+        flags = (step.maximize, step.decoupled and step.weight_decay != 0, step.amsgrad)
+        views = [_flat(d) for d in (param, grad, exp_avg, exp_avg_sq)]
+        views.append(_flat_or_none(vmax, param))
+
+        def piece(lo: int, hi: int) -> None:
+            p, g, m, v, vmax = (x[lo:hi] for x in views)
+            _optim.adam(p, g, m, v, vmax, decay, wd, keep1, beta2, keep2, step_size,
+                        correction2, eps, *flags)  # fmt: skip
+
+        self._slices(piece, param.size)
+
+    def _slices(self, work, size: int) -> None:
+        """work(lo, hi) over [0, size), in contiguous slices on the threads when large."""
+        pieces = self.threads if size >= _optim.THREADED_MIN else 1
+        if pieces == 1:
+            work(0, size)
+            return
+        bounds = [size * i // pieces for i in range(pieces + 1)]
+        self._in_threads(lambda i: work(bounds[i], bounds[i + 1]), pieces)
+
+    def supports(self, primitive: str, dtype: DType) -> bool:
+        """The single-pass optimizer kernels are compiled for float32 and float64; other
+        dtypes take the core's composite."""
+        return primitive not in FUSED_UPDATES or dtype.name in ("float32", "float64")
 
     def gather(self, out: Strided, a: Strided, index: Strided, dim: int) -> None:
         if out.dtype in HALF:
