@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mytensor.core._graph_checks import check_saved, invalid_gradient, run_hooks, wrong_count
 
@@ -157,6 +157,48 @@ class Node:
         return f"<{self.name}Backward>"
 
 
+class SliceGrad:
+    """The gradient a basic-index view (slice, select, narrow, unbind, split) sends to its
+    base: zero except `values` at `key`. The engine adds it into the base's pending
+    gradient in place, so T views of one tensor cost O(size) in backward, not T full-size
+    zero tensors and sums (an RNN's per-step slices of its input projection). Made only
+    when the backward records nothing (no create_graph, no vmap)."""
+
+    __slots__ = ("_storage", "dtype", "key", "shape", "values")
+
+    def __init__(self, shape: tuple[int, ...], key: tuple, values: Tensor) -> None:
+        self.shape, self.key, self.values = shape, key, values
+        self.dtype, self._storage = values.dtype, values._storage  # checked as a gradient's
+
+    def materialize(self) -> Tensor:
+        from mytensor.core.creation import zeros
+        from mytensor.core.ops.indexing import setitem
+
+        base = zeros(self.shape, dtype=self.dtype, backend=self.values.backend)
+        setitem(base, self.key, self.values)
+        return base
+
+    def add_into(self, target: Tensor) -> None:
+        from mytensor.core.ops.indexing import getitem
+
+        getitem(target, self.key).add_(self.values)
+
+
+def _sum_grads(pending: Any, new: Any, pending_owned: bool) -> Tensor:
+    """pending + new, either of which may be a `SliceGrad`; the result is the engine's own."""
+    if type(pending) is not SliceGrad and type(new) is not SliceGrad:
+        return pending + new
+    if type(pending) is SliceGrad:
+        if type(new) is SliceGrad:
+            total = pending.materialize()
+            new.add_into(total)
+            return total
+        pending, new, pending_owned = new, pending, False
+    total = pending if pending_owned else pending.clone()
+    new.add_into(total)
+    return total
+
+
 def edge_of(t: Tensor) -> Node | Leaf | None:
     if t._node is not None:
         return t._node
@@ -254,6 +296,8 @@ def run_backward(
             node = ready.pop()
             grad = pending.pop(node, None)
             grad_owned = node in owned
+            if type(grad) is SliceGrad:
+                grad, grad_owned = grad.materialize(), True
             owned.discard(node)
             if node.hooks and grad is not None:
                 grad, grad_owned = run_hooks(node.hooks, grad), False
@@ -308,7 +352,7 @@ def run_backward(
                     if not valid:
                         invalid_gradient(node, input_grads)
                     if edge in pending:
-                        pending[edge] = pending[edge] + input_grad
+                        pending[edge] = _sum_grads(pending[edge], input_grad, edge in owned)
                         owned.add(edge)
                     else:
                         pending[edge] = input_grad

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mytensor.core import autograd
+from mytensor.core import autograd, batching
 from mytensor.core.batching import batchable, materialize, register_rule
 from mytensor.core.dtypes import _KIND_RANK, FLOAT_DTYPES, bool_, int64
 from mytensor.core.layout import normalize_dim
@@ -154,10 +154,18 @@ def getitem(x: Tensor, key: Any) -> Tensor:
             basic_key.extend([slice(None)] * (item.ndim if item.dtype == np.bool_ else 1))
     basic_key = tuple(basic_key)
     out = _record_view(x._view(shape, strides, offset), "getitem", x,
-                       lambda g: _embed(g, x, basic_key))  # fmt: skip
+                       lambda g: _view_grad(g, x, basic_key))  # fmt: skip
     if advanced:
         out = _advanced(out, advanced)
     return out
+
+
+def _view_grad(g: Tensor, x: Tensor, key: tuple) -> Any:
+    """The adjoint of a basic-index view: a `SliceGrad` the engine adds in place, or, when
+    the backward itself is recorded (create_graph) or batched (vmap), `_embed`'s tensor."""
+    if autograd.is_grad_enabled() or batching.ACTIVE[0] or type(g) is not Tensor:
+        return _embed(g, x, key)
+    return autograd.SliceGrad(x.shape, key, g)
 
 
 @batchable("getitem_backward")
