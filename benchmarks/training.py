@@ -1,5 +1,6 @@
-"""One SGD step of the MLP 784-256-256-10 and of the LeNet-style CNN, their peak memory,
-and the autograd graph's own overhead (backward of a long chain of small ops)."""
+"""One SGD step of the MLP 784-256-256-10, the LeNet-style CNN, a character LSTM and a
+transformer encoder block, peak memory of the first two, and the autograd graph's own
+overhead (backward of a long chain of small ops)."""
 
 from ._suite import Suite
 
@@ -20,6 +21,14 @@ class MlpStepMemory(Suite):
 class LenetStepMemory(Suite):
     workload = "lenet_step"
     kind = "peakmem"
+
+
+class CharLstmStep(Suite):
+    workload = "char_lstm_step"
+
+
+class TransformerStep(Suite):
+    workload = "transformer_step"
 
 
 class ChainBackward(Suite):

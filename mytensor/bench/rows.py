@@ -68,8 +68,10 @@ class Row:
         """Raise `NotImplementedError` unless this row records gradients."""
         raise NotImplementedError(f"{self.name} has no autograd")
 
-    def model(self, reference: mt.nn.Module) -> Any:
-        """This framework's copy of a mytensor module (same layers, same weights)."""
+    def model(self, reference: mt.nn.Module, build: Callable[[Any], Any] | None = None) -> Any:
+        """This framework's copy of a mytensor module (same layers, same weights): made by
+        `build(nn)` from this framework's ``nn`` namespace when given, else translated
+        layer by layer."""
         raise NotImplementedError(f"{self.name} has no modules")
 
     def sgd(self, model: Any, lr: float) -> Any:
@@ -134,8 +136,10 @@ class MytensorRow(_AutogradRow):
             raise NotImplementedError(str(exc)) from None
         self.name = name
         self.device = backend.device
+        self.nn = mt.nn
         self.functional = mt.nn.functional
         self.optim = mt.optim
+        self.func = mt.func
 
     def array(self, data: np.ndarray, *, grad: bool = False) -> mt.Tensor:
         return mt.tensor(data, backend=self.name, requires_grad=grad)
@@ -143,7 +147,7 @@ class MytensorRow(_AutogradRow):
     def to_numpy(self, value: Any) -> np.ndarray:
         return value.numpy() if isinstance(value, mt.Tensor) else np.asarray(value)
 
-    def model(self, reference: mt.nn.Module) -> mt.nn.Module:
+    def model(self, reference: mt.nn.Module, build: Callable[[Any], Any] | None = None) -> Any:
         return reference.to(self.name)
 
     def finish(self, fn: Callable[[], Any]) -> Callable[[], Any]:
@@ -170,8 +174,10 @@ class TorchRow(_AutogradRow):
         except ImportError:
             raise NotImplementedError("PyTorch is not installed") from None
         self.torch = torch
+        self.nn = torch.nn
         self.functional = torch.nn.functional
         self.optim = torch.optim
+        self.func = torch.func
 
     def array(self, data: np.ndarray, *, grad: bool = False) -> Any:
         return self.torch.tensor(data, requires_grad=grad)
@@ -181,8 +187,8 @@ class TorchRow(_AutogradRow):
             return value.detach().numpy()
         return np.asarray(value)
 
-    def model(self, reference: mt.nn.Module) -> Any:
-        copy = _torch_module(self.torch.nn, reference)
+    def model(self, reference: mt.nn.Module, build: Callable[[Any], Any] | None = None) -> Any:
+        copy = build(self.torch.nn) if build else _torch_module(self.torch.nn, reference)
         state = {k: self.torch.tensor(v.numpy()) for k, v in reference.state_dict().items()}
         copy.load_state_dict(state)
         return copy

@@ -279,6 +279,78 @@ def lenet_step(row: Row, n: int) -> Callable[[], Any]:
     return _sgd_step(row, model, x, row.labels(_classes(n, 10)))
 
 
+def _char_lstm(nn: Any) -> Any:
+    # embedding 65 -> 32, LSTM 32 -> 128, linear 128 -> 65: a character language model
+    return nn.ModuleList([nn.Embedding(65, 32), nn.LSTM(32, 128, batch_first=True),
+                          nn.Linear(128, 65)])  # fmt: skip
+
+
+@_workload("training", sizes=(16, 64), quick=(16,), unit="batch {n} x 32 chars")
+def char_lstm_step(row: Row, n: int) -> Callable[[], Any]:
+    """One SGD step of a character LSTM (embed 32, hidden 128, 65 symbols) on 32 steps."""
+    row.require_autograd()
+    model = row.model(_reference(lambda: _char_lstm(mt.nn)), _char_lstm)
+    text = _classes(n * 33, 65).reshape(n, 33)
+    x, y = row.labels(text[:, :-1]), row.labels(text[:, 1:].reshape(-1))
+    optimizer = row.sgd(model, lr=0.1)
+    embed, lstm, head = model
+
+    def step() -> Any:
+        optimizer.zero_grad()
+        hidden, _ = lstm(embed(x))
+        loss = row.cross_entropy(head(hidden).reshape(-1, 65), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
+def _transformer_block(nn: Any) -> Any:
+    layer = nn.TransformerEncoderLayer(64, 4, dim_feedforward=256, dropout=0.0,
+                                       batch_first=True)  # fmt: skip
+    return nn.ModuleList([layer, nn.Linear(64, 10)])
+
+
+@_workload("training", sizes=(8, 32), quick=(8,), unit="batch {n} x 32 tokens")
+def transformer_step(row: Row, n: int) -> Callable[[], Any]:
+    """One SGD step of a causal transformer encoder block (d_model 64, 4 heads, FF 256)."""
+    row.require_autograd()
+    model = row.model(_reference(lambda: _transformer_block(mt.nn)), _transformer_block)
+    x = row.array(_normal(n, 32, 64))
+    y = row.labels(_classes(n * 32, 10))
+    mask = row.nn.Transformer.generate_square_subsequent_mask(32)
+    optimizer = row.sgd(model, lr=0.01)
+    block, head = model
+
+    def step() -> Any:
+        optimizer.zero_grad()
+        out = block(x, src_mask=mask, is_causal=True)
+        loss = row.cross_entropy(head(out).reshape(-1, 10), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
+@_workload("func", sizes=(16, 64), quick=(64,), unit="batch {n}")
+def per_sample_grads(row: Row, n: int) -> Callable[[], Any]:
+    """Per-sample gradients of an MLP 784-128-10 with `func.vmap(func.grad(loss))`."""
+    row.require_autograd()
+    model = row.model(_reference(lambda: mlp(784, 128, 10, depth=1)))
+    params = {name: p.detach() for name, p in model.named_parameters()}
+    x, y = row.array(_normal(n, 784)), row.labels(_classes(n, 10))
+    func = row.func
+
+    def loss(p: Any, xi: Any, yi: Any) -> Any:
+        out = func.functional_call(model, p, (xi.unsqueeze(0),))
+        return row.cross_entropy(out, yi.unsqueeze(0))
+
+    per_sample = func.vmap(func.grad(loss), in_dims=(None, 0, 0))
+    return lambda: per_sample(params, x, y)["0.weight"]
+
+
 @_workload("graph", sizes=(100, 1_000, 10_000), quick=(1_000,), unit="{n} x2 ops")
 def chain_backward(row: Row, n: int) -> Callable[[], Any]:
     """Build `y = y * 0.5 + x` n times on 16 elements, then backward: graph overhead."""
