@@ -131,8 +131,8 @@ def test_vmap_errors():
         vmap(lambda t: t)(mt.ones(()))
     with pytest.raises(ValueError, match="same size"):
         vmap(lambda s, t: s + t)(mt.ones(2), mt.ones(3))
-    with pytest.raises(RuntimeError, match="no batching rule for 'cumsum'"):
-        vmap(lambda t: mt.cumsum(t, 0))(mt.ones(2, 3))
+    with pytest.raises(RuntimeError, match="no batching rule for 'diag'"):
+        vmap(lambda t: mt.diag(t))(mt.ones(2, 3, 3))
     with pytest.raises(RuntimeError, match="randomness='error'"):
         vmap(lambda t: F.dropout(t, 0.5))(mt.ones(2, 3))
 
@@ -142,3 +142,40 @@ def test_vmap_randomness():
     diff = vmap(lambda t: F.dropout(t, 0.5), randomness="different")(ones).numpy()
     same = vmap(lambda t: F.dropout(t, 0.5), randomness="same")(ones).numpy()
     assert not (diff == diff[0]).all() and (same == same[0]).all()
+
+
+@pytest.mark.parametrize("name,draw", [
+    ("rand", lambda t: mt.rand(4)), ("randn", lambda t: mt.randn(4)),
+    ("randint", lambda t: mt.randint(0, 1000, (4,))), ("rand_like", lambda t: mt.rand_like(t)),
+    ("randn_like", lambda t: mt.randn_like(t)), ("normal", lambda t: mt.normal(0.0, 1.0, (4,))),
+    ("bernoulli", lambda t: mt.bernoulli(mt.full((4,), 0.5))),
+    ("multinomial", lambda t: mt.multinomial(mt.ones(50), 4)),
+])  # fmt: skip
+def test_vmap_randomness_of_creation_ops(name, draw):
+    x = mt.zeros(6, 4)
+    with pytest.raises(RuntimeError, match=f"random operation '{name}'.*randomness='error'"):
+        vmap(draw)(x)
+    diff = vmap(draw, randomness="different")(x).numpy()
+    same = vmap(draw, randomness="same")(x).numpy()
+    assert diff.shape == same.shape == (6, 4)
+    assert (same == same[0]).all() and not (diff == diff[0]).all()
+
+
+def test_vmap_randomness_nested_and_batched_inputs():
+    x = mt.zeros(5, 6, 3)
+    both = vmap(vmap(lambda t: t + mt.randn(3), randomness="different"),
+                randomness="different")(x).numpy()  # fmt: skip
+    assert len({tuple(v) for v in both.reshape(-1, 3).tolist()}) == 30  # every sample
+    inner_same = vmap(vmap(lambda t: t + mt.randn(3), randomness="same"),
+                      randomness="different")(x).numpy()  # fmt: skip
+    assert (inner_same == inner_same[:, :1]).all() and not (inner_same == inner_same[:1]).all()
+    drop = vmap(vmap(lambda t: F.dropout(t, 0.5), randomness="different"),
+                randomness="different")(mt.ones(4, 3, 40)).numpy()  # fmt: skip
+    assert not (drop == drop[:1]).all() and not (drop == drop[:, :1]).all()
+    p = mt.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0]])
+    assert vmap(mt.bernoulli, randomness="different")(p).tolist() == p.tolist()
+    assert vmap(lambda m: mt.normal(m, 0.0), randomness="different")(p).tolist() == p.tolist()
+    picks = vmap(lambda w: mt.multinomial(w, 1), randomness="different")(p[:, :2])
+    assert picks.tolist() == [[1], [0]]
+    with pytest.raises(RuntimeError, match=r"bernoulli.*randomness='same'"):
+        vmap(mt.bernoulli, randomness="same")(p)

@@ -12,6 +12,11 @@ which are wrapped again. Elementwise rules sit in their records (`Unary.batch`,
 `Binary.batch`); every other rule sits beside its op in `core/ops/` (`register_rule`).
 A composite op (mean, var, gelu, ...) needs no rule: its parts have theirs. An op with no
 rule that touches a batched value's buffer raises an error naming the op.
+
+Random draws all pass through `creation._random`, whose one vmap hook is `random_draw`:
+each active level outside the running rule applies its randomness ('error' refuses,
+'different' adds its batch dim to the draw, 'same' shares it), so rand, randn, normal,
+bernoulli, dropout, ... draw per sample at every level of nested vmaps.
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ LEVELS: list[Level] = []  # the active vmaps, outermost first
 RULES: dict[str, Callable] = {}
 DECOMPOSITIONS: dict[str, Callable] = {}
 RANDOM_OPS: set[str] = set()
+# the level of each batching rule now running, innermost last: inside a rule the values are
+# physical at that level and above, so a random draw there batches only the levels below
+IN_RULE: list[int] = []
 
 
 def no_rule_error(name: str) -> RuntimeError:
@@ -195,7 +203,11 @@ def run(name: str, op: Callable, fn: Callable | None, rule: Callable | None, arg
     kw_pairs = {k: _unwrap(v, number) for k, v in kwargs.items()}
     batch = Batch(level.size, tuple(p[1] for p in pairs), {k: p[1] for k, p in kw_pairs.items()},
                   op, level)  # fmt: skip
-    out = rule(batch, *(p[0] for p in pairs), **{k: p[0] for k, p in kw_pairs.items()})
+    IN_RULE.append(number)
+    try:
+        out = rule(batch, *(p[0] for p in pairs), **{k: p[0] for k, p in kw_pairs.items()})
+    finally:
+        IN_RULE.pop()
     return _wrap_out(out, number)
 
 
@@ -218,6 +230,44 @@ def check_random(name: str, level: Level) -> None:
             "pass vmap(..., randomness='different') for independent draws per sample or "
             "randomness='same' for one draw shared by the batch"
         )
+
+
+def random_draw(op: str, shape: tuple, draw: Callable[[tuple], Tensor]) -> Tensor:
+    """A creation-level random op (rand, randn, randint, normal, bernoulli, ...) under vmap:
+    each level outside the running rule checks its randomness; the 'different' ones add
+    their batch dim in front (one draw for the whole batch, a sample per batch element at
+    every level), the 'same' ones share the draw. `draw(shape)` makes the physical tensor."""
+    top = IN_RULE[-1] if IN_RULE else None
+    levels = [lv for lv in LEVELS if top is None or lv.level < top]
+    for lv in levels:
+        check_random(op, lv)
+    different = [lv for lv in levels if lv.randomness == "different"]
+    out = draw((*(lv.size for lv in different), *shape))
+    for lv in different:  # the outermost level wraps first: its dim is the physical front
+        out = wrap(out, lv.level)
+    return out
+
+
+def batched_random_rule(name: str) -> Callable:
+    """The rule of a random op drawing per element of a tensor input (bernoulli(p),
+    normal(mean, std), multinomial(weights)): 'different' runs the op once on the physical
+    values; 'same' with a batched input is refused, as torch.func refuses it."""
+
+    def rule(b: Batch, *args: Any, **kwargs: Any) -> Any:
+        check_random(name, b.level)
+        if b.level.randomness == "same":
+            raise RuntimeError(
+                f"vmap: {name}() got a batched tensor input in randomness='same' mode; one "
+                "shared draw cannot follow per-sample parameters (torch.func refuses it too). "
+                f"Use randomness='different', or draw uniform samples once and compare"
+            )
+        ndim = max(logical_ndim(a, d) for a, d in zip(args, b.dims, strict=False)
+                   if isinstance(a, Tensor))  # fmt: skip
+        args = tuple(materialize(pad_to(a, d, ndim), d, b.size) if isinstance(a, Tensor) else a
+                     for a, d in zip(args, b.dims, strict=False))  # fmt: skip
+        return b.op(*args, **kwargs)
+
+    return rule
 
 
 def batchable(name: str, random: bool = False) -> Callable[[Callable], Callable]:
@@ -294,6 +344,14 @@ def broadcast_rule(b: Batch, *args: Any) -> Any:
 def pass_rule(b: Batch, x: Tensor, *args: Any, **kwargs: Any) -> Any:
     """The rule of an op that maps each element alone and takes no dims (astype, detach)."""
     return b.op(x, *args, **kwargs)
+
+
+def one_dim_rule(b: Batch, x: Tensor, dim: int = -1, *args: Any, **kwargs: Any) -> Any:
+    """The rule of an op along one dim that keeps the shape (cumsum, cumprod); a 0-d
+    sample runs as a 1-d one."""
+    if x.ndim == 1:
+        return b.op(x.unsqueeze(1), 1, *args, **kwargs).squeeze(1)
+    return b.op(x, shift_dim(dim, x.ndim - 1), *args, **kwargs)
 
 
 def dim_rule(b: Batch, x: Tensor, dim: Any = None, *args: Any, **kwargs: Any) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from mytensor.backends.spec import Strided
-from mytensor.core import autograd
+from mytensor.core import autograd, batching
 from mytensor.core.device import backend_name
 from mytensor.core.dtypes import (
     DEFAULT_INT,
@@ -510,11 +510,18 @@ def _random(op: str, distribution: str, shape: tuple, dtype: Any, backend: str |
     dtype = to_dtype(dtype) if dtype is not None else default_float()
     if dtype.kind != "float":
         raise TypeError(f"{op}(): dtype must be floating-point, got {dtype.name}")
-    out = Tensor._empty(get_backend(backend), _shape(op, shape), dtype)
     check_generator(op, generator)
-    if out.numel():
-        out._storage.backend.random(out._d, distribution, next_seed(op, generator))
-    return _finish(out, requires_grad)
+    shape = _shape(op, shape)
+
+    def draw(physical: tuple[int, ...]) -> Tensor:
+        out = Tensor._empty(get_backend(backend), physical, dtype)
+        if out.numel():
+            out._storage.backend.random(out._d, distribution, next_seed(op, generator))
+        return out
+
+    if batching.ACTIVE[0]:  # inside vmap: per sample, shared, or refused (its randomness)
+        return batching.random_draw(op, shape, draw)
+    return _finish(draw(shape), requires_grad)
 
 
 def rand(*shape: Any, generator: Generator | None = None, dtype: Any = None,

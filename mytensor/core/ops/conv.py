@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from mytensor.core import _autocast, autograd
+from mytensor.core.batching import Batch, batchable, materialize, register_rule
 from mytensor.core.layout import is_integer
 from mytensor.core.ops import _conv_composite as composite
 from mytensor.core.ops._base import OpRecord, check_tensor, promote_operands, register, same_backend
@@ -234,6 +235,7 @@ def _convolution(
     return out.squeeze(0) if unbatched else out
 
 
+@batchable("conv1d")
 def conv1d(
     input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntTuple = 1,
     padding: IntTuple | str = 0, dilation: IntTuple = 1, groups: int = 1,
@@ -248,6 +250,7 @@ def conv1d(
     return _convolution("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
+@batchable("conv2d")
 def conv2d(
     input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntTuple = 1,
     padding: IntTuple | str = 0, dilation: IntTuple = 1, groups: int = 1,
@@ -264,6 +267,7 @@ def conv2d(
     return _convolution("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
+@batchable("conv3d")
 def conv3d(
     input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntTuple = 1,
     padding: IntTuple | str = 0, dilation: IntTuple = 1, groups: int = 1,
@@ -276,6 +280,43 @@ def conv3d(
     (1, 3, 2, 2, 2)
     """
     return _convolution("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
+
+def _batch_conv(n: int) -> Callable:
+    """vmap's rule of conv{n}d, as torch.func's: a batched input folds the batch into N; a
+    batched weight folds it into the channels (B groups of the per-sample convolution)."""
+
+    def rule(b: Batch, input: Tensor, weight: Tensor, bias: Tensor | None = None,
+             stride: IntTuple = 1, padding: IntTuple | str = 0, dilation: IntTuple = 1,
+             groups: int = 1) -> Tensor:  # fmt: skip
+        dims = (*b.dims, None, None)[:3]
+        xd, wd, bd = (b.kw.get(k, dims[i]) for i, k in enumerate(("input", "weight", "bias")))
+        many = input.ndim - (xd is not None) == n + 2  # the sample has its own N dim
+        run = b.op.__wrapped__  # type: ignore[attr-defined]  # conv{n}d on physical values
+        if wd is None:
+            x = input.reshape(-1, *input.shape[-n - 1 :]) if many else input
+            out = run(x, weight, bias if bd is None else None, stride, padding, dilation,
+                      groups)  # fmt: skip
+            out = out.reshape(b.size, -1, *out.shape[1:]) if many else out
+            if bd is not None:
+                out = out + bias.reshape(b.size, *([1] * many), -1, *([1] * n))
+            return out
+        x = materialize(input, xd, b.size)
+        x = x if many else x.unsqueeze(1)  # (B, N, C, *spatial)
+        x = x.movedim(0, 1).reshape(x.shape[1], -1, *x.shape[3:])
+        w = weight.reshape(-1, *weight.shape[2:])
+        if bias is not None:
+            bias = materialize(bias, bd, b.size).reshape(-1)
+        out = run(x, w, bias, stride, padding, dilation, groups * b.size)
+        out = out.reshape(out.shape[0], b.size, -1, *out.shape[2:]).movedim(1, 0)
+        return out if many else out.squeeze(1)
+
+    return rule
+
+
+for _n in (1, 2, 3):
+    register_rule(f"conv{_n}d", _batch_conv(_n))
 
 
 # -- numpy definitions (loops over kernel taps, independent of the code above) ----------

@@ -240,6 +240,7 @@ def _check_index(op: str, x: Tensor, dim: int, index: Tensor) -> int:
     return d
 
 
+@batchable("gather")
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     """``out[i][j] = x[i][index[i][j]]`` (for dim=1): pick values along `dim`.
 
@@ -274,6 +275,7 @@ def gather_checked(x: Tensor, d: int, index: Tensor) -> Tensor:
     return out
 
 
+@batchable("scatter_add")
 def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of `x` with ``out[i][index[i][j]] += src[i][j]`` (for dim=1); repeats add up.
 
@@ -306,6 +308,8 @@ def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 # -- writing ----------------------------------------------------------------------------
 def assign(x: Tensor, result: Tensor, op: str) -> Tensor:
     """Write `result` (x's shape) into x's buffer in place; x takes over result's graph."""
+    if batching.ACTIVE[0] and (type(x) is not Tensor or type(result) is not Tensor):
+        return _batch_indexing.batched_assign(x, result, op, assign)
     _refuse_overlap(op, x)
     if result.shape != x.shape:
         raise ValueError(
@@ -464,22 +468,12 @@ register(OpRecord("gather", gather, None, dtypes=FLOAT_DTYPES, shapes="custom"))
 register(OpRecord("scatter_add", scatter_add, None, dtypes=FLOAT_DTYPES, shapes="custom"))
 
 
-def _batch_getitem(b, x, key):
-    """vmap's basic indexing: the same key behind a full slice over the batch dim."""
-    items = key if isinstance(key, tuple) else (key,)
-    if any(isinstance(k, Tensor | list | np.ndarray) for k in items):
-        raise RuntimeError(
-            f"vmap: getitem has a batching rule for basic keys only (ints, slices, None, "
-            f"...), got {key!r}; use index_select or gather outside vmap, or a where() mask"
-        )
-    return b.op(x, (slice(None), *items))
-
-
 def _batch_embed(b, g, x, key):
     shape = x.shape[1:] if b.dims[1] is not None else x.shape
     g = materialize(g, b.dims[0], b.size)
     return _embed(g, g.new_zeros((b.size, *shape)), (slice(None), *key))
 
 
-register_rule("getitem", _batch_getitem)
 register_rule("getitem_backward", _batch_embed)
+# the rules of getitem, gather, scatter_add, ... (they use this module's ops)
+from mytensor.core.ops import _batch_indexing  # noqa: E402

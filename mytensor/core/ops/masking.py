@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mytensor.core.batching import batchable
 from mytensor.core.dtypes import bool_, int64
 from mytensor.core.layout import broadcast_shapes, normalize_dim
 from mytensor.core.ops._base import check_tensor, is_scalar, same_backend
@@ -116,6 +117,7 @@ def _index_vector(op: str, x: Tensor, dim: int, index: Any) -> tuple[int, Tensor
     return d, index
 
 
+@batchable("index_select")
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The slices of `input` at the 1-d `index` along `dim` (a copy; repeats allowed).
 

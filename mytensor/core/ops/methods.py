@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mytensor.core.autograd import needs_grad
+from mytensor.core.batching import ACTIVE
 from mytensor.core.dtypes import promote_with_scalar
 from mytensor.core.layout import broadcast_shapes
 from mytensor.core.ops import elementwise as ew
@@ -67,6 +68,7 @@ def inplace_binary(self: Tensor, name: str, op: str, other: Any) -> Tensor:
     when nothing is recorded (the optimizers' case), else through `run_inplace`."""
     if (
         op in _ARITHMETIC
+        and not ACTIVE[0]  # under vmap: the general path, whose `assign` batches
         and not needs_grad(self, *((other,) if isinstance(other, Tensor) else ()))
         and _write_in_place(self, op, other)
     ):

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from mytensor.core import autograd, creation
+from mytensor.core.batching import batchable, batched_random_rule, register_rule
 from mytensor.core.dtypes import DType, default_float, float64, int64, promote_types, to_dtype
 from mytensor.core.generator import Generator
 from mytensor.core.layout import broadcast_shapes
@@ -115,6 +116,7 @@ def randint_like(input: Tensor, low: int = 0, high: int | None = None, *,
     return creation._finish(out, requires_grad)
 
 
+@batchable("normal")
 def normal(mean: Tensor | float, std: Tensor | float = 1.0, size: Sequence[int] | None = None,
            *, generator: Generator | None = None, dtype: Any = None, device: Any = None,
            backend: str | None = None, requires_grad: bool = False) -> Tensor:  # fmt: skip
@@ -162,6 +164,7 @@ def normal(mean: Tensor | float, std: Tensor | float = 1.0, size: Sequence[int] 
     return _zero_gradient(out, "normal", mean, std)
 
 
+@batchable("bernoulli")
 def bernoulli(input: Tensor, p: float | None = None, *,
               generator: Generator | None = None) -> Tensor:  # fmt: skip
     """0/1 samples, 1 with probability ``input`` elementwise (or `p` everywhere when
@@ -196,6 +199,7 @@ def _check_probability(op: str, p: Tensor | float) -> None:
         raise ValueError(f"{op}(): probabilities must be in [0, 1]")
 
 
+@batchable("multinomial")
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
                 generator: Generator | None = None) -> Tensor:  # fmt: skip
     """`num_samples` category indices (int64) drawn from each row of non-negative
@@ -256,6 +260,19 @@ def _with_replacement(weights: Tensor, totals: Tensor, k: int,
     flat = searchsorted((cdf + offsets).reshape(-1), uniform + offsets, side="right")
     index = flat - creation.arange(rows, backend=weights.backend).reshape(rows, 1) * n
     return index.clip(0, n - 1)
+
+
+def _batch_multinomial(b, input, num_samples, replacement=False, **kwargs):
+    """vmap: the rows of every sample drawn at once (the batch folded into the rows)."""
+    out = _multinomial_rule(b, input.reshape(-1, input.shape[-1]), num_samples, replacement,
+                            **kwargs)  # fmt: skip
+    return out.reshape(*input.shape[:-1], num_samples)
+
+
+_multinomial_rule = batched_random_rule("multinomial")
+register_rule("normal", batched_random_rule("normal"))
+register_rule("bernoulli", batched_random_rule("bernoulli"))
+register_rule("multinomial", _batch_multinomial)
 
 
 def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: Any = None,

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from mytensor.core.batching import batchable, one_dim_rule, register_rule
 from mytensor.core.dtypes import ALL_DTYPES, FLOAT_DTYPES, to_dtype
 from mytensor.core.layout import normalize_dim
 from mytensor.core.ops._base import OpRecord, check_tensor, register, require_kind
@@ -26,6 +27,7 @@ def _scan(op: str, x: Any, dim: int, dtype: Any) -> Tensor:
     return out.reshape(()) if x.ndim == 0 else out
 
 
+@batchable("cumsum")
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Running sums along `dim`; integers and bools sum in int64 unless `dtype` says
     (the input is cast to `dtype` first).
@@ -37,6 +39,7 @@ def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     return _scan("cumsum", input, dim, dtype)
 
 
+@batchable("cumprod")
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Running products along `dim`; integers and bools multiply in int64 unless `dtype`
     says. The gradient is exact where the input has zeros.
@@ -97,6 +100,8 @@ def _np_logcumsumexp(a, dim):
     return np.logaddexp.accumulate(a, axis=dim) if a.size else a
 
 
+register_rule("cumsum", one_dim_rule)
+register_rule("cumprod", one_dim_rule)
 register(OpRecord("cumsum", cumsum, _np_scan(np.cumsum), dtypes=ALL_DTYPES,
                   variants=_dim_variants))  # fmt: skip
 register(OpRecord("cumprod", cumprod, _np_scan(np.cumprod), dtypes=ALL_DTYPES,

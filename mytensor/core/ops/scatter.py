@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from mytensor.core.batching import batchable
 from mytensor.core.dtypes import int32, int64
 from mytensor.core.layout import normalize_dim
 from mytensor.core.ops._base import check_tensor, is_scalar, same_backend
@@ -99,6 +100,7 @@ def _source(op: str, x: Tensor, index: Tensor, src: Any, value: Any) -> Tensor:
     return src[tuple(slice(0, n) for n in index.shape)] if index.ndim else src
 
 
+@batchable("scatter")
 def scatter(input: Tensor, dim: int, index: Tensor, src: Tensor | float | None = None, *,
             value: float | None = None, reduce: str | None = None) -> Tensor:  # fmt: skip
     """A copy of `input` with ``out[index[i][j]][j] = src[i][j]`` (for dim=0): the values

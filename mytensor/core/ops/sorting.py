@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mytensor.core.batching import batchable, register_rule, shift_dim
 from mytensor.core.dtypes import ALL_DTYPES, NUMERIC_DTYPES, int64
 from mytensor.core.layout import normalize_dim
 from mytensor.core.ops._base import OpRecord, check_tensor, register
@@ -15,6 +16,7 @@ from mytensor.core.tensor import Tensor
 __all__ = ["argsort", "sort"]
 
 
+@batchable("argsort")
 def argsort(x: Tensor, /, *, axis: int = -1, descending: bool = False,
             stable: bool = True) -> Tensor:  # fmt: skip
     """The int64 indices that sort `x` along `axis`. The sort is always stable (equal
@@ -50,6 +52,15 @@ def sort(x: Tensor, /, *, axis: int = -1, descending: bool = False,
     if x.ndim == 0:
         return x.clone()
     return gather(x, normalize_dim("sort", axis, x.ndim), order)
+
+
+def _batch_argsort(b, x, axis=-1, **kwargs):
+    if x.ndim == 1:  # a 0-d sample
+        return b.op(x.unsqueeze(1), axis=1, **kwargs).squeeze(1)
+    return b.op(x, axis=shift_dim(axis, x.ndim - 1), **kwargs)
+
+
+register_rule("argsort", _batch_argsort)
 
 
 # -- conformance records ------------------------------------------------------------------
