@@ -46,6 +46,40 @@ def test_output_dtypes_match_torch_autocast_cpu():
         assert str(theirs[4][1]().dtype) == "torch." + ours[4][1]().dtype.name
 
 
+def _fp32_calls(lib, fn):
+    """(name, thunk) per op on CPU autocast's float32 list, on bfloat16 inputs."""
+    rng = np.random.default_rng(2)
+    p, q, r = (lib.tensor(rng.uniform(0.1, 0.9, (3, 4)).astype(np.float32)).bfloat16()
+               for _ in range(3))  # fmt: skip
+    sq = lib.tensor((np.eye(3) * 3 + 0.1).astype(np.float32)).bfloat16()
+    sign = lib.tensor(np.array([1.0, -1.0, 1.0], np.float32)).bfloat16()
+    return [
+        ("prod", lambda: lib.prod(p)), ("cdist", lambda: lib.cdist(p, q)),
+        ("trace", lambda: lib.trace(sq)), ("cholesky", lambda: lib.linalg.cholesky(sq)),
+        ("inverse", lambda: lib.linalg.inv(sq)),
+        ("binary_cross_entropy", lambda: fn.binary_cross_entropy(p, q)),
+        ("bce_with_logits", lambda: fn.binary_cross_entropy_with_logits(p, q)),
+        ("mse_loss", lambda: fn.mse_loss(p, q)), ("l1_loss", lambda: fn.l1_loss(p, q)),
+        ("smooth_l1_loss", lambda: fn.smooth_l1_loss(p, q)),
+        ("huber_loss", lambda: fn.huber_loss(p, q)), ("kl_div", lambda: fn.kl_div(p, q)),
+        ("margin_ranking_loss", lambda: fn.margin_ranking_loss(p[0, :3], q[0, :3], sign)),
+        ("cosine_embedding_loss", lambda: fn.cosine_embedding_loss(p, q, sign)),
+        ("triplet_margin_loss", lambda: fn.triplet_margin_loss(p, q, r)),
+        ("reflection_pad", lambda: fn.pad(p[None], (1, 1), mode="reflect")),
+        ("replication_pad", lambda: fn.pad(p[None], (1, 1), mode="replicate")),
+        ("constant pad", lambda: fn.pad(p, (1, 1))), ("cumsum", lambda: lib.cumsum(p, 0)),
+    ]  # fmt: skip
+
+
+def test_float32_list_matches_torch_autocast_cpu():
+    ours, theirs = _fp32_calls(mt, F), _fp32_calls(torch, TF)
+    with mt.autocast("cpu"), torch.autocast("cpu"):
+        for (name, mine), (_, ref) in zip(ours, theirs, strict=True):
+            assert str(ref().dtype) == "torch." + mine().dtype.name, name
+    assert ours[0][1]().dtype is mt.bfloat16  # outside a region: the input's dtype
+    assert mt.amp.get_autocast_dtype("cpu") is mt.bfloat16
+
+
 def test_gradients_reach_float32_parameters_and_match_torch():
     rng = np.random.default_rng(1)
     a, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((6, 4), (3, 4), (3,)))
@@ -73,8 +107,12 @@ def test_nesting_disabling_decorator_and_queries():
                 assert (x @ x).dtype is mt.float16
             assert (x @ x).dtype is mt.float32
         assert (x @ x).dtype is mt.bfloat16
-        with mt.autocast("cuda"):  # another device type: CPU tensors are left alone
-            assert (x @ x).dtype is mt.float32
+        with mt.autocast("cuda"):  # another device type: the CPU region stays on (torch's)
+            assert (x @ x).dtype is mt.bfloat16 and mt.amp.is_autocast_enabled("cuda")
+            assert mt.amp.is_autocast_enabled("cpu")
+            with mt.autocast("cpu", enabled=False):
+                assert (x @ x).dtype is mt.float32 and mt.amp.is_autocast_enabled("cuda")
+                assert mt.amp.get_autocast_dtype("cuda") is mt.float16
     assert (x @ x).dtype is mt.float32 and not mt.amp.is_autocast_enabled("cpu")
 
     @mt.autocast("cpu")
@@ -94,10 +132,10 @@ def test_weight_casts_are_cached_within_a_region():
 
     with mt.autocast("cpu"):
         first, second = mt.ones(1, 3) @ w, mt.ones(1, 3) @ w
-        assert [entry[0] for entry in STATE.active.cache.values()] == [w]  # cast once
+        assert [entry[0] for entry in STATE.active["cpu"].cache.values()] == [w]  # cast once
     with mt.autocast("cpu", cache_enabled=False):
         mt.ones(1, 3) @ w
-        assert STATE.active.cache is None
+        assert STATE.active["cpu"].cache is None
     (first.float().sum() + second.float().sum()).backward()
     assert w.grad.tolist() == [[2.0] * 3] * 3
 

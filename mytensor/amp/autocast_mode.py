@@ -58,16 +58,19 @@ class autocast:
         self.fast_dtype: DType = chosen
         self.enabled = bool(enabled)
         self.cache_enabled = True if cache_enabled is None else bool(cache_enabled)
-        self._saved: list[_autocast.Region | None] = []
+        self._saved: list[dict[str, _autocast.Region] | None] = []
 
     def __enter__(self) -> autocast:
         state = _autocast.STATE
         self._saved.append(state.active)
-        state.active = (
-            _autocast.Region(self.device_type, self.fast_dtype, self.cache_enabled)
-            if self.enabled
-            else None
-        )
+        regions = dict(state.active or {})  # the other device types' regions stay on
+        if self.enabled:
+            regions[self.device_type] = _autocast.Region(
+                self.device_type, self.fast_dtype, self.cache_enabled
+            )
+        else:
+            regions.pop(self.device_type, None)
+        state.active = regions or None
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -90,8 +93,7 @@ def is_autocast_enabled(device_type: str = "cpu") -> bool:
     ...     mt.amp.is_autocast_enabled("cpu")
     True
     """
-    region = _autocast.STATE.active
-    return region is not None and region.device_type == device_type
+    return device_type in (_autocast.STATE.active or {})
 
 
 def get_autocast_dtype(device_type: str) -> DType:
@@ -102,7 +104,5 @@ def get_autocast_dtype(device_type: str) -> DType:
     >>> mt.amp.get_autocast_dtype("cpu")
     mytensor.bfloat16
     """
-    region = _autocast.STATE.active
-    if region is not None and region.device_type == device_type:
-        return region.dtype
-    return _DEFAULT_DTYPES[device_type]
+    region = (_autocast.STATE.active or {}).get(device_type)
+    return _DEFAULT_DTYPES[device_type] if region is None else region.dtype

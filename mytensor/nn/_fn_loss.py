@@ -6,8 +6,8 @@ from __future__ import annotations
 import functools
 import math
 
-from mytensor.core.batching import batchable, register_decomposition
 from mytensor.core import _autocast
+from mytensor.core.batching import batchable, register_decomposition
 from mytensor.core.ops.elementwise import where
 from mytensor.core.ops.nn_ops import check_reduction as _check_reduction
 from mytensor.core.ops.nn_ops import class_loss
@@ -188,6 +188,8 @@ def binary_cross_entropy(
     >>> round(F.binary_cross_entropy(mt.tensor([0.8, 0.4]), mt.tensor([1.0, 0.0])).item(), 4)
     0.367
     """
+    if _autocast.STATE.active is not None:
+        input, target, weight = _autocast.fp32("binary_cross_entropy", input, target, weight)
     _same_shape("binary_cross_entropy", input, target)
     _check_reduction("binary_cross_entropy", reduction)
     log_p = _safe_log(input, input > 0)
@@ -221,6 +223,10 @@ def binary_cross_entropy_with_logits(
     >>> F.binary_cross_entropy_with_logits(logits, target).item() < 1e-40
     True
     """
+    if _autocast.STATE.active is not None:
+        input, target, weight, pos_weight = _autocast.fp32(
+            "binary_cross_entropy_with_logits", input, target, weight, pos_weight
+        )
     _same_shape("binary_cross_entropy_with_logits", input, target)
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     softplus = _softplus_neg(input)  # -log(sigmoid(input))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+from mytensor.core import _autocast
 from mytensor.core.ops.elementwise import where
 from mytensor.core.tensor import Tensor
 from mytensor.nn._fn_basic import _require
@@ -34,6 +35,8 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     >>> F.mse_loss(mt.tensor([1.0, 2.0]), mt.tensor([0.0, 0.0])).item()
     2.5
     """
+    if _autocast.STATE.active is not None:
+        input, target = _autocast.fp32("mse_loss", input, target)
     _checked_pair("mse_loss", input, target)
     diff = input - target
     return _reduce("mse_loss", diff * diff, reduction)
@@ -47,6 +50,8 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     >>> F.l1_loss(mt.tensor([1.0, -2.0]), mt.tensor([0.0, 0.0])).item()
     1.5
     """
+    if _autocast.STATE.active is not None:
+        input, target = _autocast.fp32("l1_loss", input, target)
     _checked_pair("l1_loss", input, target)
     return _reduce("l1_loss", (input - target).abs(), reduction)
 
@@ -61,6 +66,8 @@ def smooth_l1_loss(
     >>> F.smooth_l1_loss(mt.tensor([0.5, 3.0]), mt.tensor([0.0, 0.0]), reduction="none").tolist()
     [0.125, 2.5]
     """
+    if _autocast.STATE.active is not None:
+        input, target = _autocast.fp32("smooth_l1_loss", input, target)
     _checked_pair("smooth_l1_loss", input, target)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss(): beta must be non-negative, got {beta}")
@@ -86,6 +93,8 @@ def huber_loss(
     >>> F.huber_loss(mt.tensor([0.5, 3.0]), mt.tensor([0.0, 0.0]), reduction="none").tolist()
     [0.125, 2.5]
     """
+    if _autocast.STATE.active is not None:
+        input, target = _autocast.fp32("huber_loss", input, target)
     _checked_pair("huber_loss", input, target)
     if delta <= 0:
         raise ValueError(f"huber_loss(): delta must be positive, got {delta}")
@@ -114,6 +123,8 @@ def kl_div(
     >>> round(F.kl_div(logq, mt.tensor([[0.5, 0.5]]), reduction="batchmean").item(), 4)
     0.1438
     """
+    if _autocast.STATE.active is not None:
+        input, target = _autocast.fp32("kl_div", input, target)
     _require("kl_div", input)
     _require("kl_div", target, "target")
     _check_reduction("kl_div", reduction, ("batchmean",))
@@ -142,6 +153,8 @@ def cosine_embedding_loss(
     ...                                               reduction="none").tolist()]
     [1.0, 0.7071]
     """
+    if _autocast.STATE.active is not None:
+        input1, input2 = _autocast.fp32("cosine_embedding_loss", input1, input2)
     _require("cosine_embedding_loss", input1)
     _require("cosine_embedding_loss", input2, "input2")
     _require("cosine_embedding_loss", target, "target")
@@ -179,6 +192,10 @@ def triplet_margin_loss(
     >>> F.triplet_margin_loss(a, pos, neg, margin=2.5).item() > 0
     True
     """
+    if _autocast.STATE.active is not None:
+        anchor, positive, negative = _autocast.fp32(
+            "triplet_margin_loss", anchor, positive, negative
+        )
     for name, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
         _require("triplet_margin_loss", t, name)
     if margin <= 0:
@@ -204,6 +221,8 @@ def margin_ranking_loss(
     >>> F.margin_ranking_loss(x1, x2, mt.tensor([1.0, 1.0]), reduction="none").tolist()
     [1.0, 0.0]
     """
+    if _autocast.STATE.active is not None:
+        input1, input2, target = _autocast.fp32("margin_ranking_loss", input1, input2, target)
     for name, t in (("input1", input1), ("input2", input2), ("target", target)):
         _require("margin_ranking_loss", t, name)
     if not input1.ndim == input2.ndim == target.ndim:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mytensor.core import _autocast
 from mytensor.core.creation import asarray, full
 from mytensor.core.dtypes import int64
 from mytensor.core.ops.selection import take
@@ -125,6 +126,8 @@ def pad(
     ([[[2.0, 1.0, 0.0, 1.0, 2.0, 1.0]]], [[[2.0, 0.0, 1.0, 2.0, 0.0]]])
     """
     x = _require("pad", input)
+    if _autocast.STATE.active is not None and mode in ("reflect", "replicate"):
+        (x,) = _autocast.fp32("reflection_pad" if mode == "reflect" else "replication_pad", x)
     amounts_flat = [int(a) for a in pad]
     if len(amounts_flat) % 2:
         raise ValueError(f"pad(): padding {tuple(pad)} must have an even length")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from mytensor.core import autograd
+from mytensor.core import _autocast, autograd
 from mytensor.core.dtypes import default_float, real_dtype
 from mytensor.core.layout import broadcast_shapes
 from mytensor.core.ops._base import check_tensor, promote_operands, same_backend
@@ -113,6 +113,8 @@ def inv(x: Tensor, /) -> Tensor:
     >>> mt.linalg.inv(mt.tensor([[2.0, 0.0], [0.0, 4.0]])).tolist()
     [[0.5, 0.0], [0.0, 0.25]]
     """
+    if _autocast.STATE.active is not None:
+        (x,) = _autocast.fp32("inverse", x)
     x = _matrix("inv", x)
     (out,) = _run("inv", (x,), [x.shape])
 
@@ -199,6 +201,8 @@ def cholesky(x: Tensor, /, *, upper: bool = False) -> Tensor:
     >>> mt.linalg.cholesky(mt.tensor([[4.0, 2.0], [2.0, 2.0]])).tolist()
     [[2.0, 0.0], [1.0, 1.0]]
     """
+    if _autocast.STATE.active is not None:
+        (x,) = _autocast.fp32("cholesky", x)
     from mytensor.core.ops.construction import tril
 
     x = _matrix("cholesky", x)

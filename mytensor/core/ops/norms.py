@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mytensor.core import autograd
+from mytensor.core import _autocast, autograd
 from mytensor.core.creation import zeros_like
 from mytensor.core.dtypes import FLOAT_DTYPES, to_dtype
 from mytensor.core.layout import is_integer, normalize_dim, normalize_dims
@@ -140,6 +140,8 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
     >>> mt.cdist(mt.tensor([[0.0, 0.0], [1.0, 1.0]]), mt.tensor([[3.0, 4.0]])).tolist()
     [[5.0], [3.605551242828369]]
     """
+    if _autocast.STATE.active is not None:
+        x1, x2 = _autocast.fp32("cdist", x1, x2)
     x1 = check_tensor("cdist", x1, "x1")
     x2 = check_tensor("cdist", x2, "x2")
     if x1.ndim < 2 or x2.ndim < 2:

@@ -207,6 +207,8 @@ def trace(input: Tensor) -> Tensor:
     >>> mt.trace(mt.tensor([[1.0, 2.0], [3.0, 4.0]])).item()
     5.0
     """
+    if _autocast.STATE.active is not None:
+        (input,) = _autocast.fp32("trace", input)
     input = check_tensor("trace", input)
     if input.ndim != 2:
         raise ValueError(

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from mytensor.core import autograd
+from mytensor.core import _autocast, autograd
 from mytensor.core.batching import batchable, dim_rule, register_rule
 from mytensor.core.dtypes import FLOAT_DTYPES, bool_, int64, to_dtype
 from mytensor.core.layout import contiguous_strides, normalize_dim, normalize_dims
@@ -78,6 +78,8 @@ def prod(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     >>> mt.prod(mt.tensor([2.0, 3.0, 4.0])).item()
     24.0
     """
+    if _autocast.STATE.active is not None:
+        (x,) = _autocast.fp32("prod", x)
     x = check_tensor("prod", x)
     dims = normalize_dims("prod", dim, x.ndim)
     out, _ = _reduce("prod", x, dims, _accumulator_dtype(x), keepdim)
