@@ -70,6 +70,25 @@ def test_jacobians_and_hessian():
     assert j[0].shape == (3, 3) and j[1].shape == (3, 3)
 
 
+def test_jacobians_through_matmul():
+    # matmul's backward runs on jacrev's batched cotangents (it used to fail: no rule)
+    w = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]])
+
+    def m(a):
+        return (mt.tensor(w) @ a).tanh()
+
+    def mw(a):
+        return (torch.tensor(w) @ a).tanh()
+
+    x, xt = mt.tensor(X), torch.tensor(X)
+    close(jacrev(m)(x), tf.jacrev(mw)(xt))
+    close(jacfwd(m)(x), tf.jacfwd(mw)(xt))
+    close(hessian(lambda a: m(a).sum())(x), tf.hessian(lambda a: mw(a).sum())(xt))
+    pair = jacrev(lambda a, b: a @ b, argnums=(0, 1))(mt.tensor(w), mt.tensor(w.T))
+    pair_t = tf.jacrev(lambda a, b: a @ b, argnums=(0, 1))(torch.tensor(w), torch.tensor(w.T))
+    close(pair[0], pair_t[0]), close(pair[1], pair_t[1])
+
+
 def _mlp():
     mt.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 3))
