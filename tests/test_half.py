@@ -1,6 +1,8 @@
 """float16 and bfloat16 against PyTorch: promotion, edge-value arithmetic bit for bit on
 numpy_ref and numba_cpu, float32 accumulation, conversions, serialization, errors."""
 
+import warnings
+
 import ml_dtypes
 import numpy as np
 import pytest
@@ -107,6 +109,36 @@ def test_gradients_flow_in_half(backend):
         loss = mt.nn.functional.softmax(x.bfloat16() * w, dim=1).sum()
         loss.backward()
     assert w.grad.dtype is mt.bfloat16 and x.grad.dtype is mt.float32
+
+
+@pytest.mark.parametrize("half", HALVES)
+def test_linear_with_bias_rounds_once_as_pytorch(half):
+    # PyTorch's addmm adds the bias in float32 and rounds once; product-then-add rounded
+    # twice and put a third of a bfloat16 layer's outputs one ulp off
+    m, t = HALVES[half]
+    rng = np.random.default_rng(3)
+    x, w, b = (rng.uniform(-2, 2, size=s).astype(np.float32) for s in ((2, 5, 2), (16, 2), (16,)))
+    xt, wt, bt = (torch.tensor(a).to(t).requires_grad_() for a in (x, w, b))
+    mx, mw, mb = (mt.tensor(a).to(m).requires_grad_() for a in (x, w, b))
+    want, got = torch.nn.functional.linear(xt, wt, bt), mt.nn.functional.linear(mx, mw, mb)
+    assert got.shape == (2, 5, 16) and got.dtype is m
+    _same_bits(got.detach().flatten(), want.detach().flatten(), f"linear {half}")
+    want.sum().backward(), got.sum().backward()
+    for p, pt in ((mx, xt), (mw, wt), (mb, bt)):
+        _same_bits(p.grad.flatten(), pt.grad.flatten(), f"linear grad {half}")
+    with mt.autocast("cpu", dtype=m), torch.autocast("cpu", dtype=t):
+        args = [a.detach().float() for a in (mx, mw, mb)]
+        got = mt.nn.functional.linear(*args)
+        want = torch.nn.functional.linear(*(a.detach().float() for a in (xt, wt, bt)))
+    _same_bits(got.flatten(), want.flatten(), f"autocast linear {half}")
+
+
+def test_float16_overflow_to_inf_is_silent():
+    # inf is the specified result (GradScaler skips such steps); numpy's warning was noise
+    with mt.use_backend("numpy_ref"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = mt.full((2, 2), 300.0, dtype=mt.float16) @ mt.full((2, 2), 300.0, dtype=mt.float16)
+        assert mt.isinf(y).all() and mt.isinf(mt.tensor([1e5]).half()).all()
 
 
 def test_conversions():

@@ -34,9 +34,12 @@ def wide_out(out: np.ndarray) -> np.ndarray:
 
 
 def narrow(out: np.ndarray, scratch: np.ndarray) -> None:
-    """Round the float32 `scratch` once into `out` (nothing when they are one array)."""
+    """Round the float32 `scratch` once into `out` (nothing when they are one array).
+    A value past the 16-bit range becomes inf, as specified: numpy's overflow warning is
+    noise here (GradScaler's skipped steps would print it from every matmul)."""
     if scratch is not out:
-        np.copyto(out, scratch, casting="unsafe")
+        with np.errstate(over="ignore"):
+            np.copyto(out, scratch, casting="unsafe")
 
 
 def elementwise(kernel: Callable[..., Any], out: np.ndarray, *inputs: np.ndarray) -> None:

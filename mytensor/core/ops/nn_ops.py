@@ -18,7 +18,7 @@ from mytensor.backends.spec import Strided
 from mytensor.core import _autocast, autograd
 from mytensor.core.batching import batchable, materialize, register_decomposition, register_rule
 from mytensor.core.creation import arange
-from mytensor.core.dtypes import int64
+from mytensor.core.dtypes import HALF_DTYPES, float32, int64
 from mytensor.core.ops._base import OpRecord, check_tensor, expanded, register, scalar_tensor
 from mytensor.core.ops.elementwise import where
 from mytensor.core.ops.indexing import gather, gather_checked
@@ -53,6 +53,10 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"linear(): input of shape {input.shape} does not end in in_features="
             f"{weight.shape[1]} (weight shape {weight.shape})"
         )
+    if bias is not None and input.dtype in HALF_DTYPES and input.ndim >= 2:
+        flat = input.reshape(-1, input.shape[-1])
+        if _fused_linear_applies(flat, weight, bias):
+            return _linear_rounded_once(flat, weight, bias).reshape(*input.shape[:-1], -1)
     if _fused_linear_applies(input, weight, bias):
         return _linear_2d(input, weight, bias)
     out = input @ weight.T
@@ -111,6 +115,14 @@ def _linear_2d(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         # each gradient is a new matmul or sum result, so a parameter can keep it as is
         autograd.record(out, "linear", inputs, backward, (input, weight), fresh_grads=True)
     return out
+
+
+def _linear_rounded_once(input: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """16-bit floats: PyTorch's addmm adds the bias to the float32 accumulator and rounds
+    once, where the product and the add would each round (a third of a bfloat16 layer's
+    outputs one ulp off). The float32 casts are exact; each gradient rounds once too."""
+    out = _linear_2d(input.to(float32), weight.to(float32), bias.to(float32))
+    return out.to(input.dtype)
 
 
 def _np_linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
