@@ -121,4 +121,8 @@ def test_lstm_language_model_matches_pytorch_step_by_step(mytensor_modules):
     assert theirs["final_state_shapes"] == [[2, 4, 12], [2, 4, 12]]
     for result in (theirs, ours):  # the packed run stops each sentence at its length
         assert_same_run(result["head_of_final_state"], result["head_at_last_steps"])
+    # Adam at lr 0.1 turns float32 rounding differences in a nearly cancelling gradient
+    # (another summation order, as a fused cell kernel takes) into weight differences ~1e-5
+    ours_weights, theirs_weights = ours.pop("lstm_weights"), theirs.pop("lstm_weights")
+    assert_same_run(ours_weights, theirs_weights, atol=1e-4)
     assert_same_run(ours, theirs)
