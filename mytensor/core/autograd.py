@@ -170,18 +170,30 @@ class SliceGrad:
         self.shape, self.key, self.values = shape, key, values
         self.dtype, self._storage = values.dtype, values._storage  # checked as a gradient's
 
+    def _region(self, target: Tensor) -> Any:
+        """The view's elements in `target`, a C-contiguous tensor of the base's shape."""
+        from mytensor.backends.spec import Strided
+        from mytensor.core.ops.indexing import view_geometry
+
+        shape, strides, offset = view_geometry(self.shape, self.key)
+        return Strided(target._storage.buffer, shape, strides, target._offset + offset,
+                       target.dtype)  # fmt: skip
+
     def materialize(self) -> Tensor:
         from mytensor.core.creation import zeros
-        from mytensor.core.ops.indexing import setitem
 
         base = zeros(self.shape, dtype=self.dtype, backend=self.values.backend)
-        setitem(base, self.key, self.values)
+        self._storage.backend.copy(self._region(base), self.values._d)
         return base
 
     def add_into(self, target: Tensor) -> None:
-        from mytensor.core.ops.indexing import getitem
+        if target.is_contiguous():
+            region = self._region(target)
+            self._storage.backend.zip("add", region, region, self.values._d)
+        else:
+            from mytensor.core.ops.indexing import getitem
 
-        getitem(target, self.key).add_(self.values)
+            getitem(target, self.key).add_(self.values)
 
 
 def _sum_grads(pending: Any, new: Any, pending_owned: bool) -> Tensor:

@@ -11,7 +11,7 @@ import numpy as np
 from mytensor.core import autograd, batching
 from mytensor.core.batching import batchable, materialize, register_rule
 from mytensor.core.dtypes import _KIND_RANK, FLOAT_DTYPES, bool_, int64
-from mytensor.core.layout import normalize_dim
+from mytensor.core.layout import contiguous_strides, normalize_dim
 from mytensor.core.ops._base import (
     OpRecord,
     check_tensor,
@@ -71,6 +71,21 @@ def _normalize_key(x: Tensor, key: Any) -> list:
 
 def _is_basic(item: Any) -> bool:
     return _is_int(item) or isinstance(item, slice) or item is None or item is Ellipsis
+
+
+class _Contiguous:
+    """The layout of a C-contiguous tensor of `shape` at offset 0 (what `_basic_view` reads)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape, self._offset = shape, 0
+        self._strides = contiguous_strides(shape)
+
+
+def view_geometry(shape: tuple[int, ...], key: tuple) -> tuple[tuple, tuple, int]:
+    """(shape, strides, offset) of the basic-index view `key` (normalized: ints, slices,
+    None) of a C-contiguous tensor of `shape`."""
+    view_shape, strides, offset, _ = _basic_view(_Contiguous(shape), list(key))
+    return view_shape, strides, offset
 
 
 def _basic_view(x: Tensor, items: list) -> tuple[tuple, tuple, int, list]:
