@@ -14,7 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from mytensor import amp, autograd
 from mytensor._dlpack import from_dlpack
 from mytensor._info import __array_namespace_info__
-from mytensor.amp import autocast
+from mytensor.amp import autocast, get_autocast_dtype, is_autocast_enabled
 from mytensor.core._methods_convert import Size
 from mytensor.core.autograd import (
     enable_grad,
@@ -366,7 +366,6 @@ __all__ = [
     "expm1",
     "eye",
     "fft",
-    "func",
     "finfo",
     "flatten",
     "flip",
@@ -381,9 +380,11 @@ __all__ = [
     "from_numpy",
     "full",
     "full_like",
+    "func",
     "gather",
     "ge",
     "ger",
+    "get_autocast_dtype",
     "get_default_dtype",
     "get_num_threads",
     "get_rng_state",
@@ -406,6 +407,7 @@ __all__ = [
     "int16",
     "int32",
     "int64",
+    "is_autocast_enabled",
     "is_grad_enabled",
     "is_tensor",
     "isclose",

@@ -166,8 +166,8 @@ for _missing in spec.CONV_PRIMITIVES[1:]:
         (UnknownDtype, "declares an unknown dtype: .*float8"),
         (MatmulNotCallable, "matmul is a int, not a method: define it as a method, or remove it"),
         (SupportsNotCallable, "supports is a bool, not a method"),
-        (SupportsRaises, r"supports\('abs', bool\) raised RuntimeError\('no idea'\)"),
-        (SupportsAnswersAString, r"supports\('abs', bool\) returned 'yes': supports\(primitive, "
+        (SupportsRaises, r"supports\('abs', \w+\) raised RuntimeError\('no idea'\)"),
+        (SupportsAnswersAString, r"supports\('abs', \w+\) returned 'yes': supports\(primitive, "
                                  r"dtype\) must answer True or False"),
         (HalfTheConv, f"defines {spec.CONV_PRIMITIVES[0]} but not "
                       f"{', '.join(spec.CONV_PRIMITIVES[1:])}: .* define all of them, or none"),

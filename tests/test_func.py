@@ -9,7 +9,15 @@ import mytensor as mt
 import mytensor.nn as nn
 import mytensor.nn.functional as F
 from mytensor.func import (
-    functional_call, grad, grad_and_value, hessian, jacfwd, jacrev, jvp, vjp, vmap,
+    functional_call,
+    grad,
+    grad_and_value,
+    hessian,
+    jacfwd,
+    jacrev,
+    jvp,
+    vjp,
+    vmap,
 )  # fmt: skip
 
 X = np.array([0.5, -1.0, 2.0])

@@ -13,7 +13,7 @@ NOT_OPS = {
     # dtypes and dtype arithmetic
     "bool_", "int32", "int64", "float32", "float64", "promote_types", "result_type",
     "bool", "int8", "int16", "uint8", "uint16", "uint32", "uint64", "complex64", "complex128",
-    "can_cast", "finfo", "iinfo", "isdtype",
+    "can_cast", "finfo", "iinfo", "isdtype", "float16", "half", "bfloat16",
     # the array API's namespace metadata, devices and interchange (tests/test_array_api_
     # object.py, tests/test_dlpack.py)
     "__array_api_version__", "__array_namespace_info__", "Device", "from_dlpack",
@@ -31,6 +31,8 @@ NOT_OPS = {
     "autograd", "enable_grad", "is_grad_enabled", "no_grad",
     # the libraries on top of the ops, and saving/loading
     "nn", "optim", "data", "distributed", "save", "load",
+    # function transforms and mixed precision (tests/test_func*.py, tests/test_autocast.py)
+    "func", "amp", "autocast", "is_autocast_enabled", "get_autocast_dtype",
     # array API functions whose arguments a table record cannot draw (tensor lists,
     # positional-only non-tensor arguments, index tensors, tuple results); every one is
     # checked against numpy on the backend under test by test_namespace.py, and with
@@ -127,7 +129,7 @@ def test_every_custom_record_has_a_test():
     covered = set(shape_cases.SINGLE) | {
         "cat", "stack", "getitem", "gather", "scatter_add", "astype",  # test_custom.py
         "conv1d", "conv2d", "conv3d",  # test_conv.py
-        "linear", "cross_entropy",  # test_nn_ops.py
+        "linear", "cross_entropy", "lstm_cell",  # test_nn_ops.py
     }  # fmt: skip
     untested = sorted(
         r.name for r in OPS.values() if r.shapes == "custom" and r.name not in covered

@@ -1,4 +1,4 @@
-"""linear and cross_entropy (custom records of `core/ops/nn_ops.py`): forward against the
+"""linear, cross_entropy and lstm_cell (custom records of `core/ops/`): forward against the
 numpy reference on drawn layouts and sizes (0 included), gradients by central differences
 in float64 and against the numpy reference backend's."""
 
@@ -152,3 +152,69 @@ def test_cross_entropy_gradients(dtype, backend, data):
     kwargs_shown = {**kwargs, "target": targets.tolist()}
     reduced = max(built.values.size, 1)
     _check_gradients("cross_entropy", func, [built], backend, dtype, kwargs_shown, reduced)
+
+
+def _draw_lstm_cell(data, dtype, backend, grad=False):
+    """(gates, c) as `Built`s on drawn layouts: batch 0..3 (1.. with gradients), hidden
+    1..3, values wide enough to reach the sigmoid's and tanh's flat ends."""
+    batch = data.draw(st.integers(1 if grad else 0, 3), label="batch")
+    hidden = data.draw(st.integers(1, 3), label="hidden")
+    built = []
+    for shape, label in (((batch, 4 * hidden), "gates"), ((batch, hidden), "c")):
+        values = _values(data, dtype, shape, grad, label) * (1 if grad else 4)
+        built.append(data.draw(S.laid_out(values, dtype, backend, requires_grad=grad), label))
+    return built
+
+
+@pytest.mark.parametrize("dtype", _cases("lstm_cell"))
+@S.suite_settings(10)
+@given(data=st.data())
+def test_lstm_cell(dtype, backend, data):
+    built = _draw_lstm_cell(data, dtype, backend)
+    record = OPS["lstm_cell"]
+    got = record.func(*[b.tensor for b in built]).numpy()
+    expected = call_reference(record.ref, *[b.values for b in built])
+    where = _where("lstm_cell", backend, built, {})
+    assert got.dtype == dtype.numpy, f"{where}\n  dtype {got.dtype}"
+    rtol, atol = tolerance([got.dtype], 4, 2.0)
+    assert_close(got, expected, where, rtol, atol)
+
+
+@pytest.mark.parametrize("dtype", _cases("lstm_cell"))
+@S.suite_settings(5)
+@given(data=st.data())
+def test_lstm_cell_gradients(dtype, backend, data):
+    built = _draw_lstm_cell(data, dtype, backend, grad=True)
+    _check_gradients("lstm_cell", OPS["lstm_cell"].func, built, backend, dtype, {}, 4)
+
+
+@pytest.mark.parametrize("dtype", _cases("lstm_cell"))
+def test_lstm_cell_backward_follows_the_rule_bit_for_bit(dtype, backend):
+    """The backward has no transcendental function: the backend's `lstm_cell_backward`
+    equals the contract's rule (the core's composite on the same backend) exactly, signed
+    zeros and NaN included, on a transposed d_hc and a sliced c."""
+    from mytensor.core import fused_cells
+    from mytensor.core.registry import get_backend
+
+    dispatch = get_backend(backend)
+    if "lstm_cell_backward" not in dispatch.native:
+        pytest.skip(f"{backend!r} runs the core's composite, which is the rule")
+    rng = np.random.default_rng(3)
+    batch, hidden = 3, 4
+    saved = rng.uniform(-1, 1, (batch, 5 * hidden)).astype(dtype.numpy)
+    d_hc = rng.standard_normal((2 * hidden, batch)).astype(dtype.numpy)
+    c = rng.standard_normal((batch, hidden + 1)).astype(dtype.numpy)
+    d_hc[0, :2], saved[1, :3], c[2, 1] = (-0.0, np.nan), (np.inf, -0.0, 0.0), np.nan
+    ts = [mt.tensor(a, backend=backend) for a in (saved, d_hc, c)]
+    saved_t, d_hc_t, c_t = ts[0], ts[1].T, ts[2][:, 1:]
+    results = []
+    for run in (dispatch.lstm_cell_backward,
+                lambda *a: fused_cells.lstm_cell_backward(dispatch, *a)):  # fmt: skip
+        d_gates = mt.empty(batch, 4 * hidden, dtype=dtype, backend=backend)
+        d_c = mt.empty(batch, hidden, dtype=dtype, backend=backend)
+        with np.errstate(all="ignore"):
+            run(d_gates._d, d_c._d, d_hc_t._d, saved_t._d, c_t._d)
+        results.append((d_gates.numpy(), d_c.numpy()))
+    for name, got, expected in zip(("d_gates", "d_c"), *results, strict=True):
+        assert_close(got, expected, f"lstm_cell_backward on {backend!r}, {dtype.name}: {name} "
+                     "vs the rule", zero_signs=True)  # fmt: skip

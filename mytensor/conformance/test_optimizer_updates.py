@@ -56,10 +56,7 @@ def _numpy_sgd(p, g, state, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
         g = g + p * t(weight_decay)
     if momentum != 0:
         buf = state.get("momentum_buffer")
-        if buf is None:
-            buf = g.copy()
-        else:
-            buf = buf * t(momentum) + g * t(1 - dampening)
+        buf = g.copy() if buf is None else buf * t(momentum) + g * t(1 - dampening)
         state["momentum_buffer"] = buf
         g = g + buf * t(momentum) if nesterov else buf
     return p - g * t(lr)

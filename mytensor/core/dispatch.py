@@ -18,7 +18,7 @@ from mytensor.backends.spec import (
     ZIP_OPS,
     Strided,
 )
-from mytensor.core import fused_updates, host_fallbacks
+from mytensor.core import fused_cells, fused_updates, host_fallbacks
 from mytensor.core.dtypes import (
     _BY_NUMPY,
     KNOWN_DTYPES,
@@ -51,7 +51,9 @@ _OPERAND = {
     "random": ("random", 0), "argsort": ("argsort", 1), "searchsorted": ("searchsorted", 1),
     "nonzero": ("nonzero", 1), "cumulative": ("cumulative", 2), "linalg": ("linalg", 2),
     "fft": ("fft", 2), "softmax": ("softmax", 1), "sgd_update": ("sgd_update", 0),
-    "adam_update": ("adam_update", 0), **{name: (_CONV, 1) for name in CONV_PRIMITIVES},
+    "adam_update": ("adam_update", 0), "lstm_cell": ("lstm_cell", 2),
+    "lstm_cell_backward": ("lstm_cell_backward", 3),
+    **{name: (_CONV, 1) for name in CONV_PRIMITIVES},
 }  # fmt: skip
 
 
@@ -345,6 +347,14 @@ class Dispatch:
     def adam_update(self, param: Strided, grad: Strided, exp_avg: Strided,
                     exp_avg_sq: Strided, vmax: Strided | None, step: Any) -> None:  # fmt: skip
         fused_updates.adam_update(self, param, grad, exp_avg, exp_avg_sq, vmax, step)
+
+    def lstm_cell(self, hc: Strided, saved: Strided, gates: Strided, c: Strided) -> None:
+        """The rule written in map/zip calls (core/fused_cells.py)."""
+        fused_cells.lstm_cell(self, hc, saved, gates, c)
+
+    def lstm_cell_backward(self, d_gates: Strided, d_c: Strided, d_hc: Strided,
+                           saved: Strided, c: Strided) -> None:  # fmt: skip
+        fused_cells.lstm_cell_backward(self, d_gates, d_c, d_hc, saved, c)
 
     def synchronize(self) -> None:
         """Synchronous backends have nothing to wait for."""

@@ -14,6 +14,7 @@ from mytensor.core.ops import (
     norms,
     pointwise,
     products,
+    recurrent,
     reductions,
     sampling,
     selection,
@@ -37,6 +38,7 @@ for _mixin in (_methods_binary, _methods_core, _methods_unary):
 __all__ = [
     "OPS", "OpRecord", "comparison", "construction", "conv", "cumulative", "einsum",
     "elementwise", "indexing", "linalg", "manipulation", "nn_ops", "norms", "pointwise",
-    "products", "reductions", "sampling", "selection", "sets", "shape", "slicing", "softmax",
+    "products", "recurrent", "reductions", "sampling", "selection", "sets", "shape", "slicing",
+    "softmax",
     "sorting", "statistical",
 ]  # fmt: skip

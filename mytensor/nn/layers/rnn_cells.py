@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mytensor.core.creation import empty, zeros
+from mytensor.core.ops.recurrent import lstm_cell
 from mytensor.core.ops.shape import cat
 from mytensor.core.tensor import Tensor
 from mytensor.nn import functional as F
@@ -50,14 +51,9 @@ def lstm_step(
     b_hh: Tensor | None,
     w_hr: Tensor | None,
 ) -> tuple[Tensor, Tensor]:
-    """One LSTM update from the fused (B, 4H) gates; `w_hr` projects h when given."""
-    gates = gi + F.linear(h, w_hh, b_hh)
-    size = c.shape[-1]
-    # one sigmoid over all four gates (g's part unused) beats three separate slices' ops
-    s = gates.sigmoid()
-    g = gates[:, 2 * size : 3 * size].tanh()
-    c_new = s[:, size : 2 * size] * c + s[:, :size] * g
-    h_new = s[:, 3 * size :] * c_new.tanh()
+    """One LSTM update from the fused (B, 4H) gates, through the core's fused cell (one
+    graph node, the backend's `lstm_cell` kernels); `w_hr` projects h when given."""
+    h_new, c_new = lstm_cell(gi + F.linear(h, w_hh, b_hh), c)
     if w_hr is not None:
         h_new = F.linear(h_new, w_hr)
     return h_new, c_new

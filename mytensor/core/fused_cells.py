@@ -1,0 +1,84 @@
+"""The LSTM cell primitives (`lstm_cell`, `lstm_cell_backward`) as the core's composite:
+the contract's rule (`mytensor.backends.spec`) in `map`/`zip` calls on column views of the
+(batch, k * hidden) operands, one rounding per operation in the rule's order, so a native
+kernel that follows the rule matches it (bit for bit in backward, which has no
+transcendental functions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mytensor.backends.spec import Strided
+from mytensor.core.layout import contiguous_strides
+
+__all__ = ["lstm_cell", "lstm_cell_backward"]
+
+
+def _columns(desc: Strided, start: int, width: int) -> Strided:
+    """Columns ``start .. start + width`` of a 2-d descriptor, as a view."""
+    rows, row_step = desc.shape[0], desc.strides[0]
+    col_step = desc.strides[1]
+    return Strided(desc.buffer, (rows, width), (row_step, col_step),
+                   desc.offset + start * col_step, desc.dtype)  # fmt: skip
+
+
+def _split(desc: Strided, parts: int) -> list[Strided]:
+    width = desc.shape[1] // parts
+    return [_columns(desc, k * width, width) for k in range(parts)]
+
+
+def _one(backend: Any, like: Strided) -> Strided:
+    """The constant 1 in `like`'s dtype as a stride-0 view of `like`'s shape."""
+    buffer = backend.from_host(np.ones(1, like.dtype.numpy))
+    return Strided(buffer, like.shape, (0,) * len(like.shape), 0, like.dtype)
+
+
+def lstm_cell(backend: Any, hc: Strided, saved: Strided, gates: Strided, c: Strided) -> None:
+    """The contract's `lstm_cell` on `backend`'s required primitives."""
+    if not hc.size:
+        return
+    i, f, g, o, tanh_c = _split(saved, 5)
+    h_new, c_new = _split(hc, 2)
+    gi, gf, gg, go = _split(gates, 4)
+    for activated, pre, op in ((i, gi, "sigmoid"), (f, gf, "sigmoid"), (g, gg, "tanh"),
+                               (o, go, "sigmoid")):  # fmt: skip
+        backend.map(op, activated, pre)
+    backend.zip("mul", c_new, f, c)
+    backend.zip("mul", tanh_c, i, g)  # tanh_c's columns as scratch until the next line
+    backend.zip("add", c_new, c_new, tanh_c)
+    backend.map("tanh", tanh_c, c_new)
+    backend.zip("mul", h_new, o, tanh_c)
+
+
+def lstm_cell_backward(backend: Any, d_gates: Strided, d_c: Strided, d_hc: Strided,
+                       saved: Strided, c: Strided) -> None:  # fmt: skip
+    """The contract's `lstm_cell_backward` on `backend`'s required primitives."""
+    if not d_c.size:
+        return
+    i, f, g, o, tanh_c = _split(saved, 5)
+    d_h, d_c_new = _split(d_hc, 2)
+    d_i, d_f, d_g, d_o = _split(d_gates, 4)
+    shape, dtype = d_c.shape, d_c.dtype
+    dc = Strided(backend.allocate(d_c.size, dtype), shape, contiguous_strides(shape), 0, dtype)
+    t = Strided(backend.allocate(d_c.size, dtype), shape, contiguous_strides(shape), 0, dtype)
+    one = _one(backend, d_c)
+    # dc = d_c' + d_h * o * (1 - tanh_c^2)
+    backend.zip("mul", dc, tanh_c, tanh_c)
+    backend.zip("sub", dc, one, dc)
+    backend.zip("mul", dc, dc, o)
+    backend.zip("mul", dc, dc, d_h)
+    backend.zip("add", dc, d_c_new, dc)
+    # d_o = (d_h * tanh_c) * (o * (1 - o)), and likewise for i, f (sigmoid') and g (tanh')
+    for out, act, upstream, factor in ((d_o, o, d_h, tanh_c), (d_i, i, dc, g),
+                                       (d_f, f, dc, c)):  # fmt: skip
+        backend.zip("mul", t, upstream, factor)
+        backend.zip("sub", out, one, act)
+        backend.zip("mul", out, act, out)
+        backend.zip("mul", out, t, out)
+    backend.zip("mul", t, dc, i)
+    backend.zip("mul", d_g, g, g)
+    backend.zip("sub", d_g, one, d_g)
+    backend.zip("mul", d_g, t, d_g)
+    backend.zip("mul", d_c, dc, f)
