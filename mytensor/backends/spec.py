@@ -82,8 +82,8 @@ Optional primitives (the core has a composite default for each)
     order), ``c`` (B, H) the cell state. Writes ``saved`` (B, 5H) = [sigmoid(i),
     sigmoid(f), tanh(g), sigmoid(o), tanh(c')] and ``hc`` (B, 2H) = [h', c'] with
     ``c' = sigmoid(f) * c + sigmoid(i) * tanh(g)`` (the two products rounded, then the sum)
-    and ``h' = sigmoid(o) * tanh(c')``. ``hc`` and ``saved`` are fresh C-contiguous
-    buffers (offset 0); ``gates`` and ``c`` may have any layout; one real float dtype.
+    and ``h' = sigmoid(o) * tanh(c')``. ``hc`` and ``saved`` are C-contiguous (at any
+    offset); ``gates`` and ``c`` may have any layout; one real float dtype.
 ``lstm_cell_backward(d_gates, d_c, d_hc, saved, c)``
     The gradients of `lstm_cell` from ``d_hc`` (B, 2H) = [dh', dc'] and the forward's
     ``saved`` and ``c``, in this order with one rounding per operation:
@@ -91,8 +91,8 @@ Optional primitives (the core has a composite default for each)
     ``d_i = (dc * g) * (i * (1 - i))``, ``d_f = (dc * c) * (f * (1 - f))``,
     ``d_g = (dc * i) * (1 - g * g)`` written into ``d_gates`` (B, 4H) as [d_i, d_f, d_g,
     d_o], and ``d_c = dc * f``. No transcendental function: a native kernel matches the
-    composite bit for bit. ``d_gates`` and ``d_c`` are fresh C-contiguous buffers
-    (offset 0), ``saved`` is the forward's; ``d_hc`` and ``c`` may have any layout.
+    composite bit for bit. ``d_gates``, ``d_c`` and ``saved`` are C-contiguous (at
+    any offset); ``d_hc`` and ``c`` may have any layout.
 ``synchronize()``
     Block until every kernel queued so far has finished (asynchronous device
     backends; ``to_host`` must synchronize by itself). The default does nothing.

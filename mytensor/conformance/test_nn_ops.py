@@ -218,3 +218,43 @@ def test_lstm_cell_backward_follows_the_rule_bit_for_bit(dtype, backend):
     for name, got, expected in zip(("d_gates", "d_c"), *results, strict=True):
         assert_close(got, expected, f"lstm_cell_backward on {backend!r}, {dtype.name}: {name} "
                      "vs the rule", zero_signs=True)  # fmt: skip
+
+
+def _draw_lstm_sequence(data, dtype, backend, grad=False):
+    """(gi, h0, c0, w_hh) as `Built`s: 1..3 steps, batch 1..2, hidden 1..3."""
+    steps, batch, hidden = (data.draw(st.integers(1, n), label=s)
+                            for s, n in (("steps", 3), ("batch", 2), ("hidden", 3)))  # fmt: skip
+    shapes = {"gi": (steps * batch, 4 * hidden), "h0": (batch, hidden), "c0": (batch, hidden),
+              "w_hh": (4 * hidden, hidden)}  # fmt: skip
+    built = []
+    for label, shape in shapes.items():
+        values = _values(data, dtype, shape, grad, label)
+        built.append(data.draw(S.laid_out(values, dtype, backend, requires_grad=grad), label))
+    return built, data.draw(st.booleans(), label="reverse")
+
+
+@pytest.mark.parametrize("dtype", _cases("lstm_sequence"))
+@S.suite_settings(10)
+@given(data=st.data())
+def test_lstm_sequence(dtype, backend, data):
+    built, reverse = _draw_lstm_sequence(data, dtype, backend)
+    record = OPS["lstm_sequence"]
+    got = record.func(*[b.tensor for b in built], reverse=reverse).numpy()
+    expected = call_reference(record.ref, *[b.values for b in built], reverse=reverse)
+    where = _where("lstm_sequence", backend, built, {"reverse": reverse})
+    assert got.dtype == dtype.numpy, f"{where}\n  dtype {got.dtype}"
+    rtol, atol = tolerance([got.dtype], 4 * built[3].values.shape[1] + 8, 2.0)
+    assert_close(got, expected, where, rtol, atol)
+
+
+@pytest.mark.parametrize("dtype", _cases("lstm_sequence"))
+@S.suite_settings(5)
+@given(data=st.data())
+def test_lstm_sequence_gradients(dtype, backend, data):
+    built, reverse = _draw_lstm_sequence(data, dtype, backend, grad=True)
+
+    def func(*inputs):
+        return OPS["lstm_sequence"].func(*inputs, reverse=reverse)
+
+    reduced = 4 * built[0].values.shape[0] + 8
+    _check_gradients("lstm_sequence", func, built, backend, dtype, {"reverse": reverse}, reduced)

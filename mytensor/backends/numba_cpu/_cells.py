@@ -17,19 +17,21 @@ _njit = numba.njit(cache=CACHE_DIR is not None, error_model="numpy", nogil=True)
 
 
 @_njit
-def backward(d_gates, d_c, d_hc, h0, hr, hcol, saved, c, c0, cr, cc, batch, hidden, one):
-    # `one` is 1 in the buffers' dtype: every operation below rounds in that dtype
+def backward(d_gates, dg0, d_c, dc0, d_hc, h0, hr, hcol, saved, s0, c, c0, cr, cc, batch,
+             hidden, one):  # fmt: skip
+    # `one` is 1 in the buffers' dtype: every operation below rounds in that dtype;
+    # d_gates, d_c and saved are C-contiguous from their offsets dg0, dc0, s0
     for b in range(batch):
         for j in range(hidden):
-            row = b * 5 * hidden + j
+            row = s0 + b * 5 * hidden + j
             i, f, g = saved[row], saved[row + hidden], saved[row + 2 * hidden]
             o, t = saved[row + 3 * hidden], saved[row + 4 * hidden]
             at = h0 + b * hr + j * hcol
             d_h, d_c_new = d_hc[at], d_hc[at + hidden * hcol]
             dc = d_c_new + ((one - t * t) * o) * d_h
-            out = b * 4 * hidden + j
+            out = dg0 + b * 4 * hidden + j
             d_gates[out] = (dc * g) * (i * (one - i))
             d_gates[out + hidden] = (dc * c[c0 + b * cr + j * cc]) * (f * (one - f))
             d_gates[out + 2 * hidden] = (dc * i) * (one - g * g)
             d_gates[out + 3 * hidden] = (d_h * t) * (o * (one - o))
-            d_c[b * hidden + j] = dc * f
+            d_c[dc0 + b * hidden + j] = dc * f

@@ -380,9 +380,9 @@ class NumbaBackend:
                            saved: Strided, c: Strided) -> None:  # fmt: skip
         if d_c.size:
             batch, hidden = c.shape
-            _cells.backward(d_gates.buffer, d_c.buffer, d_hc.buffer, d_hc.offset,
-                            *d_hc.strides, saved.buffer, c.buffer, c.offset, *c.strides, batch,
-                            hidden, c.dtype.numpy.type(1))  # fmt: skip
+            _cells.backward(d_gates.buffer, d_gates.offset, d_c.buffer, d_c.offset, d_hc.buffer,
+                            d_hc.offset, *d_hc.strides, saved.buffer, saved.offset, c.buffer,
+                            c.offset, *c.strides, batch, hidden, c.dtype.numpy.type(1))  # fmt: skip
 
     def supports(self, primitive: str, dtype: DType) -> bool:
         """The single-pass optimizer and LSTM kernels are compiled for float32 and float64;

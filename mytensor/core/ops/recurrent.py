@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from mytensor.backends.spec import Strided
 from mytensor.core import autograd, batching
 from mytensor.core.ops._base import OpRecord, check_tensor, register, same_backend
 from mytensor.core.tensor import Tensor
 
-__all__ = ["lstm_cell"]
+__all__ = ["lstm_cell", "lstm_sequence"]
 
 
 def lstm_cell(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
@@ -117,3 +118,157 @@ def _joined(gates: Tensor, c: Tensor) -> Tensor:
     from mytensor.core.ops.shape import cat
 
     return cat(list(lstm_cell(gates, c)), 1)
+
+
+# -- a whole layer direction as one node -------------------------------------------------------
+def lstm_sequence(gi: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
+                  reverse: bool = False) -> Tensor:  # fmt: skip
+    """Run an LSTM over a sequence as ONE graph node: `gi` (T * B, 4H) holds every step's
+    input part of the gates (rows grouped by time step, biases included), `h0`, `c0` (B, H)
+    the initial state, `w_hh` (4H, H). Returns ``hc`` (T, B, 2H): ``hc[t] = [h_t, c_t]``,
+    steps taken in reverse time order when `reverse`.
+
+    Each step is one matmul, one add and the `lstm_cell` primitive on descriptors, with no
+    graph node of its own. Backward runs the recurrence backwards on `lstm_cell_backward`
+    and computes W_hh's gradient with ONE matmul over all steps (as fused RNN libraries
+    do). A backward under create_graph recomputes the steps as ops; under vmap the steps
+    are ops from the start.
+
+    >>> import mytensor as mt
+    >>> from mytensor.core.ops.recurrent import lstm_sequence
+    >>> hc = lstm_sequence(mt.zeros(6, 8), mt.zeros(2, 2), mt.ones(2, 2), mt.zeros(8, 2))
+    >>> hc.shape, round(hc[2, 0, 3].item(), 4)
+    ((3, 2, 4), 0.125)
+    """
+    for name, t in (("gi", gi), ("h0", h0), ("c0", c0), ("w_hh", w_hh)):
+        check_tensor("lstm_sequence", t, name)
+    backend = same_backend("lstm_sequence", gi, h0, c0, w_hh)
+    batch, hidden = c0.shape if c0.ndim == 2 else (0, 0)
+    if (c0.ndim != 2 or h0.shape != c0.shape or w_hh.shape != (4 * hidden, hidden)
+            or gi.ndim != 2 or gi.shape[1] != 4 * hidden or batch == 0
+            or gi.shape[0] % batch):  # fmt: skip
+        raise ValueError(
+            f"lstm_sequence(): expected gi (T * B, 4H), h0 and c0 (B, H), w_hh (4H, H); got "
+            f"gi {gi.shape}, h0 {h0.shape}, c0 {c0.shape}, w_hh {w_hh.shape}"
+        )
+    if batching.ACTIVE[0]:
+        return _sequence_ops(gi, h0, c0, w_hh, reverse)
+    steps = gi.shape[0] // batch
+    dtype = c0.dtype
+    hc = Tensor._empty(backend, (steps, batch, 2 * hidden), dtype)
+    saved = Tensor._empty(backend, (steps, batch, 5 * hidden), dtype)
+    gates = Tensor._empty(backend, (batch, 4 * hidden), dtype)._d
+    w_t = _transposed(w_hh._d)
+    order = range(steps - 1, -1, -1) if reverse else range(steps)
+    h_prev, c_prev = h0._d, c0._d
+    for t in order:
+        backend.matmul(gates, h_prev, w_t)
+        backend.zip("add", gates, gates, _rows(gi._d, t * batch, batch))
+        hc_t = _block(hc._d, t)
+        backend.lstm_cell(hc_t, _block(saved._d, t), gates, c_prev)
+        h_prev, c_prev = _half(hc_t, 0), _half(hc_t, 1)
+    if autograd.needs_grad(gi, h0, c0, w_hh):
+
+        def backward(d_hc: Tensor) -> tuple:
+            if autograd.is_grad_enabled() or batching.ACTIVE[0]:
+                return _recomputed_grads(d_hc, (gi, h0, c0, w_hh), reverse)
+            return _sequence_backward(backend, d_hc, hc, saved, (gi, h0, c0, w_hh), order)
+
+        autograd.record(hc, "lstm_sequence", (gi, h0, c0, w_hh), backward, (gi, h0, c0, w_hh),
+                        fresh_grads=True)  # fmt: skip
+    return hc
+
+
+def _np_lstm_sequence(gi, h0, c0, w_hh, reverse=False):
+    batch, hidden = c0.shape
+    steps = gi.shape[0] // batch
+    out = np.empty((steps, batch, 2 * hidden), np.result_type(gi, c0))
+    h, c = h0, c0
+    for t in range(steps - 1, -1, -1) if reverse else range(steps):
+        hc = _np_lstm_cell(gi[t * batch : (t + 1) * batch] + h @ w_hh.T, c)
+        out[t], h, c = hc, hc[:, :hidden], hc[:, hidden:]
+    return out
+
+
+register(OpRecord("lstm_sequence", lstm_sequence, _np_lstm_sequence, arity=4,
+                  shapes="custom"))  # fmt: skip
+
+
+def _sequence_backward(backend, d_hc: Tensor, hc: Tensor, saved: Tensor, inputs: tuple,
+                       order: range) -> tuple:  # fmt: skip
+    gi, h0, c0, w_hh = inputs
+    steps, batch, two_h = hc.shape
+    hidden, dtype = two_h // 2, hc.dtype
+    d_gates = Tensor._empty(backend, (steps * batch, 4 * hidden), dtype)
+    d_h0, d_c0 = (Tensor._empty(backend, (batch, hidden), dtype) for _ in range(2))
+    dh, dc = d_h0._d, d_c0._d
+    carry = Tensor._empty(backend, (batch, 2 * hidden), dtype)._d
+    d_hc = d_hc._d
+    previous = {t: p for p, t in zip(order, list(order)[1:], strict=False)}  # step -> earlier
+    for k, t in enumerate(reversed(order)):
+        backend.copy(carry, _block(d_hc, t))
+        if k:  # the state's gradient from the step after this one
+            backend.zip("add", _half(carry, 0), _half(carry, 0), dh)
+            backend.zip("add", _half(carry, 1), _half(carry, 1), dc)
+        before = previous.get(t)
+        c_prev = c0._d if before is None else _half(_block(hc._d, before), 1)
+        g_t = _rows(d_gates._d, t * batch, batch)
+        backend.lstm_cell_backward(g_t, dc, carry, _block(saved._d, t), c_prev)
+        backend.matmul(dh, g_t, w_hh._d)
+    d_w = None
+    if w_hh.requires_grad:  # dW = sum_t dG_t^T h_{t-1}: one matmul over every step
+        h_before = Tensor._empty(backend, (steps, batch, hidden), dtype)
+        for t in order:
+            before = previous.get(t)
+            src = h0._d if before is None else _half(_block(hc._d, before), 0)
+            backend.copy(_block(h_before._d, t), src)
+        d_w = Tensor._empty(backend, w_hh.shape, dtype)
+        flat = Strided(h_before._storage.buffer, (steps * batch, hidden), (hidden, 1), 0, dtype)
+        backend.matmul(d_w._d, _transposed(d_gates._d), flat)
+    return (d_gates if gi.requires_grad else None, d_h0 if h0.requires_grad else None,
+            d_c0 if c0.requires_grad else None, d_w)  # fmt: skip
+
+
+def _sequence_ops(gi: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, reverse: bool) -> Tensor:
+    """The same recurrence composed of ops (one graph of small nodes)."""
+    from mytensor.core.ops.nn_ops import linear
+    from mytensor.core.ops.shape import cat, stack
+
+    batch = c0.shape[0]
+    steps = gi.shape[0] // batch
+    h, c, out = h0, c0, {}
+    for t in range(steps - 1, -1, -1) if reverse else range(steps):
+        h, c = lstm_cell(gi[t * batch : (t + 1) * batch] + linear(h, w_hh), c)
+        out[t] = cat([h, c], 1)
+    return stack([out[t] for t in range(steps)], 0)
+
+
+def _recomputed_grads(d_hc: Tensor, inputs: tuple, reverse: bool) -> tuple:
+    """create_graph: recompute the forward as ops and differentiate that (second order)."""
+    needed = [t for t in inputs if t.requires_grad]
+    with autograd.enable_grad():
+        hc = _sequence_ops(*inputs, reverse)
+        grads = iter(autograd.grad(hc, needed, d_hc, create_graph=True, allow_unused=True))
+    return tuple(next(grads) if t.requires_grad else None for t in inputs)
+
+
+# descriptors of parts of contiguous operands (no Tensor, no graph node)
+def _transposed(d: Strided) -> Strided:
+    return Strided(d.buffer, d.shape[::-1], d.strides[::-1], d.offset, d.dtype)
+
+
+def _rows(d: Strided, start: int, count: int) -> Strided:
+    return Strided(d.buffer, (count, d.shape[1]), d.strides, d.offset + start * d.strides[0],
+                   d.dtype)  # fmt: skip
+
+
+def _block(d: Strided, t: int) -> Strided:
+    """Step `t` of a (T, B, K) descriptor: (B, K)."""
+    return Strided(d.buffer, d.shape[1:], d.strides[1:], d.offset + t * d.strides[0], d.dtype)
+
+
+def _half(d: Strided, which: int) -> Strided:
+    """The h (0) or c (1) columns of a (B, 2H) descriptor."""
+    width = d.shape[1] // 2
+    return Strided(d.buffer, (d.shape[0], width), d.strides,
+                   d.offset + which * width * d.strides[1], d.dtype)  # fmt: skip

@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 
 from mytensor.core.creation import empty, zeros
+from mytensor.core.ops.recurrent import lstm_sequence
 from mytensor.core.ops.shape import cat, stack
 from mytensor.core.tensor import Tensor
 from mytensor.nn import functional as F
@@ -229,6 +230,18 @@ class RNNBase(Module):
             return (gru_step(gi, state[0], w_hh, b_hh),)
         return (rnn_step(gi, state[0], w_hh, b_hh, self.nonlinearity),)
 
+    def _lstm_direction(self, x: Tensor, weights: tuple, init: tuple, steps: int,
+                        reverse: bool) -> tuple[Tensor, tuple]:  # fmt: skip
+        """An LSTM direction over equal-length sequences as one graph node (the core's
+        `lstm_sequence`): both biases folded into the input projection, one matmul."""
+        w_ih, w_hh, b_ih, b_hh, _ = weights
+        bias = b_ih + b_hh if b_ih is not None else None
+        hc = lstm_sequence(F.linear(x, w_ih, bias), init[0], init[1], w_hh, reverse)
+        hidden = self.hidden_size
+        last = 0 if reverse else steps - 1
+        out = hc[:, :, :hidden].reshape(-1, hidden)
+        return out, (hc[last, :, :hidden], hc[last, :, hidden:])
+
     def _run(self, input: Any, hx: Any) -> tuple[Any, tuple]:
         x, sizes, unbatched, packed = self._flatten_input(input)
         batch = sizes[0] if sizes else 0
@@ -253,9 +266,13 @@ class RNNBase(Module):
                 k = layer * self._directions + direction
                 init = (h0[k], c0[k]) if c0 is not None else (h0[k],)
                 weights = self._weights(layer, direction)
-                gi_all = F.linear(x, weights[0], weights[2])  # every step in one matmul
-                step = partial(self._step, weights)
-                out, state = run_direction(step, gi_all, sizes, init, bool(direction))
+                if lstm and not self.proj_size and sizes.count(batch) == len(sizes):
+                    out, state = self._lstm_direction(x, weights, init, len(sizes),
+                                                      bool(direction))  # fmt: skip
+                else:
+                    gi_all = F.linear(x, weights[0], weights[2])  # every step in one matmul
+                    step = partial(self._step, weights)
+                    out, state = run_direction(step, gi_all, sizes, init, bool(direction))
                 outs.append(out)
                 finals.append(state)
             x = cat(outs, 1) if len(outs) > 1 else outs[0]
