@@ -16,9 +16,10 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mytensor.core._graph_checks import check_saved, invalid_gradient, run_hooks, wrong_count
+from mytensor.core._slice_grad import SliceGrad, sum_grads
 
 if TYPE_CHECKING:
     from mytensor.core.dtypes import DType
@@ -155,60 +156,6 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{self.name}Backward>"
-
-
-class SliceGrad:
-    """The gradient a basic-index view (slice, select, narrow, unbind, split) sends to its
-    base: zero except `values` at `key`. The engine adds it into the base's pending
-    gradient in place, so T views of one tensor cost O(size) in backward, not T full-size
-    zero tensors and sums (an RNN's per-step slices of its input projection). Made only
-    when the backward records nothing (no create_graph, no vmap)."""
-
-    __slots__ = ("_storage", "dtype", "key", "shape", "values")
-
-    def __init__(self, shape: tuple[int, ...], key: tuple, values: Tensor) -> None:
-        self.shape, self.key, self.values = shape, key, values
-        self.dtype, self._storage = values.dtype, values._storage  # checked as a gradient's
-
-    def _region(self, target: Tensor) -> Any:
-        """The view's elements in `target`, a C-contiguous tensor of the base's shape."""
-        from mytensor.backends.spec import Strided
-        from mytensor.core.ops.indexing import view_geometry
-
-        shape, strides, offset = view_geometry(self.shape, self.key)
-        return Strided(target._storage.buffer, shape, strides, target._offset + offset,
-                       target.dtype)  # fmt: skip
-
-    def materialize(self) -> Tensor:
-        from mytensor.core.creation import zeros
-
-        base = zeros(self.shape, dtype=self.dtype, backend=self.values.backend)
-        self._storage.backend.copy(self._region(base), self.values._d)
-        return base
-
-    def add_into(self, target: Tensor) -> None:
-        if target.is_contiguous():
-            region = self._region(target)
-            self._storage.backend.zip("add", region, region, self.values._d)
-        else:
-            from mytensor.core.ops.indexing import getitem
-
-            getitem(target, self.key).add_(self.values)
-
-
-def _sum_grads(pending: Any, new: Any, pending_owned: bool) -> Tensor:
-    """pending + new, either of which may be a `SliceGrad`; the result is the engine's own."""
-    if type(pending) is not SliceGrad and type(new) is not SliceGrad:
-        return pending + new
-    if type(pending) is SliceGrad:
-        if type(new) is SliceGrad:
-            total = pending.materialize()
-            new.add_into(total)
-            return total
-        pending, new, pending_owned = new, pending, False
-    total = pending if pending_owned else pending.clone()
-    new.add_into(total)
-    return total
 
 
 def edge_of(t: Tensor) -> Node | Leaf | None:
@@ -364,7 +311,7 @@ def run_backward(
                     if not valid:
                         invalid_gradient(node, input_grads)
                     if edge in pending:
-                        pending[edge] = _sum_grads(pending[edge], input_grad, edge in owned)
+                        pending[edge] = sum_grads(pending[edge], input_grad, edge in owned)
                         owned.add(edge)
                     else:
                         pending[edge] = input_grad

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from mytensor.core import autograd, batching
+from mytensor.core._slice_grad import SliceGrad
 from mytensor.core.batching import batchable, materialize, register_rule
 from mytensor.core.dtypes import _KIND_RANK, FLOAT_DTYPES, bool_, int64
 from mytensor.core.layout import contiguous_strides, normalize_dim
@@ -180,7 +181,7 @@ def _view_grad(g: Tensor, x: Tensor, key: tuple) -> Any:
     the backward itself is recorded (create_graph) or batched (vmap), `_embed`'s tensor."""
     if autograd.is_grad_enabled() or batching.ACTIVE[0] or type(g) is not Tensor:
         return _embed(g, x, key)
-    return autograd.SliceGrad(x.shape, key, g)
+    return SliceGrad(x.shape, key, g)
 
 
 @batchable("getitem_backward")
