@@ -1,10 +1,10 @@
-"""The LSTM cell's backward (`lstm_cell_backward`) as one kernel, instead of the
-composite's twenty `zip` calls per step. (The forward runs numpy's SIMD sigmoid and tanh
-on views: see the backend.)
+"""The LSTM cell's arithmetic as numba kernels: the backward (`lstm_cell_backward`) whole,
+instead of the composite's twenty `zip` calls per step, and the forward's non-
+transcendental part (numpy computes exp and tanh around it: see the backend).
 
 Operands arrive as (buffer, offset, row stride, column stride): one compiled kernel per
-dtype whatever the layouts. The kernel follows the contract's rounding order exactly, so
-it matches the composite bit for bit.
+dtype whatever the layouts. The kernels follow the contract's rounding order exactly, so
+they match the composite bit for bit.
 """
 
 from __future__ import annotations
@@ -16,22 +16,66 @@ from mytensor.backends.numba_cpu._jit import CACHE_DIR
 _njit = numba.njit(cache=CACHE_DIR is not None, error_model="numpy", nogil=True)
 
 
+_inline = numba.njit(inline="always")
+
+
+@_inline
+def _forward_row(hc, hrow, saved, srow, gates, grow, gc, e, erow, c, crow, cc, hidden, one):
+    for j in range(hidden):
+        for k in (0, 1, 3):
+            x = gates[grow + (k * hidden + j) * gc]
+            ek = e[erow + k * hidden + j]
+            d = one + ek
+            saved[srow + k * hidden + j] = one / d if x >= 0 else ek / d
+        i, f, g = saved[srow + j], saved[srow + hidden + j], saved[srow + 2 * hidden + j]
+        hc[hrow + hidden + j] = f * c[crow + j * cc] + i * g
+
+
+@_njit
+def forward(hc, h0, saved, s0, gates, g0, gr, gc, e, c, c0, cr, cc, batch, hidden, one):
+    """The forward's arithmetic once numpy has written ``e = exp(-|gates|)`` (C-contiguous
+    (B, 4H)) and tanh(g) into `saved`: the sigmoids as the reference writes them
+    (``1 / (1 + e)`` for x >= 0, else ``e / (1 + e)``) and c' = f * c + i * g, each
+    operation rounded in the buffers' dtype (`one`). hc (from `h0`) and saved (from `s0`)
+    are C-contiguous rows. Rows with unit column strides take a copy of the loop with the
+    stride a constant 1, which vectorizes."""
+    for b in range(batch):
+        rows = (h0 + b * 2 * hidden, s0 + b * 5 * hidden, g0 + b * gr, b * 4 * hidden,
+                c0 + b * cr)  # fmt: skip
+        if gc == 1 and cc == 1:
+            _forward_row(hc, rows[0], saved, rows[1], gates, rows[2], 1, e, rows[3], c,
+                         rows[4], 1, hidden, one)  # fmt: skip
+        else:
+            _forward_row(hc, rows[0], saved, rows[1], gates, rows[2], gc, e, rows[3], c,
+                         rows[4], cc, hidden, one)  # fmt: skip
+
+
+@_inline
+def _backward_row(d_gates, grow, d_c, crow_out, d_hc, hrow, hcol, saved, srow, c, crow, cc,
+                  hidden, one):  # fmt: skip
+    for j in range(hidden):
+        i, f, g = saved[srow + j], saved[srow + hidden + j], saved[srow + 2 * hidden + j]
+        o, t = saved[srow + 3 * hidden + j], saved[srow + 4 * hidden + j]
+        d_h, d_c_new = d_hc[hrow + j * hcol], d_hc[hrow + (hidden + j) * hcol]
+        dc = d_c_new + ((one - t * t) * o) * d_h
+        d_gates[grow + j] = (dc * g) * (i * (one - i))
+        d_gates[grow + hidden + j] = (dc * c[crow + j * cc]) * (f * (one - f))
+        d_gates[grow + 2 * hidden + j] = (dc * i) * (one - g * g)
+        d_gates[grow + 3 * hidden + j] = (d_h * t) * (o * (one - o))
+        d_c[crow_out + j] = dc * f
+
+
 @_njit
 def backward(d_gates, dg0, d_c, dc0, d_hc, h0, hr, hcol, saved, s0, c, c0, cr, cc, batch,
              hidden, one):  # fmt: skip
     # `one` is 1 in the buffers' dtype: every operation below rounds in that dtype;
     # d_gates, d_c and saved are C-contiguous from their offsets dg0, dc0, s0
     for b in range(batch):
-        for j in range(hidden):
-            row = s0 + b * 5 * hidden + j
-            i, f, g = saved[row], saved[row + hidden], saved[row + 2 * hidden]
-            o, t = saved[row + 3 * hidden], saved[row + 4 * hidden]
-            at = h0 + b * hr + j * hcol
-            d_h, d_c_new = d_hc[at], d_hc[at + hidden * hcol]
-            dc = d_c_new + ((one - t * t) * o) * d_h
-            out = dg0 + b * 4 * hidden + j
-            d_gates[out] = (dc * g) * (i * (one - i))
-            d_gates[out + hidden] = (dc * c[c0 + b * cr + j * cc]) * (f * (one - f))
-            d_gates[out + 2 * hidden] = (dc * i) * (one - g * g)
-            d_gates[out + 3 * hidden] = (d_h * t) * (o * (one - o))
-            d_c[dc0 + b * hidden + j] = dc * f
+        rows = (dg0 + b * 4 * hidden, dc0 + b * hidden, h0 + b * hr, s0 + b * 5 * hidden,
+                c0 + b * cr)  # fmt: skip
+        if hcol == 1 and cc == 1:
+            _backward_row(d_gates, rows[0], d_c, rows[1], d_hc, rows[2], 1, saved, rows[3], c,
+                          rows[4], 1, hidden, one)  # fmt: skip
+        else:
+            _backward_row(d_gates, rows[0], d_c, rows[1], d_hc, rows[2], hcol, saved, rows[3],
+                          c, rows[4], cc, hidden, one)  # fmt: skip

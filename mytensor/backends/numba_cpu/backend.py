@@ -99,19 +99,18 @@ def _softmax_rows(dim: int, log: bool, x: np.ndarray, out: np.ndarray) -> None:
 
 
 @_quiet
-def _lstm_forward(hc: np.ndarray, saved: np.ndarray, gates: np.ndarray, c: np.ndarray) -> None:
-    h = c.shape[1]
-    sigmoid = reference.MAP_KERNELS["sigmoid"]
-    sigmoid(gates[:, : 2 * h], out=saved[:, : 2 * h])
-    np.tanh(gates[:, 2 * h : 3 * h], out=saved[:, 2 * h : 3 * h])
-    sigmoid(gates[:, 3 * h :], out=saved[:, 3 * h : 4 * h])
-    i, f, g, o, tanh_c = (saved[:, k * h : (k + 1) * h] for k in range(5))
-    h_new, c_new = hc[:, :h], hc[:, h:]
-    np.multiply(f, c, out=c_new)
-    np.multiply(i, g, out=tanh_c)
-    np.add(c_new, tanh_c, out=c_new)
-    np.tanh(c_new, out=tanh_c)
-    np.multiply(o, tanh_c, out=h_new)
+def _lstm_forward(hc: Strided, saved: Strided, gates: Strided, c: Strided) -> None:
+    batch, hidden = c.shape
+    g, s, out = numpy_view(gates), numpy_view(saved), numpy_view(hc)
+    e = np.abs(g)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    np.tanh(g[:, 2 * hidden : 3 * hidden], out=s[:, 2 * hidden : 3 * hidden])
+    _cells.forward(hc.buffer, hc.offset, saved.buffer, saved.offset, gates.buffer,
+                   gates.offset, *gates.strides, e.reshape(-1), c.buffer, c.offset,
+                   *c.strides, batch, hidden, c.dtype.numpy.type(1))  # fmt: skip
+    np.tanh(out[:, hidden:], out=s[:, 4 * hidden :])
+    np.multiply(s[:, 3 * hidden : 4 * hidden], s[:, 4 * hidden :], out=out[:, :hidden])
 
 
 @_quiet
@@ -371,10 +370,10 @@ class NumbaBackend:
         self._in_threads(lambda i: work(bounds[i], bounds[i + 1]), pieces)
 
     def lstm_cell(self, hc: Strided, saved: Strided, gates: Strided, c: Strided) -> None:
-        """numpy's vectorised passes on views (its tanh is SIMD, numba's libm call per
-        element cost ~70 ns here): the composite's values, in a third of its calls."""
+        """numpy's SIMD exp and tanh (a numba kernel's libm call per element cost ~70 ns
+        here) around one numba pass for the rest: the composite's values, in six calls."""
         if hc.size:
-            _lstm_forward(numpy_view(hc), numpy_view(saved), numpy_view(gates), numpy_view(c))
+            _lstm_forward(hc, saved, gates, c)
 
     def lstm_cell_backward(self, d_gates: Strided, d_c: Strided, d_hc: Strided,
                            saved: Strided, c: Strided) -> None:  # fmt: skip
