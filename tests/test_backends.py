@@ -280,7 +280,8 @@ def test_the_builtin_cpu_backends_declare_every_op_name(name):
     # nothing declined but the dtypes beyond float32/float64 of numba_cpu's optimizer and
     # LSTM kernels (the core's composite runs those)
     declined = mt.core.registry.get_backend(name).declined
-    float_kernels = {*spec.FUSED_UPDATES, "lstm_cell", "lstm_cell_backward"}
+    float_kernels = {*spec.FUSED_UPDATES, "lstm_cell", "lstm_cell_backward", "layer_norm",
+                     "layer_norm_backward"}  # fmt: skip
     assert {primitive for primitive, _ in declined} <= float_kernels
     assert not {dtype.name for _, dtype in declined} & {"float32", "float64"}
 

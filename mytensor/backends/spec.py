@@ -93,6 +93,16 @@ Optional primitives (the core has a composite default for each)
     d_o], and ``d_c = dc * f``. No transcendental function: a native kernel matches the
     composite bit for bit. ``d_gates``, ``d_c`` and ``saved`` are C-contiguous (at
     any offset); ``d_hc`` and ``c`` may have any layout.
+``layer_norm(out, mean, rstd, x, weight, bias, eps)``
+    Normalize each row of ``x`` (rows, cols): ``mean`` (rows,) its mean, ``rstd`` (rows,)
+    ``1 / sqrt(var + eps)`` with the biased variance, ``out = (x - mean) * rstd``, times
+    ``weight`` and plus ``bias`` (each (cols,) or None). All C-contiguous (at any offset),
+    one real float dtype; rows and cols >= 1. Sums may accumulate wider than the dtype.
+``layer_norm_backward(dx, dweight, dbias, dy, x, mean, rstd, weight)``
+    With ``xhat = (x - mean) * rstd`` and ``g = dy * weight`` (``dy`` without weight):
+    ``dx = rstd * (g - mean(g) - xhat * mean(g * xhat))`` (means along each row),
+    ``dweight = sum over rows of dy * xhat``, ``dbias = sum over rows of dy``;
+    ``dweight``/``dbias`` None when not wanted. Layouts as ``layer_norm``.
 ``synchronize()``
     Block until every kernel queued so far has finished (asynchronous device
     backends; ``to_host`` must synchronize by itself). The default does nothing.
@@ -307,7 +317,8 @@ REQUIRED_PRIMITIVES = (
 OPTIONAL_PRIMITIVES = (
     "matmul", "gather", "scatter_add", "random", "synchronize", "softmax",
     "argsort", "searchsorted", "nonzero", "cumulative", "linalg", "fft",
-    "sgd_update", "adam_update", "lstm_cell", "lstm_cell_backward",
+    "sgd_update", "adam_update", "lstm_cell", "lstm_cell_backward", "layer_norm",
+    "layer_norm_backward",
 )  # fmt: skip
 # the optimizer updates: native only for C-contiguous operands of one shape (the core
 # routes other layouts to its composite)

@@ -224,8 +224,8 @@ def _draw_lstm_sequence(data, dtype, backend, grad=False):
     """(gi, h0, c0, w_hh) as `Built`s: 1..3 steps, batch 1..2, hidden 1..3 (with gradients
     1..2 steps and hidden sizes: central differences run the sequence twice per element)."""
     most = 2 if grad else 3
-    steps, batch, hidden = (data.draw(st.integers(1, n), label=s)
-                            for s, n in (("steps", most), ("batch", 2), ("hidden", most)))  # fmt: skip
+    sizes = (("steps", most), ("batch", 2), ("hidden", most))
+    steps, batch, hidden = (data.draw(st.integers(1, n), label=s) for s, n in sizes)
     shapes = {"gi": (steps * batch, 4 * hidden), "h0": (batch, hidden), "c0": (batch, hidden),
               "w_hh": (4 * hidden, hidden)}  # fmt: skip
     built = []
@@ -260,3 +260,58 @@ def test_lstm_sequence_gradients(dtype, backend, data):
 
     reduced = 4 * built[0].values.shape[0] + 8
     _check_gradients("lstm_sequence", func, built, backend, dtype, {"reverse": reverse}, reduced)
+
+
+def _draw_layer_norm(data, dtype, backend, grad=False):
+    """(input, weight?, bias?) as `Built`s and the normalized shape: 1 or 2 trailing dims
+    of sizes 1..4 after 0..2 leading ones (1.. with gradients), drawn layouts."""
+    low = 1 if grad else 0
+    lead = tuple(data.draw(st.lists(st.integers(low, 3), max_size=2), label="leading dims"))
+    shape = tuple(data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=2), label="shape"))
+    built = [data.draw(S.laid_out(_values(data, dtype, lead + shape, grad, "input"), dtype,
+                                  backend, requires_grad=grad), "input")]  # fmt: skip
+    for label in ("weight", "bias"):
+        if data.draw(st.booleans(), label=f"with {label}"):
+            values = _values(data, dtype, shape, grad, label)
+            built.append(data.draw(S.laid_out(values, dtype, backend, requires_grad=grad),
+                                   label))  # fmt: skip
+        else:
+            built.append(None)
+    return built, shape
+
+
+def _layer_norm_call(shape, present):
+    def func(x, *params):
+        given = iter(params)
+        weight, bias = (next(given) if p else None for p in present)
+        return OPS["layer_norm"].func(x, shape, weight, bias)
+
+    return func
+
+
+@pytest.mark.parametrize("dtype", _cases("layer_norm"))
+@S.suite_settings(10)
+@given(data=st.data())
+def test_layer_norm(dtype, backend, data):
+    built, shape = _draw_layer_norm(data, dtype, backend)
+    present = [b is not None for b in built[1:]]
+    given_built = [b for b in built if b is not None]
+    got = _layer_norm_call(shape, present)(*[b.tensor for b in given_built]).numpy()
+    params = [b.values if b is not None else None for b in built[1:]]
+    expected = call_reference(OPS["layer_norm"].ref, built[0].values, shape, *params)
+    where = _where("layer_norm", backend, given_built, {"normalized_shape": shape})
+    assert got.dtype == dtype.numpy, f"{where}\n  dtype {got.dtype}"
+    rtol, atol = tolerance([got.dtype], 4 * int(np.prod(shape)), 4.0)
+    assert_close(got, expected, where, rtol, atol)
+
+
+@pytest.mark.parametrize("dtype", _cases("layer_norm"))
+@S.suite_settings(5)
+@given(data=st.data())
+def test_layer_norm_gradients(dtype, backend, data):
+    built, shape = _draw_layer_norm(data, dtype, backend, grad=True)
+    present = [b is not None for b in built[1:]]
+    given_built = [b for b in built if b is not None]
+    reduced = max(built[0].values.size, 1)
+    _check_gradients("layer_norm", _layer_norm_call(shape, present), given_built, backend,
+                     dtype, {"normalized_shape": shape}, reduced)  # fmt: skip

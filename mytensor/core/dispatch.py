@@ -18,7 +18,7 @@ from mytensor.backends.spec import (
     ZIP_OPS,
     Strided,
 )
-from mytensor.core import fused_cells, fused_updates, host_fallbacks
+from mytensor.core import fused_cells, fused_norm, fused_updates, host_fallbacks
 from mytensor.core.dtypes import (
     _BY_NUMPY,
     KNOWN_DTYPES,
@@ -52,7 +52,8 @@ _OPERAND = {
     "nonzero": ("nonzero", 1), "cumulative": ("cumulative", 2), "linalg": ("linalg", 2),
     "fft": ("fft", 2), "softmax": ("softmax", 1), "sgd_update": ("sgd_update", 0),
     "adam_update": ("adam_update", 0), "lstm_cell": ("lstm_cell", 2),
-    "lstm_cell_backward": ("lstm_cell_backward", 3),
+    "lstm_cell_backward": ("lstm_cell_backward", 3), "layer_norm": ("layer_norm", 3),
+    "layer_norm_backward": ("layer_norm_backward", 3),
     **{name: (_CONV, 1) for name in CONV_PRIMITIVES},
 }  # fmt: skip
 
@@ -355,6 +356,16 @@ class Dispatch:
     def lstm_cell_backward(self, d_gates: Strided, d_c: Strided, d_hc: Strided,
                            saved: Strided, c: Strided) -> None:  # fmt: skip
         fused_cells.lstm_cell_backward(self, d_gates, d_c, d_hc, saved, c)
+
+    def layer_norm(self, out: Strided, mean: Strided, rstd: Strided, x: Strided,
+                   weight: Strided | None, bias: Strided | None, eps: float) -> None:  # fmt: skip
+        """The rule written in reduce/map/zip calls (core/fused_norm.py)."""
+        fused_norm.layer_norm(self, out, mean, rstd, x, weight, bias, eps)
+
+    def layer_norm_backward(self, dx: Strided, dweight: Strided | None, dbias: Strided | None,
+                            dy: Strided, x: Strided, mean: Strided, rstd: Strided,
+                            weight: Strided | None) -> None:  # fmt: skip
+        fused_norm.layer_norm_backward(self, dx, dweight, dbias, dy, x, mean, rstd, weight)
 
     def synchronize(self) -> None:
         """Synchronous backends have nothing to wait for."""

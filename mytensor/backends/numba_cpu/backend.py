@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-from mytensor.backends.numba_cpu import _cells, _jit, _optim
+from mytensor.backends.numba_cpu import _cells, _jit, _norm, _optim
 from mytensor.backends.numba_cpu import _reduce as R
 from mytensor.backends.numba_cpu._conv import Conv
 from mytensor.backends.numba_cpu._elementwise import kernels
@@ -126,7 +126,15 @@ def _cast(out: np.ndarray, src: np.ndarray) -> None:
 
 
 # the optional primitives whose kernels exist for float32 and float64 only
-_FLOAT_KERNELS = (*FUSED_UPDATES, "lstm_cell", "lstm_cell_backward")
+_FLOAT_KERNELS = (*FUSED_UPDATES, "lstm_cell", "lstm_cell_backward", "layer_norm",
+                  "layer_norm_backward")  # fmt: skip
+
+
+def _optional(desc: Strided | None, like: Strided) -> tuple[np.ndarray, int]:
+    """(buffer, offset) of an optional operand; an empty array of `like`'s dtype if absent."""
+    if desc is None:
+        return np.empty(0, like.dtype.numpy), 0
+    return desc.buffer, desc.offset
 
 
 def _flat(desc: Strided) -> np.ndarray:
@@ -383,9 +391,24 @@ class NumbaBackend:
                             d_hc.offset, *d_hc.strides, saved.buffer, saved.offset, c.buffer,
                             c.offset, *c.strides, batch, hidden, c.dtype.numpy.type(1))  # fmt: skip
 
+    def layer_norm(self, out: Strided, mean: Strided, rstd: Strided, x: Strided,
+                   weight: Strided | None, bias: Strided | None, eps: float) -> None:  # fmt: skip
+        rows, cols = x.shape
+        _norm.forward(out.buffer, out.offset, mean.buffer, mean.offset, rstd.buffer,
+                      rstd.offset, x.buffer, x.offset, *_optional(weight, x),
+                      *_optional(bias, x), rows, cols, eps)  # fmt: skip
+
+    def layer_norm_backward(self, dx: Strided, dweight: Strided | None, dbias: Strided | None,
+                            dy: Strided, x: Strided, mean: Strided, rstd: Strided,
+                            weight: Strided | None) -> None:  # fmt: skip
+        rows, cols = x.shape
+        _norm.backward(dx.buffer, dx.offset, *_optional(dweight, x), *_optional(dbias, x),
+                       dy.buffer, dy.offset, x.buffer, x.offset, mean.buffer, mean.offset,
+                       rstd.buffer, rstd.offset, *_optional(weight, x), rows, cols)  # fmt: skip
+
     def supports(self, primitive: str, dtype: DType) -> bool:
-        """The single-pass optimizer and LSTM kernels are compiled for float32 and float64;
-        other dtypes take the core's composite."""
+        """The single-pass optimizer, LSTM and layer-norm kernels are compiled for float32
+        and float64; other dtypes take the core's composite."""
         return primitive not in _FLOAT_KERNELS or dtype.name in ("float32", "float64")
 
     def gather(self, out: Strided, a: Strided, index: Strided, dim: int) -> None:

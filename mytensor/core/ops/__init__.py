@@ -11,6 +11,7 @@ from mytensor.core.ops import (
     linalg,
     manipulation,
     nn_ops,
+    normalization,
     norms,
     pointwise,
     products,
@@ -37,8 +38,7 @@ for _mixin in (_methods_binary, _methods_core, _methods_unary):
 
 __all__ = [
     "OPS", "OpRecord", "comparison", "construction", "conv", "cumulative", "einsum",
-    "elementwise", "indexing", "linalg", "manipulation", "nn_ops", "norms", "pointwise",
-    "products", "recurrent", "reductions", "sampling", "selection", "sets", "shape", "slicing",
-    "softmax",
-    "sorting", "statistical",
+    "elementwise", "indexing", "linalg", "manipulation", "nn_ops", "normalization", "norms",
+    "pointwise", "products", "recurrent", "reductions", "sampling", "selection", "sets",
+    "shape", "slicing", "softmax", "sorting", "statistical",
 ]  # fmt: skip
