@@ -12,6 +12,8 @@ differentiable. `nn.functional` exposes both; `mytensor.conformance` checks them
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from mytensor.backends.spec import Strided
@@ -54,11 +56,18 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"{weight.shape[1]} (weight shape {weight.shape})"
         )
     if bias is not None and input.dtype in HALF_DTYPES and input.ndim >= 2:
-        flat = input.reshape(-1, input.shape[-1])
+        flat = input.reshape(math.prod(input.shape[:-1]), input.shape[-1])
         if _fused_linear_applies(flat, weight, bias):
-            return _linear_rounded_once(flat, weight, bias).reshape(*input.shape[:-1], -1)
+            out = _linear_rounded_once(flat, weight, bias)
+            return out.reshape(*input.shape[:-1], weight.shape[0])
     if _fused_linear_applies(input, weight, bias):
         return _linear_2d(input, weight, bias)
+    if input.ndim > 2 and input.is_contiguous():
+        # (..., in) as rows: two views around the fused node, not a batched matmul over an
+        # expanded weight (a transformer's projections)
+        flat = input.reshape(math.prod(input.shape[:-1]), input.shape[-1])
+        if _fused_linear_applies(flat, weight, bias):
+            return _linear_2d(flat, weight, bias).reshape(*input.shape[:-1], weight.shape[0])
     out = input @ weight.T
     return out if bias is None else out + bias
 
