@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 from datetime import timedelta
 from typing import Any
@@ -125,15 +126,21 @@ def init_process_group(
     sys.excepthook = _abort_on_exception
 
 
+_FORWARD_SECONDS = 0.5
+
+
 def _abort_on_exception(kind: type, value: BaseException, tb: Any) -> None:
     """Print the error as Python would, then end every rank of the job."""
-    traceback.print_exception(kind, value, tb)
+    # one write, then a moment for mpiexec to forward it: Abort kills the launcher's
+    # forwarding too, which on a busy machine dropped all but the traceback's first line
+    sys.stdout.flush()
     sys.stderr.write(
-        f"mytensor.distributed: rank {STATE.comm.rank} of {STATE.comm.size} raised "
+        "".join(traceback.format_exception(kind, value, tb))
+        + f"mytensor.distributed: rank {STATE.comm.rank} of {STATE.comm.size} raised "
         f"{kind.__name__}; aborting the whole MPI job\n"
     )
     sys.stderr.flush()
-    sys.stdout.flush()
+    time.sleep(_FORWARD_SECONDS)
     STATE.comm.Abort(1)
 
 
