@@ -21,10 +21,12 @@ from mytensor.backends.spec import (
 from mytensor.core import fused_cells, fused_norm, fused_updates, host_fallbacks
 from mytensor.core.dtypes import (
     _BY_NUMPY,
+    HALF_DTYPES,
     KNOWN_DTYPES,
     DType,
     bool_,
     check_supported,
+    float32,
     to_dtype,
 )
 from mytensor.core.layout import broadcast_strides, contiguous_strides, numel
@@ -298,7 +300,14 @@ class Dispatch:
 
     def softmax(self, out: Strided, a: Strided, dim: int, log: bool) -> None:
         """max along `dim`, subtract, exp, sum, then divide (softmax) or take the log and
-        subtract it (log_softmax, whose shift is 0 for a row of only -inf)."""
+        subtract it (log_softmax, whose shift is 0 for a row of only -inf). Half dtypes run
+        it in float32 and round once, as PyTorch's kernels do."""
+        if a.dtype in HALF_DTYPES:
+            wide = contiguous(self, a.shape, float32)
+            self.copy(wide, a)
+            self.softmax(wide, wide, dim, log)
+            self.copy(out, wide)
+            return
         kept = tuple(1 if d == dim else n for d, n in enumerate(a.shape))
         shift = contiguous(self, kept, a.dtype)
         self.reduce("max", shift, a, (dim,))

@@ -40,7 +40,7 @@ from mytensor.backends.spec import (
     ZIP_OPS,
     Strided,
 )
-from mytensor.core.dtypes import DType
+from mytensor.core.dtypes import DType, float16, float32
 from mytensor.core.layout import contiguous_strides
 from mytensor.core.primitives import scalar as spec
 
@@ -55,7 +55,10 @@ class CudaBackend:
 
     name = "cuda"
     device = "cuda"
-    dtypes = frozenset({"bool", "int32", "int64", "float32", "float64"})
+    # float16 is stored as such and computed as float32 (widened copies in, one rounding
+    # out: PyTorch's "opmath"): map, zip, where, reduce and matmul here; every other
+    # primitive declines it (`supports`) to the core's composite or host fallback
+    dtypes = frozenset({"bool", "int32", "int64", "float16", "float32", "float64"})
     # every name the scalar specification defines: its kernels are compiled from it (the
     # rest of the optional names, complex-only: the core's host fallback)
     map_ops = frozenset(op for op in MAP_OPS + OPTIONAL_MAP_OPS if op in spec.UNARY)
@@ -125,13 +128,45 @@ class CudaBackend:
 
     # -- elementwise ------------------------------------------------------------------
     def map(self, op: str, out: Strided, a: Strided) -> None:
+        if a.dtype is float16:
+            self._in_float32(lambda o, x: self.map(op, o, x), out, a)
+            return
         self._launch(self._op_kernels(op, a.dtype, 1), (out, a))
 
     def zip(self, op: str, out: Strided, a: Strided, b: Strided) -> None:
+        if a.dtype is float16:
+            self._in_float32(lambda o, x, y: self.zip(op, o, x, y), out, a, b)
+            return
         self._launch(self._op_kernels(op, a.dtype, 2), (out, a, b))
 
     def where(self, out: Strided, cond: Strided, a: Strided, b: Strided) -> None:
         self._launch(_elementwise.kernels("where"), (out, cond, a, b))
+
+    def supports(self, primitive: str, dtype: DType) -> bool:
+        """float16 runs in map, zip, where, reduce, copy and matmul (through float32);
+        the other primitives decline it to the core's composite or host fallback."""
+        return dtype is not float16 or primitive == "matmul" or primitive in self._elementwise
+
+    _elementwise = map_ops | zip_ops | reduce_ops
+
+    def _in_float32(self, run: Any, out: Strided, *inputs: Strided) -> None:
+        """`run(out, *inputs)` with every float16 operand as a float32 copy, and a float16
+        `out` written from a float32 result (each value rounded once)."""
+        wide = [self._widened(d) if d.dtype is float16 else d for d in inputs]
+        if out.dtype is not float16:
+            run(out, *wide)
+            return
+        result = self._widened(out, copy=False)
+        run(result, *wide)
+        self.copy(out, result)
+
+    def _widened(self, desc: Strided, copy: bool = True) -> Strided:
+        shape = desc.shape
+        wide = Strided(self.allocate(desc.size, float32), shape, contiguous_strides(shape), 0,
+                       float32)  # fmt: skip
+        if copy:
+            self.copy(wide, desc)
+        return wide
 
     def fill(self, out: Strided, value: Any) -> None:
         """Set every element of `out` to `value` (a kernel, not a host copy)."""
@@ -165,6 +200,9 @@ class CudaBackend:
     # -- reductions -------------------------------------------------------------------
     def reduce(self, op: str, out: Strided, a: Strided, dims: tuple[int, ...]) -> None:
         if out.size == 0:
+            return
+        if a.dtype is float16:  # float32 accumulation, as PyTorch's half reductions
+            self._in_float32(lambda o, x: self.reduce(op, o, x, dims), out, a)
             return
         if a.size == 0:
             if op not in _IDENTITY:
@@ -209,6 +247,9 @@ class CudaBackend:
     # -- optional primitives ----------------------------------------------------------
     def matmul(self, out: Strided, a: Strided, b: Strided) -> None:
         if out.size == 0:
+            return
+        if a.dtype is float16:
+            self._in_float32(self.matmul, out, a, b)
             return
         if self.matmul_impl == "cublas":
             self._matmul_cupy(out, a, b)
