@@ -19,6 +19,7 @@ from mytensor.backends.spec import (
     Strided,
 )
 from mytensor.core import fused_cells, fused_norm, fused_updates, host_fallbacks
+from mytensor.core.descriptors import contiguous, host_descriptor
 from mytensor.core.dtypes import (
     _BY_NUMPY,
     HALF_DTYPES,
@@ -29,21 +30,7 @@ from mytensor.core.dtypes import (
     float32,
     to_dtype,
 )
-from mytensor.core.layout import broadcast_strides, contiguous_strides, numel
-
-
-def contiguous(backend: Any, shape: tuple[int, ...], dtype: DType) -> Strided:
-    """A fresh C-contiguous descriptor on `backend`."""
-    return Strided(
-        backend.allocate(numel(shape), dtype), shape, contiguous_strides(shape), 0, dtype
-    )
-
-
-def host_descriptor(backend: Any, array: np.ndarray, dtype: DType) -> Strided:
-    shape = tuple(np.shape(array))  # ascontiguousarray makes a 0-d array 1-d
-    array = np.ascontiguousarray(array, dtype=dtype.numpy)
-    return Strided(backend.from_host(array.reshape(-1)), shape, contiguous_strides(shape), 0, dtype)
-
+from mytensor.core.layout import broadcast_strides
 
 # the primitives a backend may decline per dtype: the name `supports` is asked with, and
 # which argument's dtype it is asked about (an index; a tuple argument: its first item)

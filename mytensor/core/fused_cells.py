@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from mytensor.backends.spec import Strided
-from mytensor.core.layout import contiguous_strides
+from mytensor.core.descriptors import constants, contiguous
 
 __all__ = ["lstm_cell", "lstm_cell_backward"]
 
@@ -27,12 +25,6 @@ def _columns(desc: Strided, start: int, width: int) -> Strided:
 def _split(desc: Strided, parts: int) -> list[Strided]:
     width = desc.shape[1] // parts
     return [_columns(desc, k * width, width) for k in range(parts)]
-
-
-def _one(backend: Any, like: Strided) -> Strided:
-    """The constant 1 in `like`'s dtype as a stride-0 view of `like`'s shape."""
-    buffer = backend.from_host(np.ones(1, like.dtype.numpy))
-    return Strided(buffer, like.shape, (0,) * len(like.shape), 0, like.dtype)
 
 
 def lstm_cell(backend: Any, hc: Strided, saved: Strided, gates: Strided, c: Strided) -> None:
@@ -60,10 +52,8 @@ def lstm_cell_backward(backend: Any, d_gates: Strided, d_c: Strided, d_hc: Strid
     i, f, g, o, tanh_c = _split(saved, 5)
     d_h, d_c_new = _split(d_hc, 2)
     d_i, d_f, d_g, d_o = _split(d_gates, 4)
-    shape, dtype = d_c.shape, d_c.dtype
-    dc = Strided(backend.allocate(d_c.size, dtype), shape, contiguous_strides(shape), 0, dtype)
-    t = Strided(backend.allocate(d_c.size, dtype), shape, contiguous_strides(shape), 0, dtype)
-    one = _one(backend, d_c)
+    dc, t = (contiguous(backend, d_c.shape, d_c.dtype) for _ in range(2))
+    (one,) = constants(backend, (1.0,), d_c)
     # dc = d_c' + d_h * o * (1 - tanh_c^2)
     backend.zip("mul", dc, tanh_c, tanh_c)
     backend.zip("sub", dc, one, dc)

@@ -6,20 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from mytensor.backends.spec import Strided
-from mytensor.core.layout import contiguous_strides
+from mytensor.core.descriptors import constants, contiguous
 
 __all__ = ["layer_norm", "layer_norm_backward"]
-
-
-def _fresh(backend: Any, shape: tuple[int, ...], like: Strided) -> Strided:
-    size = 1
-    for n in shape:
-        size *= n
-    return Strided(backend.allocate(size, like.dtype), shape, contiguous_strides(shape), 0,
-                   like.dtype)  # fmt: skip
 
 
 def _rows_of(d: Strided, cols: int) -> Strided:
@@ -32,17 +22,12 @@ def _columns_of(d: Strided, rows: int) -> Strided:
     return Strided(d.buffer, (rows, d.shape[0]), (0, d.strides[0]), d.offset, d.dtype)
 
 
-def _constant(backend: Any, value: float, shape: tuple[int, ...], like: Strided) -> Strided:
-    buffer = backend.from_host(np.array([value], like.dtype.numpy))
-    return Strided(buffer, shape, (0,) * len(shape), 0, like.dtype)
-
-
 def _row_mean(backend: Any, out: Strided, values: Strided) -> None:
     """out (rows,) = the mean of each row of `values` (rows, cols)."""
     rows, cols = values.shape
     column = Strided(out.buffer, (rows, 1), (out.strides[0], 0), out.offset, out.dtype)
     backend.reduce("sum", column, values, (1,))
-    backend.zip("div", out, out, _constant(backend, float(cols), out.shape, out))
+    backend.zip("div", out, out, constants(backend, (float(cols),), out)[0])
 
 
 def layer_norm(backend: Any, out: Strided, mean: Strided, rstd: Strided, x: Strided,
@@ -53,12 +38,12 @@ def layer_norm(backend: Any, out: Strided, mean: Strided, rstd: Strided, x: Stri
         return
     _row_mean(backend, mean, x)
     backend.zip("sub", out, x, _rows_of(mean, cols))  # centered, kept in out
-    square = _fresh(backend, x.shape, x)
+    square = contiguous(backend, x.shape, x.dtype)
     backend.zip("mul", square, out, out)
     _row_mean(backend, rstd, square)  # the variance, then 1 / sqrt(var + eps) in place
-    backend.zip("add", rstd, rstd, _constant(backend, eps, rstd.shape, rstd))
+    backend.zip("add", rstd, rstd, constants(backend, (eps,), rstd)[0])
     backend.map("sqrt", rstd, rstd)
-    backend.zip("div", rstd, _constant(backend, 1.0, rstd.shape, rstd), rstd)
+    backend.zip("div", rstd, constants(backend, (1.0,), rstd)[0], rstd)
     backend.zip("mul", out, out, _rows_of(rstd, cols))
     if weight is not None:
         backend.zip("mul", out, out, _columns_of(weight, rows))
@@ -71,10 +56,10 @@ def layer_norm_backward(backend: Any, dx: Strided, dweight: Strided | None,
                         rstd: Strided, weight: Strided | None) -> None:  # fmt: skip
     """The contract's `layer_norm_backward` on `backend`'s required primitives."""
     rows, cols = x.shape
-    xhat = _fresh(backend, x.shape, x)
+    xhat = contiguous(backend, x.shape, x.dtype)
     backend.zip("sub", xhat, x, _rows_of(mean, cols))
     backend.zip("mul", xhat, xhat, _rows_of(rstd, cols))
-    t = _fresh(backend, x.shape, x)
+    t = contiguous(backend, x.shape, x.dtype)
     if dweight is not None:  # sum over the rows of dy * xhat
         backend.zip("mul", t, dy, xhat)
         backend.reduce("sum", _as_row(dweight), t, (0,))
@@ -82,10 +67,10 @@ def layer_norm_backward(backend: Any, dx: Strided, dweight: Strided | None,
         backend.reduce("sum", _as_row(dbias), dy, (0,))
     g = dy
     if weight is not None:
-        g = _fresh(backend, x.shape, x)
+        g = contiguous(backend, x.shape, x.dtype)
         backend.zip("mul", g, dy, _columns_of(weight, rows))
     # dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), every mean along the row
-    mean_g, mean_gx = (_fresh(backend, (rows,), x) for _ in range(2))
+    mean_g, mean_gx = (contiguous(backend, (rows,), x.dtype) for _ in range(2))
     _row_mean(backend, mean_g, g)
     backend.zip("mul", t, g, xhat)
     _row_mean(backend, mean_gx, t)

@@ -9,27 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from mytensor.backends.spec import AdamStep, SGDStep, Strided
-from mytensor.core.layout import contiguous_strides, numel
+from mytensor.core.descriptors import constants, contiguous
+from mytensor.core.layout import contiguous_strides
 
 __all__ = ["adam_update", "contiguous_router", "sgd_update"]
-
-
-def _scratch(backend: Any, like: Strided) -> Strided:
-    shape = like.shape
-    return Strided(
-        backend.allocate(numel(shape), like.dtype), shape, contiguous_strides(shape), 0, like.dtype
-    )
-
-
-def _constants(backend: Any, like: Strided, values: tuple[float, ...]) -> list[Strided]:
-    """Each value rounded once to `like`'s dtype, as a stride-0 view of `like`'s shape."""
-    array = np.array(values, dtype=np.float64).astype(like.dtype.numpy)
-    buffer = backend.from_host(array)
-    zeros = (0,) * len(like.shape)
-    return [Strided(buffer, like.shape, zeros, i, like.dtype) for i in range(len(values))]
 
 
 def _descent(backend: Any, param: Strided, grad: Strided, maximize: bool, weight_decay: float,
@@ -51,9 +35,9 @@ def sgd_update(backend: Any, param: Strided, grad: Strided, momentum_buffer: Str
     """The contract's `sgd_update` on `backend`'s required primitives."""
     if not param.size:
         return
-    a, b = _scratch(backend, param), _scratch(backend, param)
-    lr, decay, momentum, keep = _constants(
-        backend, param, (step.lr, step.weight_decay, step.momentum, 1 - step.dampening)
+    a, b = (contiguous(backend, param.shape, param.dtype) for _ in range(2))
+    lr, decay, momentum, keep = constants(
+        backend, (step.lr, step.weight_decay, step.momentum, 1 - step.dampening), param
     )
     g = _descent(backend, param, grad, step.maximize, step.weight_decay, decay, a, b)
     if step.momentum != 0:
@@ -81,11 +65,12 @@ def adam_update(backend: Any, param: Strided, grad: Strided, exp_avg: Strided,
     if not param.size:
         return
     c = step.constants()
-    a, b = _scratch(backend, param), _scratch(backend, param)
-    decay, wd, keep1, beta2, keep2, step_size, correction2, eps = _constants(
-        backend, param,
+    a, b = (contiguous(backend, param.shape, param.dtype) for _ in range(2))
+    decay, wd, keep1, beta2, keep2, step_size, correction2, eps = constants(
+        backend,
         (c.decay, c.weight_decay, c.one_minus_beta1, c.beta2, c.one_minus_beta2, c.step_size,
          c.bias_correction2_sqrt, c.eps),
+        param,
     )  # fmt: skip
     if step.decoupled and step.weight_decay != 0:
         backend.zip("mul", param, param, decay)
