@@ -9,7 +9,9 @@ parameters, never copied to the device.
 
 Matmul runs CuPy's ``matmul`` (cuBLAS) by default when CuPy is in use, else the tiled
 kernel of `_matmul`; choose with ``MYTENSOR_CUDA_MATMUL=tiled|cublas`` or the
-``matmul_impl`` attribute.
+``matmul_impl`` attribute. Convolution likewise: im2col and that matmul (`_im2col`) by
+default when CuPy is in use, else the direct kernels of `_conv`; choose with
+``MYTENSOR_CUDA_CONV=gemm|direct``, the ``conv`` argument or the ``conv_impl`` attribute.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from mytensor.backends.cuda import _conv, _elementwise, _matmul, _random, _reduce
+from mytensor.backends.cuda import _conv, _elementwise, _im2col, _matmul, _random, _reduce
 from mytensor.backends.cuda._plan import elementwise_plan, reduce_plan
 from mytensor.backends.cuda._runtime import (
     BLOCK,
@@ -44,9 +46,10 @@ from mytensor.core.dtypes import DType, float16, float32
 from mytensor.core.layout import contiguous_strides
 from mytensor.core.primitives import scalar as spec
 
-__all__ = ["MATMUL_IMPLS", "CudaBackend"]
+__all__ = ["CONV_IMPLS", "MATMUL_IMPLS", "CudaBackend"]
 
 MATMUL_IMPLS = ("cublas", "tiled")
+CONV_IMPLS = ("gemm", "direct")
 _IDENTITY = {"sum": 0, "prod": 1, "any": False, "all": True}
 
 
@@ -65,7 +68,7 @@ class CudaBackend:
     zip_ops = frozenset(op for op in ZIP_OPS + OPTIONAL_ZIP_OPS if op in spec.BINARY)
     reduce_ops = frozenset(REDUCE_OPS)
 
-    def __init__(self, matmul: str | None = None) -> None:
+    def __init__(self, matmul: str | None = None, conv: str | None = None) -> None:
         self.simulator = SIMULATOR
         self.fast_simulator_blocks = False
         if SIMULATOR:
@@ -90,6 +93,13 @@ class CudaBackend:
             raise RuntimeError(
                 "cuda: matmul 'cublas' needs CuPy on a real GPU (pip install "
                 "'mytensor[cuda12]' or 'mytensor[cuda13]'); use MYTENSOR_CUDA_MATMUL=tiled"
+            )
+        chosen = conv or os.environ.get("MYTENSOR_CUDA_CONV", "").strip().lower() or None
+        self.conv_impl = chosen or ("gemm" if self.cupy is not None else "direct")
+        if self.conv_impl not in CONV_IMPLS:
+            raise ValueError(
+                f"cuda: unknown conv implementation {self.conv_impl!r} "
+                f"(MYTENSOR_CUDA_CONV); choose one of {', '.join(CONV_IMPLS)}"
             )
 
     # -- memory -------------------------------------------------------------------
@@ -322,7 +332,11 @@ class CudaBackend:
 
     # -- N-d convolution (1-d and 2-d as 3-d views, see _conv) ---------------------------
     def conv(self, out, x, weight, stride, padding, dilation, groups) -> None:
-        """Direct convolution (cross-correlation), one thread per output element."""
+        """Convolution (cross-correlation): im2col and matmul (``conv_impl == "gemm"``)
+        or the direct kernel, one thread per output element."""
+        if self.conv_impl == "gemm":
+            _im2col.conv(self, out, x, weight, stride, padding, dilation, groups)
+            return
         if out.size == 0:
             return
         out, x, weight = _conv.lift(out), _conv.lift(x), _conv.lift(weight)
@@ -335,7 +349,11 @@ class CudaBackend:
         )  # fmt: skip
 
     def conv_grad_input(self, grad_x, grad_out, weight, stride, padding, dilation, groups):
-        """The input gradient, gathered per input element (no atomics)."""
+        """The input gradient, gathered per input element (no atomics): from columns
+        (gemm) or straight from grad_out and the weight (direct)."""
+        if self.conv_impl == "gemm":
+            _im2col.grad_input(self, grad_x, grad_out, weight, stride, padding, dilation, groups)
+            return
         if grad_x.size == 0:
             return
         grad_x, grad_out, weight = _conv.lift(grad_x), _conv.lift(grad_out), _conv.lift(weight)
@@ -348,7 +366,12 @@ class CudaBackend:
         )  # fmt: skip
 
     def conv_grad_weight(self, grad_weight, x, grad_out, stride, padding, dilation, groups):
-        """The weight gradient: one block and one shared-memory tree per weight element."""
+        """The weight gradient: grad_out times the columns' transpose (gemm), or one block
+        and one shared-memory tree per weight element (direct)."""
+        if self.conv_impl == "gemm":
+            _im2col.grad_weight(self, grad_weight, x, grad_out, stride, padding, dilation,
+                                groups)  # fmt: skip
+            return
         total = grad_weight.size
         if total == 0:
             return
