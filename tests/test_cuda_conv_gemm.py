@@ -141,7 +141,7 @@ def test_gemm_in_chunks_of_one_sample(cuda_backend, calls, monkeypatch):
 
 def _swapped(backend, array: np.ndarray):
     """`array` on the device with its last two dims stored transposed: a layout whose
-    trailing dims do not merge (the gemm path's scratch-copy case)."""
+    trailing dims do not merge (the gemm path's regrouping and scratch copies)."""
     from mytensor.backends.spec import Strided
     from mytensor.core.dtypes import float64
     from mytensor.core.layout import contiguous_strides

@@ -1,30 +1,33 @@
 """Convolution on GEMMs: im2col and col2im kernels, and the three conv primitives on them.
 
 The fast path for convolution on a GPU (PyTorch's without cuDNN): unfold the input's
-windows into a column buffer, then one batched matmul through the backend's own
-``matmul`` (cuBLAS via CuPy on a GPU, the tiled kernel under the simulator), so the code
-the tests run is the code that runs on hardware. Operands are 5-d (`_conv.lift`) and
-``geom`` is `_conv.geometry`'s tuple. With ``kc = C/groups * kd * kh * kw`` and
-``L = Do * Ho * Wo``, ``col[n, g, k, p]`` holds the padded input read by output position
-``p = (z, y, x')`` at tap ``k = (c, a, i, j)`` of group ``g``:
+windows into a column buffer, then matmuls through the backend's own ``matmul`` (cuBLAS
+via CuPy on a GPU, the tiled kernel under the simulator), so the code the tests run is
+the code that runs on hardware. Operands are 5-d (`_conv.lift`) and ``geom`` is
+`_conv.geometry`'s tuple. With ``kc = C/groups * kd * kh * kw`` and ``L = Do * Ho * Wo``,
+``col[n, g, k, p]`` holds the padded input read by output position ``p = (z, y, x')`` at
+tap ``k = (c, a, i, j)`` of group ``g``, laid out (g, k, n, p): per group one (kc, m * L)
+matrix over a chunk's m samples, so each product is one GEMM per group with the batch
+folded into its long dimension, and every large operand is C-contiguous (``cupy.matmul``
+copies any operand that is not, stride-0 broadcasts included):
 
-- ``conv``: ``col`` laid out (n, g, k, p); ``out[n, g] = W[g] @ col[n, g]``, a matmul
-  batched over (n, g) with the weight broadcast over n (stride 0), written straight
-  into ``out`` viewed as (N, G, O/G, L).
-- ``conv_grad_input``: ``col[n, g] = W[g]^T @ grad_out[n, g]``, then `col2im` gathers
-  each input element's taps out of ``col``: one thread per input element, no atomics,
-  deterministic (the direct kernel's gather, reading columns instead of the weight).
-- ``conv_grad_weight``: ``col`` laid out (g, k, n, p) and ``grad_out`` packed to
-  (g, o, n, p), so ``grad_w[g] = grad_out[g] @ col[g]^T`` is one matmul per group whose
-  reduction runs over the whole batch and every position (cuBLAS's long ``k``).
+- ``conv``: ``out[g] = W[g] @ col[g]``, (O/G, kc) @ (kc, m * L), written straight into
+  ``out`` for a one-sample chunk, else into a (G, O/G, m, L) buffer copied out to
+  (m, O, *spatial).
+- ``conv_grad_input``: ``col[g] = W[g]^T @ grad_out[g]``, grad_out regrouped the same
+  way, then `col2im` gathers each input element's taps out of ``col``: one thread per
+  input element, no atomics, deterministic (the direct kernel's gather, reading columns
+  instead of the weight). The transposed weight is the only non-contiguous operand.
+- ``conv_grad_weight``: ``grad_w[g]^T = col[g] @ grad_out[g]^T``, (kc, m * L) @
+  (m * L, O/G), grad_out packed to (G, m, L, O/G): the reduction runs over the chunk's
+  samples and positions (cuBLAS's long ``k``).
 
 The column buffer comes from the backend's allocator and is capped at
 `WORKSPACE_BYTES`: larger batches run in chunks of samples (a chunk's weight gradient
-is added into the first's). Operands whose dims don't merge into the matrices' (an
-``out`` whose spatial dims are not one stride apart, a permuted weight) go through a
-contiguous scratch copy.
+is added into the first's). A weight whose kernel dims don't merge into one stride (a
+permuted layout) goes through a contiguous scratch copy; other operands are read and
+written through strides.
 """
-
 from __future__ import annotations
 
 import math
@@ -114,7 +117,7 @@ def col2im(total, xshape, geom, gx, pgx, sgx, col, pc, sc, zero):
 # -- the primitives --------------------------------------------------------------------------
 def conv(backend: Any, out: Strided, x: Strided, weight: Strided, stride: tuple,
          padding: tuple, dilation: tuple, groups: int) -> None:  # fmt: skip
-    """``backend.conv`` as im2col and a matmul per chunk of samples."""
+    """``backend.conv``: per chunk of samples, im2col and one matmul per group."""
     out, x, weight = lift(out), lift(x), lift(weight)
     geom = geometry(x.shape, weight.shape, out.shape, stride, padding, dilation, groups)
     kc, length = _sizes(geom)
@@ -124,22 +127,21 @@ def conv(backend: Any, out: Strided, x: Strided, weight: Strided, stride: tuple,
         backend.fill(out, 0)
         return
     w = _weight_matrix(backend, weight, groups)
-    target = out if _flat(out.shape[2:], out.strides[2:]) is not None else _scratch(backend, out)
-    ts, sp = target.strides, _flat(target.shape[2:], target.strides[2:])
-    og = geom[1]
-    for n0, m, cols in _chunks(backend, x, groups, kc, length):
+    for n0, m, cols, matrices in _chunks(backend, x, groups, kc, length):
         _unfold(backend, cols, x, n0, groups, geom)
-        a = Strided(w.buffer, (m, groups, og, kc), (0, *w.strides), w.offset, w.dtype)
-        o = Strided(target.buffer, (m, groups, og, length), (ts[0], og * ts[1], ts[1], sp),
-                    target.offset + n0 * ts[0], target.dtype)  # fmt: skip
-        backend.matmul(o, a, cols)
-    if target is not out:
-        backend.copy(out, target)
+        direct = _sample_matrices(out, n0, m, groups)
+        if direct is not None:
+            backend.matmul(direct, w, matrices)
+            continue
+        view, dense, product = _regrouped(backend, out, n0, m, groups)
+        backend.matmul(product, w, matrices)
+        backend.copy(view, dense)
 
 
 def grad_input(backend: Any, grad_x: Strided, grad_out: Strided, weight: Strided,
                stride: tuple, padding: tuple, dilation: tuple, groups: int) -> None:  # fmt: skip
-    """``backend.conv_grad_input`` as a matmul into columns and col2im, per chunk."""
+    """``backend.conv_grad_input``: per chunk, the transposed weight times grad_out into
+    columns, then col2im."""
     grad_x, grad_out, weight = lift(grad_x), lift(grad_out), lift(weight)
     geom = geometry(grad_x.shape, weight.shape, grad_out.shape, stride, padding, dilation,
                     groups)  # fmt: skip
@@ -150,17 +152,14 @@ def grad_input(backend: Any, grad_x: Strided, grad_out: Strided, weight: Strided
         backend.fill(grad_x, 0)
         return
     w = _weight_matrix(backend, weight, groups)
-    go = grad_out
-    if _flat(go.shape[2:], go.strides[2:]) is None:
-        go = _scratch(backend, grad_out, copy=True)
-    gs, sp = go.strides, _flat(go.shape[2:], go.strides[2:])
-    og = geom[1]
-    ws = w.strides
-    for n0, m, cols in _chunks(backend, grad_x, groups, kc, length):
-        a = Strided(w.buffer, (m, groups, kc, og), (0, ws[0], ws[2], ws[1]), w.offset, w.dtype)
-        b = Strided(go.buffer, (m, groups, og, length), (gs[0], og * gs[1], gs[1], sp),
-                    go.offset + n0 * gs[0], go.dtype)  # fmt: skip
-        backend.matmul(cols, a, b)
+    w_t = Strided(w.buffer, (groups, kc, w.shape[1]), (w.strides[0], w.strides[2], w.strides[1]),
+                  w.offset, w.dtype)  # fmt: skip
+    for n0, m, cols, matrices in _chunks(backend, grad_x, groups, kc, length):
+        b = _sample_matrices(grad_out, n0, m, groups)
+        if b is None:
+            view, dense, b = _regrouped(backend, grad_out, n0, m, groups)
+            backend.copy(dense, view)
+        backend.matmul(matrices, w_t, b)
         xshape = (m, *grad_x.shape[1:])
         total = math.prod(xshape)
         col2im[grid_for(total), BLOCK, backend.stream](
@@ -171,9 +170,9 @@ def grad_input(backend: Any, grad_x: Strided, grad_out: Strided, weight: Strided
 
 def grad_weight(backend: Any, grad_weight: Strided, x: Strided, grad_out: Strided,
                 stride: tuple, padding: tuple, dilation: tuple, groups: int) -> None:  # fmt: skip
-    """``backend.conv_grad_weight``: per chunk, grad_out (packed per group) times the
-    transposed columns, one matmul whose reduction covers the chunk's samples and
-    positions; chunks after the first are added in."""
+    """``backend.conv_grad_weight``: per chunk and group, the columns times grad_out
+    transposed, one matmul whose reduction runs over the chunk's samples and positions
+    (written as grad_w transposed); chunks after the first are added in."""
     grad_weight, x, grad_out = lift(grad_weight), lift(x), lift(grad_out)
     geom = geometry(x.shape, grad_weight.shape, grad_out.shape, stride, padding, dilation,
                     groups)  # fmt: skip
@@ -184,25 +183,21 @@ def grad_weight(backend: Any, grad_weight: Strided, x: Strided, grad_out: Stride
         backend.fill(grad_weight, 0)
         return
     target = _weight_matrix(backend, grad_weight, groups, copy=False)
-    og, dtype = geom[1], x.dtype
+    ts = target.strides
+    target_t = Strided(target.buffer, (groups, kc, target.shape[1]), (ts[0], ts[2], ts[1]),
+                       target.offset, target.dtype)  # fmt: skip
     partial = None
-    for n0, m, cols in _chunks(backend, x, groups, kc, length):
-        # cols[n, g, k, p] at g*kc*m*L + k*m*L + n*L + p: per group a (kc, m*L) matrix
-        cols = Strided(cols.buffer, cols.shape, (length, kc * m * length, m * length, 1),
-                       0, dtype)  # fmt: skip
+    for n0, m, cols, matrices in _chunks(backend, x, groups, kc, length):
         _unfold(backend, cols, x, n0, groups, geom)
-        packed = _pack_grad_out(backend, grad_out, n0, m, groups, og)
-        b = Strided(cols.buffer, (groups, m * length, kc), (kc * m * length, 1, m * length),
-                    0, dtype)  # fmt: skip
+        view, dense, b = _regrouped(backend, grad_out, n0, m, groups, transposed=True)
+        backend.copy(dense, view)
         if n0 == 0:
-            backend.matmul(target, packed, b)
+            backend.matmul(target_t, matrices, b)
             continue
         if partial is None:
-            shape = target.shape
-            partial = Strided(backend.allocate(math.prod(shape), dtype), shape,
-                              contiguous_strides(shape), 0, dtype)  # fmt: skip
-        backend.matmul(partial, packed, b)
-        backend.zip("add", target, target, partial)
+            partial = _scratch(backend, target_t)
+        backend.matmul(partial, matrices, b)
+        backend.zip("add", target_t, target_t, partial)
     if target.buffer is not grad_weight.buffer:
         backend.copy(grad_weight, _reshaped(target, grad_weight.shape))
 
@@ -260,16 +255,19 @@ def _weight_matrix(backend: Any, weight: Strided, groups: int, copy: bool = True
 
 
 def _chunks(backend: Any, x: Strided, groups: int, kc: int, length: int):
-    """(first sample, samples, column buffer (m, G, kc, L)) per chunk of the batch, the
-    columns capped at `WORKSPACE_BYTES` (at least one sample per chunk)."""
+    """Per chunk of the batch: (first sample, samples m, the columns as im2col writes
+    them, (m, G, kc, L) laid out (G, kc, m, L), and as the (G, kc, m * L) matrices).
+    The buffer holds at most `WORKSPACE_BYTES` (but at least one sample) and is reused."""
     batch, dtype = x.shape[0], x.dtype
     per_sample = groups * kc * length
     step = max(1, min(batch, WORKSPACE_BYTES // (per_sample * dtype.itemsize)))
     buffer = backend.allocate(step * per_sample, dtype)
     for n0 in range(0, batch, step):
         m = min(step, batch - n0)
-        shape = (m, groups, kc, length)
-        yield n0, m, Strided(buffer, shape, contiguous_strides(shape), 0, dtype)
+        row = m * length
+        cols = Strided(buffer, (m, groups, kc, length), (length, kc * row, row, 1), 0, dtype)
+        matrices = Strided(buffer, (groups, kc, row), (kc * row, row, 1), 0, dtype)
+        yield n0, m, cols, matrices
 
 
 def _unfold(backend: Any, cols: Strided, x: Strided, n0: int, groups: int, geom: tuple) -> None:
@@ -281,20 +279,34 @@ def _unfold(backend: Any, cols: Strided, x: Strided, n0: int, groups: int, geom:
     )  # fmt: skip
 
 
-def _pack_grad_out(backend: Any, grad_out: Strided, n0: int, m: int, groups: int,
-                   og: int) -> Strided:  # fmt: skip
-    """grad_out's samples n0 .. n0 + m copied to (G, O/G, m, L) and viewed as the
-    (G, O/G, m * L) matrices of the weight gradient."""
-    spatial = grad_out.shape[2:]
-    length = math.prod(spatial)
-    s = grad_out.strides
+def _sample_matrices(desc: Strided, n0: int, m: int, groups: int) -> Strided | None:
+    """Sample n0 of an (N, O, *spatial) operand as the (G, O/G, L) matrices, when the chunk
+    is that one sample and its spatial dims merge (no copy), else None."""
+    step = _flat(desc.shape[2:], desc.strides[2:])
+    if m != 1 or step is None:
+        return None
+    og, s0, s1 = desc.shape[1] // groups, desc.strides[0], desc.strides[1]
+    return Strided(desc.buffer, (groups, og, math.prod(desc.shape[2:])), (og * s1, s1, step),
+                   desc.offset + n0 * s0, desc.dtype)  # fmt: skip
+
+
+def _regrouped(backend: Any, desc: Strided, n0: int, m: int, groups: int,
+               transposed: bool = False) -> tuple[Strided, Strided, Strided]:  # fmt: skip
+    """Samples n0 .. n0 + m of an (N, O, *spatial) operand regrouped for the matmuls:
+    (the samples viewed as (m, G, O/G, *spatial), a new buffer of that shape laid out
+    (G, O/G, m, L), or (G, m, L, O/G) when `transposed`, and that buffer as the
+    (G, O/G, m * L) or (G, m * L, O/G) matrices). Copy one into the other."""
+    spatial, dtype, s = desc.shape[2:], desc.dtype, desc.strides
+    og, length = desc.shape[1] // groups, math.prod(spatial)
     shape = (m, groups, og, *spatial)
-    src = Strided(grad_out.buffer, shape, (s[0], og * s[1], s[1], *s[2:]),
-                  grad_out.offset + n0 * s[0], grad_out.dtype)  # fmt: skip
-    dense = contiguous_strides(spatial)
-    dtype = grad_out.dtype
-    dst = Strided(backend.allocate(m * groups * og * length, dtype), shape,
-                  (length, og * m * length, m * length, *dense), 0, dtype)  # fmt: skip
-    backend.copy(dst, src)
-    return Strided(dst.buffer, (groups, og, m * length), (og * m * length, m * length, 1), 0,
-                   grad_out.dtype)  # fmt: skip
+    view = Strided(desc.buffer, shape, (s[0], og * s[1], s[1], *s[2:]), desc.offset + n0 * s[0],
+                   dtype)  # fmt: skip
+    buffer = backend.allocate(m * groups * og * length, dtype)
+    dense, row = contiguous_strides(spatial), m * length
+    if transposed:  # [n, g, o, p] at g*m*L*og + n*L*og + p*og + o
+        strides = (length * og, row * og, 1, *(d * og for d in dense))
+        matrices = Strided(buffer, (groups, row, og), (row * og, og, 1), 0, dtype)
+    else:  # [n, g, o, p] at g*og*m*L + o*m*L + n*L + p
+        strides = (length, og * row, row, *dense)
+        matrices = Strided(buffer, (groups, og, row), (og * row, row, 1), 0, dtype)
+    return view, Strided(buffer, shape, strides, 0, dtype), matrices
