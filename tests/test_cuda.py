@@ -129,6 +129,114 @@ def test_float16_under_simulator_matches_numpy_ref_bit_for_bit():
 
 
 @needs_numba_cuda
+def test_fused_kernels_under_simulator():
+    """cuda runs softmax, the optimizer updates, the LSTM cell and layer norm natively
+    (`_fused`), float32 and float64 only: the optimizer updates, the LSTM cell (both ways)
+    and softmax equal the core's composite on cuda bit for bit, softmax on permuted
+    operands with NaN, +-inf and all--inf rows; layer norm is within 1e-5 / 1e-12 of
+    numpy_ref's composite. Rows longer than a block and more rows than blocks run the
+    kernels' stride loops."""
+    result = _python(
+        """
+        import numpy as np, mytensor as mt
+        from mytensor.backends.spec import AdamStep, SGDStep
+        from mytensor.core import fused_cells, fused_norm, fused_updates
+        from mytensor.core.dispatch import Dispatch
+        from mytensor.core.registry import get_backend
+        d, ref = get_backend("cuda"), get_backend("numpy_ref")
+        fused = ("softmax", "sgd_update", "adam_update", "lstm_cell", "lstm_cell_backward",
+                 "layer_norm", "layer_norm_backward")
+        assert set(fused) <= set(d.native), d.native
+        for name in fused:
+            assert d.is_native(name, mt.float32) and d.is_native(name, mt.float64), name
+            assert not d.is_native(name, mt.float16), name
+        rng = np.random.default_rng(0)
+        def on(a, backend="cuda"):
+            return mt.tensor(a, backend=backend)
+        def same(got, want, what):
+            assert got.shape == want.shape and np.array_equal(
+                got.view(np.uint8), want.view(np.uint8)), (what, got, want)
+        def both(native, composite, make, what):
+            runs = []
+            for run in (native, composite):
+                tensors, args = make()
+                run(*args)
+                runs.append([t.numpy() for t in tensors])
+            for k, (got, want) in enumerate(zip(*runs)):
+                same(got, want, f"{what} output {k}")
+        for dt in (np.float32, np.float64):
+            P, G = rng.standard_normal((2, 3, 5)).astype(dt)
+            G[0, :3], P[1, :2] = (np.nan, -0.0, np.inf), (-0.0, np.finfo(dt).smallest_subnormal)
+            sgd = SGDStep(lr=0.1, momentum=0.9, weight_decay=0.01, dampening=0.3,
+                          nesterov=True, maximize=True)
+            def make_sgd():
+                ts = [on(x) for x in (P, G, G * 0.5)]
+                return [ts[0], ts[2]], [ts[0]._d, ts[1]._d, ts[2]._d, sgd]
+            both(d.impl.sgd_update, lambda *a: fused_updates.sgd_update(d, *a), make_sgd,
+                 f"sgd {dt}")
+            for adam in (AdamStep(lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8, step=3,
+                                  weight_decay=0.1, amsgrad=True),
+                         AdamStep(lr=3e-3, beta1=0.8, beta2=0.99, eps=1e-8, step=2,
+                                  weight_decay=0.1, decoupled=True, maximize=True)):
+                def make_adam():
+                    ts = [on(x) for x in (P, G, G * 0.1, np.abs(G) * 0.01, np.abs(P))]
+                    vmax = ts[4]._d if adam.amsgrad else None
+                    return ts, [*(t._d for t in ts[:4]), vmax, adam]
+                both(d.impl.adam_update, lambda *a: fused_updates.adam_update(d, *a),
+                     make_adam, f"adam {dt}")
+            B, H = 3, 2
+            gates = (rng.standard_normal((B, 4 * H + 1)) * 4).astype(dt)
+            c, d_hc = rng.standard_normal((H, B)).astype(dt), rng.standard_normal((2 * H, B))
+            def make_cell():
+                hc, saved = (mt.empty(B, k * H, dtype=P.dtype.name, backend="cuda")
+                             for k in (2, 5))
+                return [hc, saved], [hc._d, saved._d, on(gates)[:, 1:]._d, on(c).T._d]
+            both(d.impl.lstm_cell, lambda *a: fused_cells.lstm_cell(d, *a), make_cell,
+                 f"lstm_cell {dt}")
+            saved = on(rng.uniform(-1, 1, (B, 5 * H)).astype(dt))
+            def make_cell_backward():
+                d_gates, d_c = (mt.empty(B, k * H, dtype=P.dtype.name, backend="cuda")
+                                for k in (4, 1))
+                return [d_gates, d_c], [d_gates._d, d_c._d, on(d_hc.astype(dt)).T._d,
+                                        saved._d, on(c).T._d]
+            both(d.impl.lstm_cell_backward, lambda *a: fused_cells.lstm_cell_backward(d, *a),
+                 make_cell_backward, f"lstm_cell_backward {dt}")
+            A = rng.standard_normal((3, 11, 4)).astype(dt)
+            A[0, 2, 1], A[1, :, 2], A[2, 3, 3], A[2, :, 0] = np.nan, -np.inf, np.inf, -np.inf
+            for log in (False, True):
+                for dim in (0, 1, 2):
+                    def make_softmax():
+                        a = on(A).permute(2, 0, 1)
+                        out = mt.empty(*a.shape, dtype=a.dtype, backend="cuda")
+                        return [out], [out._d, a._d, dim, log]
+                    both(d.impl.softmax, lambda *a: Dispatch.softmax(d, *a), make_softmax,
+                         f"softmax {dt} log={log} dim={dim}")
+            X, DY = rng.standard_normal((2, 5, 19)).astype(dt)
+            W, Bias = rng.standard_normal((2, 19)).astype(dt)
+            results = []
+            for backend, forward, backward in (
+                    ("cuda", d.impl.layer_norm, d.impl.layer_norm_backward),
+                    ("numpy_ref", lambda *a: fused_norm.layer_norm(ref, *a),
+                     lambda *a: fused_norm.layer_norm_backward(ref, *a))):
+                x, w, b, dy = (on(v, backend) for v in (X, W, Bias, DY))
+                new = lambda *shape: mt.empty(*shape, dtype=x.dtype, backend=backend)
+                out, dx = new(5, 19), new(5, 19)
+                mean, rstd, dw, db = new(5), new(5), new(19), new(19)
+                forward(out._d, mean._d, rstd._d, x._d, w._d, b._d, 1e-5)
+                backward(dx._d, dw._d, db._d, dy._d, x._d, mean._d, rstd._d, w._d)
+                results.append([t.numpy() for t in (out, mean, rstd, dx, dw, db)])
+            tol = 1e-5 if dt == np.float32 else 1e-12
+            for k, (got, want) in enumerate(zip(*results)):
+                assert np.allclose(got, want, rtol=tol, atol=tol), (dt, k, got, want)
+        print("fused ok")
+        """,
+        NUMBA_ENABLE_CUDASIM="1",
+    )
+    assert result.returncode == 0, _tail(result)
+    assert "fused ok" in result.stdout
+
+
+@needs_numba_cuda
 def test_docs_examples_run_under_simulator():
     """The python blocks of docs/cuda.md run as written (on the simulator here)."""
     text = (TESTS.parent / "docs" / "cuda.md").read_text()

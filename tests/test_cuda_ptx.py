@@ -183,3 +183,36 @@ def test_im2col_and_col2im_kernels_compile(dtype):
     x, col, geom = (arr(dtype), I64, tup(5)), (arr(dtype), I64, tup(4)), tup(20)
     ptx(_im2col.im2col, (I64, I64, geom, *col, *x, dtype))
     ptx(_im2col.col2im, (I64, tup(5), geom, *x, *col, dtype))
+
+
+def _fused_signatures(t) -> dict[str, tuple]:
+    """The fused kernels' parameter types for float dtype `t`, as the backend launches them."""
+    a = (arr(t), I64)  # a buffer and an offset
+    return {
+        "sgd": (I64, *a, *a, *a, t, t, t, t, B, B, B, B, B),
+        "adam": (I64, *a * 5, *(t,) * 8, B, B, B),
+        "lstm_forward": (I64, I64, *a, *a, *a, I64, I64, *a, I64, I64),
+        "lstm_backward": (I64, I64, *a, *a, *a, I64, I64, *a, *a, I64, I64, t),
+        "softmax_rows": (I64, tup(2), tup(2), tup(2), I64, *a, I64, *a, I64, B),
+        "layer_norm_rows": (I64, I64, *a * 6, B, B, F64),
+        "layer_norm_backward_rows": (I64, I64, *a * 6, B),
+        "layer_norm_columns": (I64, I64, *a * 6, B, B),
+    }
+
+
+# the kernels that must match the composite bit for bit on a GPU and call no libdevice
+# transcendental (whose own polynomials use fma): NVVM contracts a * b + c into one fused
+# multiply-add by default, the composite never fuses, so their PTX may hold no fma
+_NO_FMA = ("sgd", "adam", "lstm_backward")
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_fused_kernels_compile_and_round_every_product(dtype):
+    from mytensor.backends.cuda import _fused, _fused_rows
+
+    for name, signature in _fused_signatures(dtype).items():
+        kernel = getattr(_fused, name, None) or getattr(_fused_rows, name)
+        code, _ = cuda.compile_ptx(kernel.py_func, signature, cc=CC)
+        fused = [line.strip() for line in code.splitlines() if "fma." in line]
+        if name in _NO_FMA:
+            assert fused == [], f"{name} ({dtype}): fused multiply-adds in its PTX: {fused[:3]}"

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from mytensor.backends.cuda import _conv, _elementwise, _im2col, _matmul, _random, _reduce
+from mytensor.backends.cuda import _conv, _elementwise, _fused, _im2col, _matmul, _random, _reduce
 from mytensor.backends.cuda._plan import elementwise_plan, reduce_plan
 from mytensor.backends.cuda._runtime import (
     BLOCK,
@@ -40,6 +40,8 @@ from mytensor.backends.spec import (
     OPTIONAL_ZIP_OPS,
     REDUCE_OPS,
     ZIP_OPS,
+    AdamStep,
+    SGDStep,
     Strided,
 )
 from mytensor.core.dtypes import DType, float16, float32
@@ -154,7 +156,11 @@ class CudaBackend:
 
     def supports(self, primitive: str, dtype: DType) -> bool:
         """float16 runs in map, zip, where, reduce, copy and matmul (through float32);
-        the other primitives decline it to the core's composite or host fallback."""
+        the other primitives decline it to the core's composite or host fallback. The
+        fused kernels (`_fused`: softmax, the optimizer updates, LSTM cell, layer norm)
+        run float32 and float64 (float16 softmax: the core stages it in float32)."""
+        if primitive in _fused.PRIMITIVES:
+            return dtype.name in ("float32", "float64")
         return dtype is not float16 or primitive == "matmul" or primitive in self._elementwise
 
     _elementwise = map_ops | zip_ops | reduce_ops
@@ -302,6 +308,35 @@ class CudaBackend:
         pointer = cp.cuda.MemoryPointer(memory, desc.offset * itemsize)
         strides = tuple(s * itemsize for s in desc.strides)
         return cp.ndarray(desc.shape, desc.dtype.numpy, pointer, strides=strides)
+
+    # -- fused primitives: one or two launches each instead of the composite's dozens ----
+    def softmax(self, out: Strided, a: Strided, dim: int, log: bool) -> None:
+        _fused.softmax(self.stream, out, a, dim, log)
+
+    def sgd_update(self, param: Strided, grad: Strided, momentum_buffer: Strided | None,
+                   step: SGDStep) -> None:  # fmt: skip
+        _fused.sgd_update(self.stream, param, grad, momentum_buffer, step)
+
+    def adam_update(self, param: Strided, grad: Strided, exp_avg: Strided,
+                    exp_avg_sq: Strided, max_exp_avg_sq: Strided | None,
+                    step: AdamStep) -> None:  # fmt: skip
+        _fused.adam_update(self.stream, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step)
+
+    def lstm_cell(self, hc: Strided, saved: Strided, gates: Strided, c: Strided) -> None:
+        _fused.lstm_cell(self.stream, hc, saved, gates, c)
+
+    def lstm_cell_backward(self, d_gates: Strided, d_c: Strided, d_hc: Strided,
+                           saved: Strided, c: Strided) -> None:  # fmt: skip
+        _fused.lstm_cell_backward(self.stream, d_gates, d_c, d_hc, saved, c)
+
+    def layer_norm(self, out: Strided, mean: Strided, rstd: Strided, x: Strided,
+                   weight: Strided | None, bias: Strided | None, eps: float) -> None:  # fmt: skip
+        _fused.layer_norm(self.stream, out, mean, rstd, x, weight, bias, eps)
+
+    def layer_norm_backward(self, dx: Strided, dweight: Strided | None, dbias: Strided | None,
+                            dy: Strided, x: Strided, mean: Strided, rstd: Strided,
+                            weight: Strided | None) -> None:  # fmt: skip
+        _fused.layer_norm_backward(self.stream, dx, dweight, dbias, dy, x, mean, rstd, weight)
 
     def gather(self, out: Strided, a: Strided, index: Strided, dim: int) -> None:
         strides = list(a.strides)
