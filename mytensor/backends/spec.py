@@ -103,6 +103,17 @@ Optional primitives (the core has a composite default for each)
     ``dx = rstd * (g - mean(g) - xhat * mean(g * xhat))`` (means along each row),
     ``dweight = sum over rows of dy * xhat``, ``dbias = sum over rows of dy``;
     ``dweight``/``dbias`` None when not wanted. Layouts as ``layer_norm``.
+``max_pool(out, indices, x, kernel, stride, padding, dilation)``
+    Max pooling of ``x`` (N, C, *spatial), 1 to 3 spatial dims, into ``out`` (N, C,
+    *out_spatial): each output is the maximum over its window's in-bounds positions
+    ``o * stride - padding + t * dilation`` (t < kernel, per dim); ``indices`` (int64,
+    ``out``'s shape) gets its flat position in ``spatial``. The window is scanned in
+    row-major order and the first maximum wins; a NaN counts as the largest (the first
+    NaN wins); a window whose values all equal the dtype's lowest (-inf for floats)
+    points at its first in-bounds position. Every window holds one in-bounds position at
+    least (the core checks the geometry). All C-contiguous (at any offset); ``x`` and
+    ``out`` of one real dtype, float or integer (decline the ones a kernel lacks through
+    ``supports``); not empty.
 ``synchronize()``
     Block until every kernel queued so far has finished (asynchronous device
     backends; ``to_host`` must synchronize by itself). The default does nothing.
@@ -318,7 +329,7 @@ OPTIONAL_PRIMITIVES = (
     "matmul", "gather", "scatter_add", "random", "synchronize", "softmax",
     "argsort", "searchsorted", "nonzero", "cumulative", "linalg", "fft",
     "sgd_update", "adam_update", "lstm_cell", "lstm_cell_backward", "layer_norm",
-    "layer_norm_backward",
+    "layer_norm_backward", "max_pool",
 )  # fmt: skip
 # the optimizer updates: native only for C-contiguous operands of one shape (the core
 # routes other layouts to its composite)

@@ -42,7 +42,7 @@ _OPERAND = {
     "fft": ("fft", 2), "softmax": ("softmax", 1), "sgd_update": ("sgd_update", 0),
     "adam_update": ("adam_update", 0), "lstm_cell": ("lstm_cell", 2),
     "lstm_cell_backward": ("lstm_cell_backward", 3), "layer_norm": ("layer_norm", 3),
-    "layer_norm_backward": ("layer_norm_backward", 3),
+    "layer_norm_backward": ("layer_norm_backward", 3), "max_pool": ("max_pool", 2),
     **{name: (_CONV, 1) for name in CONV_PRIMITIVES},
 }  # fmt: skip
 
@@ -362,6 +362,18 @@ class Dispatch:
                             dy: Strided, x: Strided, mean: Strided, rstd: Strided,
                             weight: Strided | None) -> None:  # fmt: skip
         fused_norm.layer_norm_backward(self, dx, dweight, dbias, dy, x, mean, rstd, weight)
+
+    def max_pool(self, out: Strided, indices: Strided, x: Strided, kernel: tuple[int, ...],
+                 stride: tuple[int, ...], padding: tuple[int, ...],
+                 dilation: tuple[int, ...]) -> None:  # fmt: skip
+        """The numpy reference on the host, for the dtypes a native `max_pool` declines (a
+        backend without the primitive gets the core's composite of ops instead)."""
+        from mytensor.core.primitives.numpy_pool import max_pool
+
+        values, index = max_pool(self.to_host(x), kernel, stride, padding, dilation,
+                                 out.shape[2:])  # fmt: skip
+        self.copy(out, host_descriptor(self, values, out.dtype))
+        self.copy(indices, host_descriptor(self, index, indices.dtype))
 
     def synchronize(self) -> None:
         """Synchronous backends have nothing to wait for."""

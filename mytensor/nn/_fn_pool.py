@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mytensor.core.creation import arange, asarray
+from mytensor.core.creation import asarray
 from mytensor.core.layout import is_integer
-from mytensor.core.ops.indexing import gather
+from mytensor.core.ops import pooling
 from mytensor.core.ops.shape import stack
 from mytensor.core.tensor import Tensor
 from mytensor.nn._fn_basic import _require
@@ -79,6 +79,20 @@ def _taps(x: Tensor, k, s, p, d, out, fill: float) -> Tensor:
     return stack(taps, dim=-1)
 
 
+def _max_pool(op: str, input: Tensor, dims: int, kernel_size: IntPair, stride: IntPair | None,
+              padding: IntPair, dilation: IntPair, ceil_mode: bool,
+              return_indices: bool) -> Tensor | tuple[Tensor, Tensor]:  # fmt: skip
+    x, unbatched = _batched(op, _require(op, input), dims + 2)
+    k = _tuple(op, "kernel_size", kernel_size, dims, 1)
+    s = k if stride is None or stride == [] else _tuple(op, "stride", stride, dims, 1)
+    p = _tuple(op, "padding", padding, dims, 0)
+    d = _tuple(op, "dilation", dilation, dims, 1)
+    values, indices = pooling.max_pool(x, k, s, p, d, ceil_mode, op)
+    if unbatched:
+        values, indices = values.squeeze(0), indices.squeeze(0)
+    return (values, indices) if return_indices else values
+
+
 def max_pool2d(
     input: Tensor,
     kernel_size: IntPair,
@@ -88,32 +102,37 @@ def max_pool2d(
     ceil_mode: bool = False,
     return_indices: bool = False,
 ) -> Tensor | tuple[Tensor, Tensor]:
-    """Max over each window of (N, C, H, W); padding counts as -inf. With
-    `return_indices`, also the flat index (into H*W) of each maximum.
+    """Max over each window of (N, C, H, W) (or (C, H, W)); padding never wins. With
+    `return_indices`, also the flat index (into H*W) of each maximum: the first one in
+    the window, a NaN counting as the largest.
 
     >>> import mytensor as mt
     >>> import mytensor.nn.functional as F
     >>> F.max_pool2d(mt.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
     [[[[5.0, 7.0], [13.0, 15.0]]]]
     """
-    x, unbatched = _batched("max_pool2d", _require("max_pool2d", input), 4)
-    k, s, p, d, out = _pool_geometry(
-        "max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode
-    )
-    taps = _taps(x, k, s, p, d, out, float("-inf"))
-    best = taps.argmax(-1, keepdim=True)
-    result = gather(taps, taps.ndim - 1, best).squeeze(-1)
-    if unbatched:
-        result = result.squeeze(0)
-    if not return_indices:
-        return result
-    tap = best.squeeze(-1)
-    rows = (arange(out[0], backend=x.backend) * s[0] - p[0]).reshape(out[0], 1)
-    cols = arange(out[1], backend=x.backend) * s[1] - p[1]
-    row = rows + (tap // k[1]) * d[0]
-    col = cols + (tap % k[1]) * d[1]
-    indices = row * x.shape[3] + col
-    return result, indices.squeeze(0) if unbatched else indices
+    return _max_pool("max_pool2d", input, 2, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)  # fmt: skip
+
+
+def max_pool3d(
+    input: Tensor,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """Max over each window of (N, C, D, H, W) (or (C, D, H, W)); see `max_pool2d`.
+
+    >>> import mytensor as mt
+    >>> import mytensor.nn.functional as F
+    >>> F.max_pool3d(mt.arange(8.0).reshape(1, 1, 2, 2, 2), 2).tolist()
+    [[[[[7.0]]]]]
+    """
+    return _max_pool("max_pool3d", input, 3, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)  # fmt: skip
 
 
 def _avg_divisor(size: int, k: int, s: int, p: int, out: int, include_pad: bool) -> np.ndarray:
@@ -220,23 +239,15 @@ def max_pool1d(
     ceil_mode: bool = False,
     return_indices: bool = False,
 ) -> Tensor | tuple[Tensor, Tensor]:
-    """Max over each window of (N, C, L) (see `max_pool2d`).
+    """Max over each window of (N, C, L) (or (C, L)); see `max_pool2d`.
 
     >>> import mytensor as mt
     >>> import mytensor.nn.functional as F
     >>> F.max_pool1d(mt.tensor([[[1.0, 3.0, 2.0, 0.0]]]), 2).tolist()
     [[[3.0, 2.0]]]
     """
-    x, unbatched = _as_2d("max_pool1d", input)
-    k = _one("max_pool1d", "kernel_size", kernel_size)
-    s = _one("max_pool1d", "stride", stride, k)
-    p, d = _one("max_pool1d", "padding", padding), _one("max_pool1d", "dilation", dilation)
-    out = max_pool2d(x, (1, k), (1, s), (0, p), (1, d), ceil_mode, return_indices)
-    values, indices = out if return_indices else (out, None)
-    values = values.squeeze(2).squeeze(0) if unbatched else values.squeeze(2)
-    if indices is None:
-        return values
-    return values, indices.squeeze(2).squeeze(0) if unbatched else indices.squeeze(2)
+    return _max_pool("max_pool1d", input, 1, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)  # fmt: skip
 
 
 def avg_pool1d(

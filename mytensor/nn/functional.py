@@ -68,6 +68,7 @@ from mytensor.nn._fn_pool import (
     avg_pool2d,
     max_pool1d,
     max_pool2d,
+    max_pool3d,
 )
 from mytensor.nn._fn_pool_adaptive import adaptive_max_pool1d, adaptive_max_pool2d
 
@@ -113,6 +114,7 @@ __all__ = [
     "margin_ranking_loss",
     "max_pool1d",
     "max_pool2d",
+    "max_pool3d",
     "mish",
     "mse_loss",
     "multi_head_attention_forward",

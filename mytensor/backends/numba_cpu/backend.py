@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-from mytensor.backends.numba_cpu import _cells, _jit, _norm, _optim
+from mytensor.backends.numba_cpu import _cells, _jit, _norm, _optim, _pool
 from mytensor.backends.numba_cpu import _reduce as R
 from mytensor.backends.numba_cpu._conv import Conv
 from mytensor.backends.numba_cpu._elementwise import kernels
@@ -127,7 +127,7 @@ def _cast(out: np.ndarray, src: np.ndarray) -> None:
 
 # the optional primitives whose kernels exist for float32 and float64 only
 _FLOAT_KERNELS = (*FUSED_UPDATES, "lstm_cell", "lstm_cell_backward", "layer_norm",
-                  "layer_norm_backward")  # fmt: skip
+                  "layer_norm_backward", "max_pool")  # fmt: skip
 
 
 def _optional(desc: Strided | None, like: Strided) -> tuple[np.ndarray, int]:
@@ -406,9 +406,15 @@ class NumbaBackend:
                        dy.buffer, dy.offset, x.buffer, x.offset, mean.buffer, mean.offset,
                        rstd.buffer, rstd.offset, *_optional(weight, x), rows, cols)  # fmt: skip
 
+    def max_pool(self, out: Strided, indices: Strided, x: Strided, kernel: tuple[int, ...],
+                 stride: tuple[int, ...], padding: tuple[int, ...],
+                 dilation: tuple[int, ...]) -> None:  # fmt: skip
+        if out.size:
+            _pool.max_pool(out, indices, x, kernel, stride, padding, dilation)
+
     def supports(self, primitive: str, dtype: DType) -> bool:
-        """The single-pass optimizer, LSTM and layer-norm kernels are compiled for float32
-        and float64; other dtypes take the core's composite."""
+        """The single-pass optimizer, LSTM, layer-norm and max-pool kernels are compiled
+        for float32 and float64; other dtypes take the core's composite."""
         return primitive not in _FLOAT_KERNELS or dtype.name in ("float32", "float64")
 
     def gather(self, out: Strided, a: Strided, index: Strided, dim: int) -> None:

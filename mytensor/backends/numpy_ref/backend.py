@@ -25,7 +25,7 @@ from mytensor.backends.spec import (
 )
 from mytensor.core.dtypes import KNOWN_DTYPES, DType
 from mytensor.core.layout import contiguous_strides
-from mytensor.core.primitives import numpy_kernels
+from mytensor.core.primitives import numpy_kernels, numpy_pool
 from mytensor.core.primitives.numpy_kernels import MAP_KERNELS, REDUCE_KERNELS, ZIP_KERNELS
 
 
@@ -130,6 +130,15 @@ class NumpyBackend:
         scratch = _half.wide_out(as_array(out))
         numpy_kernels.softmax(_half.widen(as_array(a)), dim, log, scratch)
         _half.narrow(as_array(out), scratch)
+
+    def max_pool(self, out: Strided, indices: Strided, x: Strided, kernel: tuple[int, ...],
+                 stride: tuple[int, ...], padding: tuple[int, ...],
+                 dilation: tuple[int, ...]) -> None:  # fmt: skip
+        if out.size:
+            values, index = numpy_pool.max_pool(as_array(x), kernel, stride, padding, dilation,
+                                                out.shape[2:])  # fmt: skip
+            np.copyto(as_array(out), values)
+            np.copyto(as_array(indices), index)
 
     def gather(self, out: Strided, a: Strided, index: Strided, dim: int) -> None:
         if out.size:

@@ -14,6 +14,7 @@ from mytensor.core.ops import (
     normalization,
     norms,
     pointwise,
+    pooling,
     products,
     recurrent,
     reductions,
@@ -39,6 +40,6 @@ for _mixin in (_methods_binary, _methods_core, _methods_unary):
 __all__ = [
     "OPS", "OpRecord", "comparison", "construction", "conv", "cumulative", "einsum",
     "elementwise", "indexing", "linalg", "manipulation", "nn_ops", "normalization", "norms",
-    "pointwise", "products", "recurrent", "reductions", "sampling", "selection", "sets",
+    "pointwise", "pooling", "products", "recurrent", "reductions", "sampling", "selection", "sets",
     "shape", "slicing", "softmax", "sorting", "statistical",
 ]  # fmt: skip

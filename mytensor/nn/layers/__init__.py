@@ -36,6 +36,7 @@ from mytensor.nn.layers.pooling import (
     AvgPool2d,
     MaxPool1d,
     MaxPool2d,
+    MaxPool3d,
 )
 from mytensor.nn.layers.rnn import GRU, LSTM, RNN, RNNBase
 from mytensor.nn.layers.rnn_cells import GRUCell, LSTMCell, RNNCell
@@ -86,6 +87,7 @@ __all__ = [
     "LogSoftmax",
     "MaxPool1d",
     "MaxPool2d",
+    "MaxPool3d",
     "Mish",
     "MultiheadAttention",
     "PReLU",

@@ -1,4 +1,5 @@
-"""Pooling layers: max, average, adaptive average and adaptive max, in 1-d and 2-d."""
+"""Pooling layers: max (1-d to 3-d), average, adaptive average and adaptive max (1-d and
+2-d)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,27 @@ class MaxPool2d(_MaxPoolNd):
 
     def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
         return F.max_pool2d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
+
+
+class MaxPool3d(_MaxPoolNd):
+    """Max over windows of (N, C, D, H, W); `stride` defaults to the kernel size.
+
+    >>> import mytensor as mt
+    >>> from mytensor import nn
+    >>> nn.MaxPool3d(2)(mt.ones(1, 2, 4, 4, 4)).shape
+    (1, 2, 2, 2, 2)
+    """
+
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        return F.max_pool3d(
             input,
             self.kernel_size,
             self.stride,

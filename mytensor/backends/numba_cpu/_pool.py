@@ -1,0 +1,85 @@
+"""Max pooling (`max_pool`) in one pass over the output, parallel over the (N*C) planes.
+
+The composite lists every window's taps in a copy, runs argmax over them and gathers the
+values: five kernels and two tap-sized temporaries; here each window is scanned in place.
+One kernel serves 1, 2 and 3 spatial dims: fewer dims are lifted to three with leading
+dims of size 1. Buffers are C-contiguous at an offset.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mytensor.backends.numba_cpu._jit import jit, pjit, prange
+
+U = np.uint64  # an unsigned index skips numba's wraparound check for negative ones
+
+
+@pjit
+def max_pool3(out, o0, index, i0_, x, x0, planes, size, out_size, kernel, stride, padding,
+              dilation):  # fmt: skip
+    # the geometry into locals: read from the arrays inside the loops, it is reloaded per
+    # tap (the stores to `out` might alias them), which cost 6x
+    d_in, h_in, w_in = size[0], size[1], size[2]
+    d_out, h_out, w_out = out_size[0], out_size[1], out_size[2]
+    kd, kh, kw = kernel[0], kernel[1], kernel[2]
+    sd, sh, sw = stride[0], stride[1], stride[2]
+    pd, ph, pw = padding[0], padding[1], padding[2]
+    dd, dh, dw = dilation[0], dilation[1], dilation[2]
+    volume, out_volume = d_in * h_in * w_in, d_out * h_out * w_out
+    # each window's in-bounds taps per dim, once per output position rather than per
+    # window: the integer divisions they take cost more than the window's scan
+    d_taps = _taps_inside(d_out, sd, pd, dd, kd, d_in)
+    h_taps = _taps_inside(h_out, sh, ph, dh, kh, h_in)
+    w_taps = _taps_inside(w_out, sw, pw, dw, kw, w_in)
+    for plane in prange(planes):
+        base, out_base = x0 + plane * volume, plane * out_volume
+        for od in range(d_out):
+            z0, i0, i1 = od * sd - pd, d_taps[od, 0], d_taps[od, 1]
+            for oh in range(h_out):
+                y0, j0, j1 = oh * sh - ph, h_taps[oh, 0], h_taps[oh, 1]
+                for ow in range(w_out):
+                    c0, k0, k1 = ow * sw - pw, w_taps[ow, 0], w_taps[ow, 1]
+                    at = ((z0 + i0 * dd) * h_in + y0 + j0 * dh) * w_in + c0 + k0 * dw
+                    best = x[U(base + at)]
+                    for i in range(i0, i1):
+                        for j in range(j0, j1):
+                            row = ((z0 + i * dd) * h_in + y0 + j * dh) * w_in + c0
+                            for k in range(k0, k1):
+                                position = row + k * dw
+                                v = x[U(base + position)]
+                                # the first maximum; the first NaN beats everything after
+                                # it. Selects, not branches: on real data `v > best` is a
+                                # coin toss, and mispredictions made this 10x slower
+                                take = (v > best) | ((v != v) & (best == best))
+                                best = v if take else best
+                                at = position if take else at
+                    slot = out_base + (od * h_out + oh) * w_out + ow
+                    out[U(o0 + slot)] = best
+                    index[U(i0_ + slot)] = at
+
+
+@jit
+def _taps_inside(count, stride, padding, dilation, kernel, size):
+    """(count, 2): for each window along one dim, the taps [first, last) that fall inside
+    0 <= start + t * dilation < size, start = o * stride - padding."""
+    taps = np.empty((count, 2), np.int64)
+    for o in range(count):
+        start = o * stride - padding
+        taps[o, 0] = (-start + dilation - 1) // dilation if start < 0 else 0
+        taps[o, 1] = min(kernel, (size - 1 - start) // dilation + 1)
+    return taps
+
+
+def max_pool(out, index, x, kernel, stride, padding, dilation) -> None:
+    """Run `max_pool3` on descriptors of 1 to 3 spatial dims (lifted to three)."""
+    lift = (1,) * (5 - len(x.shape))
+    zero = (0,) * len(lift)
+    planes = x.shape[0] * x.shape[1]
+    as_array = np.array  # int64 tuples as arrays: one compiled signature for every geometry
+    max_pool3(out.buffer, out.offset, index.buffer, index.offset, x.buffer, x.offset, planes,
+              as_array(lift + tuple(x.shape[2:]), np.int64),
+              as_array(lift + tuple(out.shape[2:]), np.int64),
+              as_array(lift + tuple(kernel), np.int64), as_array(lift + tuple(stride), np.int64),
+              as_array(zero + tuple(padding), np.int64),
+              as_array(lift + tuple(dilation), np.int64))  # fmt: skip

@@ -1,0 +1,95 @@
+"""max_pool (the custom record of `core/ops/pooling.py`): values and indices against the
+numpy reference on drawn geometries (1 to 3 spatial dims, stride, padding, dilation,
+ceil_mode), layouts and edge values (NaN, -inf, ties), bit for bit; gradients by central
+differences in float64 and against the numpy reference backend's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import mytensor as mt
+from mytensor.autograd import GradcheckError, gradcheck
+from mytensor.conformance import strategies as S
+from mytensor.conformance.checks import assert_close, call_reference
+from mytensor.core.ops import OPS
+
+
+def _cases() -> list:
+    # ids start with the op's name: the runner's per-op summary reads it from there
+    return [pytest.param(d, id=f"max_pool-{d.name}") for d in (mt.float32, mt.float64)]
+
+
+def _draw(data, dtype, backend, grad=False):
+    """(x Built, (kernel, stride, padding, dilation, ceil_mode)): N, C in 1..2 and each
+    spatial size from the smallest the window allows to 2 more."""
+    dims = data.draw(st.integers(1, 3), label="spatial dims")
+    top = 3 if dims < 3 else 2
+    kernel = tuple(data.draw(st.integers(1, top), label="kernel") for _ in range(dims))
+    stride = tuple(data.draw(st.integers(1, 3), label="stride") for _ in range(dims))
+    dilation = tuple(data.draw(st.integers(1, 2), label="dilation") for _ in range(dims))
+    padding = tuple(data.draw(st.integers(0, k // 2), label="padding") for k in kernel)
+    ceil_mode = data.draw(st.booleans(), label="ceil_mode")
+    spatial = tuple(
+        data.draw(st.integers(d * (k - 1) + 1, d * (k - 1) + 3), label="size")
+        for k, d in zip(kernel, dilation, strict=True)
+    )
+    shape = (data.draw(st.integers(1, 2), label="N"), data.draw(st.integers(1, 2), label="C"),
+             *spatial)  # fmt: skip
+    if grad:
+        seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
+        values = S.smooth_values(seed, dtype, shape, (-2.0, 2.0), False)
+    else:
+        values = data.draw(S.arrays(dtype, shape, (-2.0, 2.0)), label="input")
+    built = data.draw(S.laid_out(values, dtype, backend, requires_grad=grad), label="input")
+    return built, (kernel, stride, padding, dilation, ceil_mode)
+
+
+def _where(backend, built, geometry, what="forward"):
+    names = ("kernel", "stride", "padding", "dilation", "ceil_mode")
+    params = ", ".join(f"{n}={v}" for n, v in zip(names, geometry, strict=True))
+    return f"{what} of max_pool on backend {backend!r}, {params}\n  input: {built.describe()}"
+
+
+@pytest.mark.parametrize("dtype", _cases())
+@S.suite_settings(15)
+@given(data=st.data())
+def test_max_pool(dtype, backend, data):
+    built, geometry = _draw(data, dtype, backend)
+    record = OPS["max_pool"]
+    values, indices = record.func(built.tensor, *geometry)
+    expected_values, expected_indices = call_reference(record.ref, built.values, *geometry)
+    where = _where(backend, built, geometry)
+    assert values.dtype is dtype and indices.dtype is mt.int64, f"{where}\n  dtypes"
+    assert_close(values.numpy(), expected_values, where, zero_signs=True)  # a selection: exact
+    got = indices.numpy()
+    assert np.array_equal(got, expected_indices), f"{where}\n  indices {got.tolist()}\n  " \
+        f"expected {expected_indices.tolist()}"  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", _cases())
+@S.suite_settings(5)
+@given(data=st.data())
+def test_max_pool_gradients(dtype, backend, data):
+    built, geometry = _draw(data, dtype, backend, grad=True)
+    where = _where(backend, built, geometry, "gradients")
+
+    def values(x):
+        return OPS["max_pool"].func(x, *geometry)[0]
+
+    if dtype is mt.float64:
+        try:
+            gradcheck(values, [built.tensor], name="max_pool")
+        except GradcheckError as exc:
+            raise AssertionError(f"{where}\n  {exc}") from None
+    grads = []
+    for on in (backend, "numpy_ref"):
+        x = mt.tensor(built.values, dtype=dtype, backend=on, requires_grad=True)
+        out = values(x)
+        cotangent = np.linspace(-1.0, 1.0, out.numel()).reshape(out.shape)
+        (out * mt.tensor(cotangent, dtype=dtype, backend=on)).sum().backward()
+        grads.append(x.grad.numpy())
+    # windows may overlap: a position's gradient adds up to prod(kernel) cotangents
+    assert_close(grads[0], grads[1], f"{where}\n  vs numpy_ref", 1e-6, 1e-6)
