@@ -185,6 +185,13 @@ def test_im2col_and_col2im_kernels_compile(dtype):
     ptx(_im2col.col2im, (I64, tup(5), geom, *x, *col, dtype))
 
 
+@pytest.mark.parametrize("dtype", [F32, F64, I64])
+def test_max_pool_kernel_compiles(dtype):
+    from mytensor.backends.cuda import _pool
+
+    ptx(_pool._max_pool3, (I64, arr(dtype), I64, arr(I64), I64, arr(dtype), I64, *(I64,) * 18))
+
+
 def _fused_signatures(t) -> dict[str, tuple]:
     """The fused kernels' parameter types for float dtype `t`, as the backend launches them."""
     a = (arr(t), I64)  # a buffer and an offset

@@ -21,7 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from mytensor.backends.cuda import _conv, _elementwise, _fused, _im2col, _matmul, _random, _reduce
+from mytensor.backends.cuda import (
+    _conv,
+    _elementwise,
+    _fused,
+    _im2col,
+    _matmul,
+    _pool,
+    _random,
+    _reduce,
+)
 from mytensor.backends.cuda._plan import elementwise_plan, reduce_plan
 from mytensor.backends.cuda._runtime import (
     BLOCK,
@@ -337,6 +346,11 @@ class CudaBackend:
                             dy: Strided, x: Strided, mean: Strided, rstd: Strided,
                             weight: Strided | None) -> None:  # fmt: skip
         _fused.layer_norm_backward(self.stream, dx, dweight, dbias, dy, x, mean, rstd, weight)
+
+    def max_pool(self, out: Strided, indices: Strided, x: Strided, kernel: tuple[int, ...],
+                 stride: tuple[int, ...], padding: tuple[int, ...],
+                 dilation: tuple[int, ...]) -> None:  # fmt: skip
+        _pool.max_pool(self.stream, out, indices, x, kernel, stride, padding, dilation)
 
     def gather(self, out: Strided, a: Strided, index: Strided, dim: int) -> None:
         strides = list(a.strides)
