@@ -46,6 +46,8 @@ def ntuple(op: str, name: str, value: IntTuple, n: int, minimum: int) -> tuple[i
 
 
 # -- the three differentiable ops ------------------------------------------------------
+# Each op's backward returns the outputs of the other two (new tensors), so the three
+# records pass fresh_grads: a leaf (a weight) takes its gradient without a copy
 def _run(
     name: str, shape: tuple[int, ...], a: Tensor, b: Tensor, p: ConvParams,
     composite_fn: Callable[[], Tensor],
@@ -72,7 +74,7 @@ def _conv(x: Tensor, weight: Tensor, p: ConvParams) -> Tensor:
             gw = _conv_weight(x, g, p, weight.shape) if weight.requires_grad else None
             return gx, gw
 
-        autograd.record(out, "conv", (x, weight), backward, (x, weight))
+        autograd.record(out, "conv", (x, weight), backward, (x, weight), fresh_grads=True)
     return out
 
 
@@ -91,7 +93,7 @@ def conv_transpose(g: Tensor, weight: Tensor, p: ConvParams, x_shape: tuple[int,
             dw = _conv_weight(gy, g, p, weight.shape) if weight.requires_grad else None
             return dg, dw
 
-        autograd.record(out, "conv_transpose", (g, weight), backward, (g, weight))
+        autograd.record(out, "conv_transpose", (g, weight), backward, (g, weight), fresh_grads=True)
     return out
 
 
@@ -109,7 +111,7 @@ def _conv_weight(x: Tensor, g: Tensor, p: ConvParams, w_shape: tuple[int, ...]) 
             dg = _conv(x, gy, p) if g.requires_grad else None
             return dx, dg
 
-        autograd.record(out, "conv_grad_weight", (x, g), backward, (x, g))
+        autograd.record(out, "conv_grad_weight", (x, g), backward, (x, g), fresh_grads=True)
     return out
 
 

@@ -254,7 +254,9 @@ def cross_entropy(
         row_scale = where(mask.unsqueeze(1), scale, 0.0)
         return (p * row_scale,)
 
-    return autograd.record(out, "cross_entropy", (input,), backward, (input,))
+    # the gradient is always a new tensor (p * row_scale): a leaf takes it without a copy
+    return autograd.record(out, "cross_entropy", (input,), backward, (input,),
+                           fresh_grads=True)  # fmt: skip
 
 
 def _np_cross_entropy(

@@ -105,7 +105,7 @@ def max_pool(x: Tensor, kernel: tuple[int, ...], stride: tuple[int, ...],
             backend.scatter_add(grad._d, flat_indices._d, flat_g._d, 1)
             return (grad.reshape(x.shape),)
 
-        autograd.record(values, op, (x,), backward, ())
+        autograd.record(values, op, (x,), backward, (), fresh_grads=True)
     return values, indices
 
 
