@@ -268,3 +268,18 @@ def test_broadcast_tensors_matches_torch_and_returns_views():
     assert mt.broadcast_tensors() == ()
     with pytest.raises(ValueError, match=r"broadcast_tensors\(\): shapes \(2,\) and \(3,\)"):
         mt.broadcast_tensors(mt.ones(2), mt.ones(3))
+
+
+@by_backend
+def test_relu_gradient_at_edge_values_is_torchs_threshold_backward(backend):
+    # 0 where x <= 0 (even for an infinite or NaN cotangent, and +0.0 for a negative one),
+    # the cotangent as it is elsewhere, NaN inputs included
+    x = [float("nan"), -1.0, 0.0, -0.0, 2.0, 3.0, -4.0]
+    g = [1.0, float("inf"), float("nan"), 1.0, float("nan"), -2.0, -3.0]
+    ours = mt.tensor(x, backend=backend, requires_grad=True)
+    mt.relu(ours).backward(mt.tensor(g, backend=backend))
+    theirs = torch.tensor(x, requires_grad=True)
+    torch.relu(theirs).backward(torch.tensor(g))
+    got, expected = ours.grad.numpy(), theirs.grad.numpy()
+    assert np.array_equal(got, expected, equal_nan=True), (got, expected)
+    assert np.array_equal(np.signbit(got), np.signbit(expected))

@@ -169,6 +169,14 @@ def _negated(g: Tensor, x: Tensor, y: Tensor) -> Tensor:
     return -g
 
 
+def _relu_grad(g: Tensor, x: Tensor, y: Tensor) -> Tensor:
+    # PyTorch's threshold_backward: 0 where x <= 0, else g as it is (NaN x passes g on; an
+    # infinite g at x <= 0 gives 0, not inf * 0). Two kernels, where g * (x > 0) took three
+    from mytensor.core.ops.elementwise import where
+
+    return where(x <= 0, 0.0, g)
+
+
 def _times_sign(g: Tensor, x: Tensor, y: Tensor) -> Tensor:
     return g * x.sign()
 
@@ -189,7 +197,7 @@ UNARY = [
     Unary("tanh", "float", lambda g, x, y: g * (1.0 - y * y), "out", np.tanh),
     Unary("sigmoid", "real_float", lambda g, x, y: g * y * (1.0 - y), "out", _sigmoid_ref,
           doc="1 / (1 + e**-x), stable for large |x|"),
-    Unary("relu", "real_numeric", lambda g, x, y: g * (x > 0), "x",
+    Unary("relu", "real_numeric", _relu_grad, "x",
           lambda x: np.maximum(x, 0), doc="max(x, 0)"),
     Unary("sign", "numeric", zero_grad, "", np.sign,
           doc="-1, 0 or 1 (NaN stays NaN; x / |x| for complex)", complex_grad=sgn_grad,
