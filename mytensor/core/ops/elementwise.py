@@ -16,6 +16,7 @@ from typing import Any, overload
 
 import numpy as np
 
+from mytensor.backends.spec import Strided
 from mytensor.core import autograd
 from mytensor.core.autograd import GRAD_MODE
 from mytensor.core.batching import ACTIVE, UNBATCHED, batchable, broadcast_rule, pass_rule, run
@@ -158,6 +159,11 @@ def _unary_doc(spec: Unary) -> str:
     ).replace("nan]", "float('nan')]")
 
 
+def _everywhere(t: Tensor, shape: tuple[int, ...]) -> Strided:
+    """A 0-d tensor's descriptor as a stride-0 view of `shape`."""
+    return Strided(t._storage.buffer, shape, (0,) * len(shape), t._offset, t.dtype)
+
+
 def _binary_op(spec: Binary) -> Callable[[Any, Any], Tensor]:
     name, grad_rule, rule = spec.name, spec.grad, RULES[spec.rule]
     kinds, optional = rule.accepts, spec.optional
@@ -181,6 +187,12 @@ def _binary_op(spec: Binary) -> Callable[[Any, Any], Tensor]:
             and a._storage.backend is b._storage.backend
         ):
             dtype = a.dtype  # the common case, without the general promotion's calls
+        elif type(b) is float and isinstance(a, Tensor) and a.dtype.kind == "float":
+            dtype = a.dtype  # a float tensor and a Python float (weak): the tensor's dtype
+            b = scalar_tensor(b, dtype, a._storage.backend)
+        elif type(a) is float and isinstance(b, Tensor) and b.dtype.kind == "float":
+            dtype = b.dtype
+            a = scalar_tensor(a, dtype, b._storage.backend)
         else:
             try:
                 a, b, dtype = promote_operands(name, a, b)
@@ -197,6 +209,10 @@ def _binary_op(spec: Binary) -> Callable[[Any, Any], Tensor]:
         backend = a._storage.backend
         if a.shape == b.shape:
             shape, da, db = a.shape, a._d, b._d
+        elif not b.shape:  # a 0-d operand (a scalar): broadcast by stride 0, nothing to check
+            shape, da, db = a.shape, a._d, _everywhere(b, a.shape)
+        elif not a.shape:
+            shape, da, db = b.shape, _everywhere(a, b.shape), b._d
         else:
             shape = broadcast_shapes(name, a.shape, b.shape)
             da, db = expanded(a, shape), expanded(b, shape)
