@@ -1,26 +1,37 @@
-"""N-d conv (N = 1, 2, 3) forward and backward: im2col + BLAS, one sample at a time.
+"""N-d conv (N = 1, 2, 3) forward and backward: im2col + BLAS, samples in parallel.
 
 Every N runs as 3-d: a 1-d or 2-d conv gets leading spatial dims of size 1 (stride 0,
 kernel 1, no padding), which costs one trip through an outer loop. The columns of one
 sample are ``cols[g]`` of shape ``(K, L)``: ``K = C/groups * kd * kh * kw`` kernel taps
-by ``L = Do * Ho * Wo`` output positions. Going sample by sample keeps them
-in cache (a whole batch of columns is tens of MB that would be written and read back
-through memory), and then every product lands in NCHW order with no transpose:
+by ``L = Do * Ho * Wo`` output positions, and every product lands in NCHW order with no
+transpose:
 
 - forward: ``out[s, g] = W[g] @ cols_s[g]`` (``W[g]`` is ``(O/groups, K)``);
 - grad_weight: ``sum_s grad_out[s, g] @ cols_s[g].T``;
 - grad_input: ``col2im(W[g].T @ grad_out[s, g])``, the adjoint of im2col.
 
 Padding is implicit: taps outside the input read (or, for the gradient, drop) zeros.
-`_im2col` and `_col2im` are serial: one sample's columns are small, the parallelism is
-BLAS's, and no numba thread team then competes with BLAS's threads for the cores.
+
+Why one numba kernel runs the whole pipeline, a block of samples per thread, with
+single-threaded GEMMs (numba's ``np.dot``, a direct BLAS call): a sample's columns are
+small (113 KB for 16x14x14 and a 3x3 kernel) and stay in cache from im2col to GEMM,
+and a GEMM that small never uses OpenBLAS's threads, so per-sample ``np.matmul`` calls
+left one core idle (64 of them: 1.8 ms; the same products two threads at a time: 0.8 ms).
+Folding the batch into one large threaded GEMM instead writes the columns out to memory
+and back, and a regrouping copy then costs what the threads saved. Each thread has its
+own scratch (columns, a contiguous copy of a grad_out sample, a grad_weight partial sum);
+nothing is allocated inside the parallel loop. That BLAS is SciPy's, held to one thread
+by `_conv_blas`; without it the same products run a sample at a time through
+``np.matmul`` (the `Conv._serial_*` methods).
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
-from mytensor.backends.numba_cpu._jit import jit
+from mytensor.backends.numba_cpu import _conv_blas
+from mytensor.backends.numba_cpu._jit import jit, pjit, prange
 from mytensor.backends.numba_cpu._plan import numpy_view
 from mytensor.backends.spec import Strided
 
@@ -36,30 +47,33 @@ def _valid(wo, w, sw, pw, start):
 
 
 @jit
-def _im2col(cols, x, xs, xo, s, c, d, h, w, kd, kh, kw, do, ho, wo, sd, sh, sw, pd, ph, pw,
+def _im2col(cols, x, xs, base, c, d, h, w, kd, kh, kw, do, ho, wo, sd, sh, sw, pd, ph, pw,
             dd, dh, dw):  # fmt: skip
-    """cols[g, (cc, a, i, j), (z, y, x)] =
-    x[s, g*cg + cc, z*sd - pd + a*dd, y*sh - ph + i*dh, x*sw - pw + j*dw] (0 outside)."""
+    """cols[(ch, a, i, j), (z, y, x)] =
+    x[base + ch, z*sd - pd + a*dd, y*sh - ph + i*dh, x*sw - pw + j*dw] (0 outside).
+
+    `cols` is flat; unsigned indices spare numba its negative-index wraparound checks."""
+    step = sw * xs[4]
     for ch in range(c):
-        base = xo + s * xs[0] + ch * xs[1]
         for a in range(kd):
             for i in range(kh):
                 for j in range(kw):
                     lo, hi = _valid(wo, w, sw, pw, j * dw)
-                    row = (((ch * kd + a) * kh + i) * kw + j) * do * ho * wo  # (g, cc) -> ch
-                    step = sw * xs[4]
+                    row = (((ch * kd + a) * kh + i) * kw + j) * do * ho * wo
                     for z in range(do):
                         iz = z * sd - pd + a * dd
+                        inz = 0 <= iz < d
                         for y in range(ho):
                             ih = y * sh - ph + i * dh
                             dst = row + (z * ho + y) * wo
-                            if iz < 0 or iz >= d or ih < 0 or ih >= h:
+                            if not inz or ih < 0 or ih >= h:
                                 for xx in range(wo):
                                     cols[U(dst + xx)] = 0
                                 continue
                             for xx in range(lo):
                                 cols[U(dst + xx)] = 0
-                            src = base + iz * xs[2] + ih * xs[3] + (lo * sw - pw + j * dw) * xs[4]
+                            src = (base + ch * xs[1] + iz * xs[2] + ih * xs[3]
+                                   + (lo * sw - pw + j * dw) * xs[4])  # fmt: skip
                             if step == 1:
                                 for xx in range(hi - lo):
                                     cols[U(dst + lo + xx)] = x[U(src + xx)]
@@ -71,21 +85,21 @@ def _im2col(cols, x, xs, xo, s, c, d, h, w, kd, kh, kw, do, ho, wo, sd, sh, sw, 
 
 
 @jit
-def _col2im(gx, gs, go, cols, s, c, d, h, w, kd, kh, kw, do, ho, wo, sd, sh, sw, pd, ph, pw,
+def _col2im(gx, gs, base, cols, c, d, h, w, kd, kh, kw, do, ho, wo, sd, sh, sw, pd, ph, pw,
             dd, dh, dw):  # fmt: skip
-    """gx[s, ch] = the sum of every tap gradient in `cols` that reads it."""
+    """gx[base + ch] = the sum of every tap gradient in (flat) `cols` that reads it."""
+    step = sw * gs[4]
     for ch in range(c):
-        base = go + s * gs[0] + ch * gs[1]
+        cbase = base + ch * gs[1]
         for iz in range(d):
             for ih in range(h):
                 for iw in range(w):
-                    gx[U(base + iz * gs[2] + ih * gs[3] + iw * gs[4])] = 0
+                    gx[U(cbase + iz * gs[2] + ih * gs[3] + iw * gs[4])] = 0
         for a in range(kd):
             for i in range(kh):
                 for j in range(kw):
                     lo, hi = _valid(wo, w, sw, pw, j * dw)
                     row = (((ch * kd + a) * kh + i) * kw + j) * do * ho * wo
-                    step = sw * gs[4]
                     for z in range(do):
                         iz = z * sd - pd + a * dd
                         if iz < 0 or iz >= d:
@@ -94,7 +108,8 @@ def _col2im(gx, gs, go, cols, s, c, d, h, w, kd, kh, kw, do, ho, wo, sd, sh, sw,
                             ih = y * sh - ph + i * dh
                             if ih < 0 or ih >= h:
                                 continue
-                            dst = base + iz * gs[2] + ih * gs[3] + (lo * sw - pw + j * dw) * gs[4]
+                            dst = (cbase + iz * gs[2] + ih * gs[3]
+                                   + (lo * sw - pw + j * dw) * gs[4])  # fmt: skip
                             src = row + (z * ho + y) * wo + lo
                             if step == 1:
                                 for xx in range(hi - lo):
@@ -102,6 +117,62 @@ def _col2im(gx, gs, go, cols, s, c, d, h, w, kd, kh, kw, do, ho, wo, sd, sh, sw,
                             else:
                                 for xx in range(hi - lo):
                                     gx[U(dst + xx * step)] += cols[U(src + xx)]
+
+
+@jit
+def _block(t, threads, n):
+    """Thread t's samples: a contiguous block of the batch."""
+    per = (n + threads - 1) // threads
+    return t * per, min(n, (t + 1) * per)
+
+
+@jit
+def _load(gbuf, go, s):
+    """gbuf[g, o, l] = go[s, g, o, l]: one grad_out sample, contiguous (go may be a
+    broadcast or otherwise strided view)."""
+    for g in range(go.shape[1]):
+        for o in range(go.shape[2]):
+            for p in range(go.shape[3]):
+                gbuf[g, o, p] = go[s, g, o, p]
+
+
+@pjit
+def _forward(res, w, x, xs, xo, cols, flat, geometry):
+    """res[s, g] = w[g] @ im2col(x[s])[g]; ``cols[t]`` (flat: ``flat[t]``) is thread t's."""
+    threads = cols.shape[0]
+    for t in prange(threads):
+        first, stop = _block(t, threads, res.shape[0])
+        for s in range(first, stop):
+            _im2col(flat[t], x, xs, xo + s * xs[0], *geometry)
+            for g in range(w.shape[0]):
+                np.dot(w[g], cols[t, g], res[s, g])
+
+
+@pjit
+def _grad_input(gx, gs, go_off, go, wt, cols, flat, gbuf, geometry):
+    """gx[s] = col2im(wt[g] @ go[s, g]), a block of samples per thread."""
+    threads = cols.shape[0]
+    for t in prange(threads):
+        first, stop = _block(t, threads, go.shape[0])
+        for s in range(first, stop):
+            _load(gbuf[t], go, s)
+            for g in range(wt.shape[0]):
+                np.dot(wt[g], gbuf[t, g], cols[t, g])
+            _col2im(gx, gs, go_off + s * gs[0], flat[t], *geometry)
+
+
+@pjit
+def _grad_weight(acc, part, x, xs, xo, go, cols, flat, gbuf, geometry):
+    """acc[t, g] = the sum over thread t's samples of go[s, g] @ im2col(x[s])[g].T."""
+    threads = cols.shape[0]
+    for t in prange(threads):
+        first, stop = _block(t, threads, go.shape[0])
+        for s in range(first, stop):
+            _im2col(flat[t], x, xs, xo + s * xs[0], *geometry)
+            _load(gbuf[t], go, s)
+            for g in range(acc.shape[1]):
+                np.dot(gbuf[t, g], cols[t, g].T, part[t, g])
+                acc[t, g] += part[t, g]
 
 
 def _lift(values: tuple, fill: int) -> tuple:
@@ -123,63 +194,107 @@ class Conv:
                          *_lift(dilation, 1))  # fmt: skip
         self.groups = groups
         self.ktaps = int(np.prod(w_shape[1:]))
+        self.threads = max(1, min(numba.get_num_threads(), self.n))
 
     def _strides(self, desc: Strided) -> np.ndarray:
         """The descriptor's strides as 5-d (stride 0 on the added size-1 dims)."""
         st = desc.strides
         return np.array((*st[:2], *(0,) * self.lead, *st[2:]), np.int64)
 
-    def _cols(self, x: Strided, strides: np.ndarray, s: int, cols: np.ndarray) -> np.ndarray:
-        _im2col(cols.reshape(-1), x.buffer, strides, x.offset, s, *self.geometry)
-        return cols
+    def _scratch(self, dtype, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per-thread columns (threads, groups, K, L) and the same memory flat per thread."""
+        threads = self.threads if threads is None else threads
+        cols = np.empty((threads, self.groups, self.ktaps, self.positions), dtype)
+        return cols, cols.reshape(threads, -1)
+
+    def _by_group(self, t: np.ndarray) -> np.ndarray:
+        """A (N, O, *out) array viewed (or, if it can't be, copied) as (N, G, O/G, L)."""
+        return t.reshape(self.n, self.groups, self.o // self.groups, self.positions)
 
     def _weights(self, weight: Strided) -> np.ndarray:
         """(groups, O/groups, K)."""
         return np.ascontiguousarray(numpy_view(weight)).reshape(self.groups, -1, self.ktaps)
 
-    def _per_group(self, t: np.ndarray, s: int) -> np.ndarray:
-        """Sample `s` of a (N, O, *out) array as a contiguous (groups, O/groups, L) one.
-
-        One sample at a time: a broadcast gradient (``.sum().backward()``) is then copied
-        a sample at a time, in cache, not as a whole tensor through memory.
-        """
-        return np.ascontiguousarray(t[s]).reshape(self.groups, -1, self.positions)
-
-    def _empty_cols(self, dtype) -> np.ndarray:
-        return np.empty((self.groups, self.ktaps, self.positions), dtype)
-
-    def forward(self, out: Strided, x: Strided, weight: Strided) -> None:
-        w = self._weights(weight)
+    def _parallel_forward(self, out: Strided, x: Strided, weight: Strided) -> None:
         o = numpy_view(out)
-        direct = o.flags.c_contiguous
-        result = o if direct else np.empty(o.shape, o.dtype)
-        result = result.reshape(self.n, self.groups, -1, self.positions)
-        strides, cols = self._strides(x), self._empty_cols(o.dtype)
-        for s in range(self.n):
-            self._cols(x, strides, s, cols)
-            for k in range(self.groups):  # 2-D products: a 3-D matmul is ~2.5x slower
-                np.matmul(w[k], cols[k], out=result[s, k])
-        if not direct:
-            np.copyto(o, result.reshape(o.shape))
+        res = o if o.flags.c_contiguous else np.empty(o.shape, o.dtype)
+        cols, flat = self._scratch(o.dtype)
+        _forward(self._by_group(res), self._weights(weight), x.buffer, self._strides(x),
+                 x.offset, cols, flat, self.geometry)  # fmt: skip
+        if res is not o:
+            np.copyto(o, res)
+
+    def _parallel_grad_input(self, grad_x: Strided, grad_out: Strided, weight: Strided) -> None:
+        wt = np.ascontiguousarray(self._weights(weight).transpose(0, 2, 1))
+        go = self._by_group(numpy_view(grad_out))
+        cols, flat = self._scratch(go.dtype)
+        gbuf = np.empty((self.threads, *go.shape[1:]), go.dtype)
+        _grad_input(grad_x.buffer, self._strides(grad_x), grad_x.offset, go, wt, cols, flat,
+                    gbuf, self.geometry)  # fmt: skip
+
+    def _parallel_grad_weight(self, grad_w: Strided, x: Strided, grad_out: Strided) -> None:
+        go = self._by_group(numpy_view(grad_out))
+        acc = np.zeros((self.threads, self.groups, self.o // self.groups, self.ktaps), go.dtype)
+        cols, flat = self._scratch(go.dtype)
+        gbuf = np.empty((self.threads, *go.shape[1:]), go.dtype)
+        _grad_weight(acc, np.empty_like(acc), x.buffer, self._strides(x), x.offset, go, cols,
+                     flat, gbuf, self.geometry)  # fmt: skip
+        np.copyto(numpy_view(grad_w), acc.sum(axis=0).reshape(grad_w.shape))
+
+    # -- dispatch, and the per-sample NumPy path where numba's BLAS can't be held to one
+    # thread (no SciPy): one im2col, then one np.matmul per group, a sample at a time
+    def forward(self, out: Strided, x: Strided, weight: Strided) -> None:
+        if _conv_blas.available():
+            with _conv_blas.one_blas_thread():
+                self._parallel_forward(out, x, weight)
+        else:
+            self._serial_forward(out, x, weight)
 
     def grad_input(self, grad_x: Strided, grad_out: Strided, weight: Strided) -> None:
-        wt = self._weights(weight).transpose(0, 2, 1)
-        go = numpy_view(grad_out)
-        strides, dcols = self._strides(grad_x), self._empty_cols(go.dtype)
-        for s in range(self.n):
-            g = self._per_group(go, s)
-            for k in range(self.groups):
-                np.matmul(wt[k], g[k], out=dcols[k])
-            _col2im(grad_x.buffer, strides, grad_x.offset, dcols.reshape(-1), s, *self.geometry)
+        if _conv_blas.available():
+            with _conv_blas.one_blas_thread():
+                self._parallel_grad_input(grad_x, grad_out, weight)
+        else:
+            self._serial_grad_input(grad_x, grad_out, weight)
 
     def grad_weight(self, grad_w: Strided, x: Strided, grad_out: Strided) -> None:
-        go = numpy_view(grad_out)
+        if _conv_blas.available():
+            with _conv_blas.one_blas_thread():
+                self._parallel_grad_weight(grad_w, x, grad_out)
+        else:
+            self._serial_grad_weight(grad_w, x, grad_out)
+
+    def _serial_forward(self, out: Strided, x: Strided, weight: Strided) -> None:
+        w, o = self._weights(weight), numpy_view(out)
+        res = o if o.flags.c_contiguous else np.empty(o.shape, o.dtype)
+        grouped = self._by_group(res)
+        strides, (cols,), (flat,) = self._strides(x), *self._scratch(o.dtype, 1)
+        for s in range(self.n):
+            _im2col(flat, x.buffer, strides, x.offset + s * strides[0], *self.geometry)
+            for k in range(self.groups):  # 2-D products: a 3-D matmul is ~2.5x slower
+                np.matmul(w[k], cols[k], out=grouped[s, k])
+        if res is not o:
+            np.copyto(o, res)
+
+    def _serial_grad_input(self, grad_x: Strided, grad_out: Strided, weight: Strided):
+        wt = self._weights(weight).transpose(0, 2, 1)
+        go = self._by_group(numpy_view(grad_out))
+        strides, (cols,), (flat,) = self._strides(grad_x), *self._scratch(go.dtype, 1)
+        for s in range(self.n):
+            g = np.ascontiguousarray(go[s])
+            for k in range(self.groups):
+                np.matmul(wt[k], g[k], out=cols[k])
+            _col2im(grad_x.buffer, strides, grad_x.offset + s * strides[0], flat,
+                    *self.geometry)  # fmt: skip
+
+    def _serial_grad_weight(self, grad_w: Strided, x: Strided, grad_out: Strided) -> None:
+        go = self._by_group(numpy_view(grad_out))
         total = np.zeros((self.groups, self.o // self.groups, self.ktaps), go.dtype)
         part = np.empty_like(total)
-        strides, cols = self._strides(x), self._empty_cols(go.dtype)
+        strides, (cols,), (flat,) = self._strides(x), *self._scratch(go.dtype, 1)
         for s in range(self.n):
-            self._cols(x, strides, s, cols)
-            g = self._per_group(go, s)
+            _im2col(flat, x.buffer, strides, x.offset + s * strides[0], *self.geometry)
+            g = np.ascontiguousarray(go[s])
             for k in range(self.groups):
                 np.matmul(g[k], cols[k].T, out=part[k])
                 total[k] += part[k]
