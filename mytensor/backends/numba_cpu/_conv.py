@@ -136,6 +136,15 @@ def _load(gbuf, go, s):
                 gbuf[g, o, p] = go[s, g, o, p]
 
 
+@jit
+def _load_t(gbuf, go, s):
+    """gbuf[g, l, o] = go[s, g, o, l]: `_load`, each group's matrix transposed."""
+    for g in range(go.shape[1]):
+        for o in range(go.shape[2]):
+            for p in range(go.shape[3]):
+                gbuf[g, p, o] = go[s, g, o, p]
+
+
 @pjit
 def _forward(res, w, x, xs, xo, cols, flat, geometry):
     """res[s, g] = w[g] @ im2col(x[s])[g]; ``cols[t]`` (flat: ``flat[t]``) is thread t's."""
@@ -163,15 +172,16 @@ def _grad_input(gx, gs, go_off, go, wt, cols, flat, gbuf, geometry):
 
 @pjit
 def _grad_weight(acc, part, x, xs, xo, go, cols, flat, gbuf, geometry):
-    """acc[t, g] = the sum over thread t's samples of go[s, g] @ im2col(x[s])[g].T."""
+    """acc[t, g] = the sum over thread t's samples of (go[s, g] @ im2col(x[s])[g].T).T,
+    as ``cols @ go.T``: with both operands C-contiguous the product is 2-3x faster."""
     threads = cols.shape[0]
     for t in prange(threads):
         first, stop = _block(t, threads, go.shape[0])
         for s in range(first, stop):
             _im2col(flat[t], x, xs, xo + s * xs[0], *geometry)
-            _load(gbuf[t], go, s)
+            _load_t(gbuf[t], go, s)
             for g in range(acc.shape[1]):
-                np.dot(gbuf[t, g], cols[t, g].T, part[t, g])
+                np.dot(cols[t, g], gbuf[t, g], part[t, g])
                 acc[t, g] += part[t, g]
 
 
@@ -234,12 +244,14 @@ class Conv:
 
     def _parallel_grad_weight(self, grad_w: Strided, x: Strided, grad_out: Strided) -> None:
         go = self._by_group(numpy_view(grad_out))
-        acc = np.zeros((self.threads, self.groups, self.o // self.groups, self.ktaps), go.dtype)
+        og = self.o // self.groups
+        acc = np.zeros((self.threads, self.groups, self.ktaps, og), go.dtype)
         cols, flat = self._scratch(go.dtype)
-        gbuf = np.empty((self.threads, *go.shape[1:]), go.dtype)
+        gbuf = np.empty((self.threads, self.groups, self.positions, og), go.dtype)
         _grad_weight(acc, np.empty_like(acc), x.buffer, self._strides(x), x.offset, go, cols,
                      flat, gbuf, self.geometry)  # fmt: skip
-        np.copyto(numpy_view(grad_w), acc.sum(axis=0).reshape(grad_w.shape))
+        total = acc.sum(axis=0).transpose(0, 2, 1)  # (groups, O/groups, K)
+        np.copyto(numpy_view(grad_w), total.reshape(grad_w.shape))
 
     # -- dispatch, and the per-sample NumPy path where numba's BLAS can't be held to one
     # thread (no SciPy): one im2col, then one np.matmul per group, a sample at a time
