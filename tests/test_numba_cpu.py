@@ -331,3 +331,34 @@ def test_middle_axis_reductions_on_both_paths(impl, op):
         out = mt.zeros(8, 1, 40, dtype=x.dtype, backend="numba_cpu")
         impl.reduce(op, out._d, x._d, (1,))
         np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, err_msg=f"{threshold}")
+
+
+def test_small_products_run_on_one_blas_thread_and_restore_the_count(monkeypatch):
+    from mytensor.backends.numba_cpu import _blas_threads
+
+    api = _blas_threads._thread_count_api()
+    if api is None:
+        pytest.skip("numpy's BLAS here is not OpenBLAS: products run as numpy runs them")
+    get, set_ = api
+    seen = []
+
+    def counting(x, y, out):  # the BLAS thread count inside each product
+        seen.append(get())
+        np.matmul(x, y, out=out)
+
+    monkeypatch.setattr(_blas_threads, "_product", counting)
+    rng = np.random.default_rng(0)
+    a, b, big = (rng.standard_normal(s) for s in ((16, 64), (64, 32), (256, 256)))
+    out, big_out = np.empty((16, 32)), np.empty((256, 256))
+    before = get()
+    set_(2)
+    try:
+        _blas_threads.matmul(a, b, out)
+        _blas_threads.matmul(big, big, big_out)
+        after = get()
+    finally:
+        set_(before)
+    assert seen == [1, 2]  # the small product on one thread, the large one on the pool
+    assert after == 2  # the count is restored
+    np.testing.assert_array_equal(out, a @ b)
+    np.testing.assert_array_equal(big_out, big @ big)

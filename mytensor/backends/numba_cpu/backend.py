@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-from mytensor.backends.numba_cpu import _cells, _jit, _norm, _optim, _pool
+from mytensor.backends.numba_cpu import _blas_threads, _cells, _jit, _norm, _optim, _pool
 from mytensor.backends.numba_cpu import _reduce as R
 from mytensor.backends.numba_cpu._conv import Conv
 from mytensor.backends.numba_cpu._elementwise import kernels
@@ -337,7 +337,7 @@ class NumbaBackend:
         if out.dtype in HALF:
             _REFERENCE.matmul(out, a, b)
         elif out.size:
-            np.matmul(numpy_view(a), numpy_view(b), out=numpy_view(out))
+            _blas_threads.matmul(numpy_view(a), numpy_view(b), numpy_view(out))
 
     def sgd_update(self, param: Strided, grad: Strided, buf: Strided | None, step: SGDStep):
         t = param.dtype.numpy.type
