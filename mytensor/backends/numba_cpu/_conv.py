@@ -21,8 +21,9 @@ Folding the batch into one large threaded GEMM instead writes the columns out to
 and back, and a regrouping copy then costs what the threads saved. Each thread has its
 own scratch (columns, a contiguous copy of a grad_out sample, a grad_weight partial sum);
 nothing is allocated inside the parallel loop. That BLAS is SciPy's, held to one thread
-by `_conv_blas`; without it the same products run a sample at a time through
-``np.matmul`` (the `Conv._serial_*` methods).
+by `_conv_blas`. A single sample, a single numba thread, or no SciPy: the same products
+run a sample at a time through ``np.matmul`` (the `Conv._serial_*` methods), whose BLAS
+may then thread each product.
 """
 
 from __future__ import annotations
@@ -253,24 +254,30 @@ class Conv:
         total = acc.sum(axis=0).transpose(0, 2, 1)  # (groups, O/groups, K)
         np.copyto(numpy_view(grad_w), total.reshape(grad_w.shape))
 
-    # -- dispatch, and the per-sample NumPy path where numba's BLAS can't be held to one
-    # thread (no SciPy): one im2col, then one np.matmul per group, a sample at a time
+    # -- dispatch, and the per-sample NumPy path: one im2col, then one np.matmul per group,
+    # a sample at a time, with NumPy's BLAS threads (if any) on each product
+    def _parallel(self) -> bool:
+        """Samples in parallel: at least two of them and two numba threads (one sample
+        alone is better served by a threaded BLAS), and numba's BLAS held to one thread
+        (else two threads calling it at once stall; see `_conv_blas`)."""
+        return self.threads > 1 and _conv_blas.available()
+
     def forward(self, out: Strided, x: Strided, weight: Strided) -> None:
-        if _conv_blas.available():
+        if self._parallel():
             with _conv_blas.one_blas_thread():
                 self._parallel_forward(out, x, weight)
         else:
             self._serial_forward(out, x, weight)
 
     def grad_input(self, grad_x: Strided, grad_out: Strided, weight: Strided) -> None:
-        if _conv_blas.available():
+        if self._parallel():
             with _conv_blas.one_blas_thread():
                 self._parallel_grad_input(grad_x, grad_out, weight)
         else:
             self._serial_grad_input(grad_x, grad_out, weight)
 
     def grad_weight(self, grad_w: Strided, x: Strided, grad_out: Strided) -> None:
-        if _conv_blas.available():
+        if self._parallel():
             with _conv_blas.one_blas_thread():
                 self._parallel_grad_weight(grad_w, x, grad_out)
         else:
