@@ -7,10 +7,13 @@ by ``L = Do * Ho * Wo`` output positions, and every product lands in NCHW order 
 transpose:
 
 - forward: ``out[s, g] = W[g] @ cols_s[g]`` (``W[g]`` is ``(O/groups, K)``);
-- grad_weight: ``sum_s grad_out[s, g] @ cols_s[g].T``;
+- grad_weight: ``sum_s grad_out[s, g] @ cols_s[g].T``, computed transposed as
+  ``cols_s[g] @ grad_out[s, g].T`` (see `_grad_weight`);
 - grad_input: ``col2im(W[g].T @ grad_out[s, g])``, the adjoint of im2col.
 
 Padding is implicit: taps outside the input read (or, for the gradient, drop) zeros.
+A conv whose width stride is 1 (1-d or 2-d) fills its columns from padded copies of
+input rows (`_im2col_rows`).
 
 Why one numba kernel runs the whole pipeline, a block of samples per thread, with
 single-threaded GEMMs (numba's ``np.dot``, a direct BLAS call): a sample's columns are
