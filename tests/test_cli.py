@@ -31,7 +31,7 @@ def test_backends_lists_status_dtypes_and_native_primitives() -> None:
     rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:] if line}
     assert rows["numpy_ref"][1] == "loaded"
     assert "float32" in rows["numpy_ref"][3]
-    assert rows["numpy_ref"][4] == "matmul,gather,scatter_add,softmax,conv"
+    assert rows["numpy_ref"][4] == "matmul,gather,scatter_add,softmax,max_pool,conv"
     assert rows["minimal"][1:3] == ["loaded", "cpu"]
     assert rows["minimal"][4] == "-"  # only the required primitives
 
