@@ -107,7 +107,7 @@ class NumpyBackend:
 
     def where(self, out: Strided, cond: Strided, a: Strided, b: Strided) -> None:
         if out.size:
-            np.copyto(as_array(out), np.where(as_array(cond), as_array(a), as_array(b)))
+            numpy_kernels.select(as_array(out), as_array(cond), as_array(a), as_array(b))
 
     @_quiet
     def reduce(self, op: str, out: Strided, a: Strided, dims: tuple[int, ...]) -> None:
