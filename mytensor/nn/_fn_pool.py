@@ -25,14 +25,12 @@ from mytensor.nn._fn_conv import IntPair, _batched, _tuple
 from mytensor.nn._fn_pad import pad
 
 
-def _pool_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
-    span = size + 2 * p - d * (k - 1) - 1
-    if not ceil_mode:
-        return span // s + 1
-    out = -(-span // s) + 1
-    if (out - 1) * s >= size + p:  # the last window must start inside the input or left pad
-        out -= 1
-    return out
+def _pool_params(op: str, dims: int, kernel_size: IntPair, stride: IntPair | None,
+                 padding: IntPair, dilation: IntPair) -> tuple:  # fmt: skip
+    """(kernel, stride, padding, dilation) as `dims`-tuples; stride defaults to the kernel."""
+    k = _tuple(op, "kernel_size", kernel_size, dims, 1)
+    s = k if stride is None or stride == [] else _tuple(op, "stride", stride, dims, 1)
+    return k, s, _tuple(op, "padding", padding, dims, 0), _tuple(op, "dilation", dilation, dims, 1)
 
 
 def _pool_geometry(
@@ -44,19 +42,8 @@ def _pool_geometry(
     dilation: IntPair,
     ceil_mode: bool,
 ) -> tuple:
-    k = _tuple(op, "kernel_size", kernel_size, 2, 1)
-    s = k if stride is None or stride == [] else _tuple(op, "stride", stride, 2, 1)
-    p = _tuple(op, "padding", padding, 2, 0)
-    d = _tuple(op, "dilation", dilation, 2, 1)
-    if any(pi > ki // 2 for pi, ki in zip(p, k, strict=True)):
-        raise ValueError(f"{op}(): padding {p} must be at most half the kernel size {k}")
-    out = tuple(_pool_size(x.shape[2 + i], k[i], s[i], p[i], d[i], ceil_mode) for i in range(2))
-    if out[0] < 1 or out[1] < 1:
-        raise ValueError(
-            f"{op}(): input of spatial size {x.shape[2:]} is too small for kernel "
-            f"{k} (padding {p}, dilation {d})"
-        )
-    return k, s, p, d, out
+    k, s, p, d = _pool_params(op, 2, kernel_size, stride, padding, dilation)
+    return k, s, p, d, pooling.pool_geometry(op, x.shape[2:], k, s, p, d, ceil_mode)
 
 
 def _taps(x: Tensor, k, s, p, d, out, fill: float) -> Tensor:
@@ -83,10 +70,7 @@ def _max_pool(op: str, input: Tensor, dims: int, kernel_size: IntPair, stride: I
               padding: IntPair, dilation: IntPair, ceil_mode: bool,
               return_indices: bool) -> Tensor | tuple[Tensor, Tensor]:  # fmt: skip
     x, unbatched = _batched(op, _require(op, input), dims + 2)
-    k = _tuple(op, "kernel_size", kernel_size, dims, 1)
-    s = k if stride is None or stride == [] else _tuple(op, "stride", stride, dims, 1)
-    p = _tuple(op, "padding", padding, dims, 0)
-    d = _tuple(op, "dilation", dilation, dims, 1)
+    k, s, p, d = _pool_params(op, dims, kernel_size, stride, padding, dilation)
     values, indices = pooling.max_pool(x, k, s, p, d, ceil_mode, op)
     if unbatched:
         values, indices = values.squeeze(0), indices.squeeze(0)
