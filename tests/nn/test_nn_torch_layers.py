@@ -45,6 +45,9 @@ CASES = [
     ("MaxPool2d", (3, 2), {"ceil_mode": True}, (1, 2, 8, 8), "relu"),
     ("MaxPool2d", (2,), {"ceil_mode": True}, (1, 2, 7, 7), "relu"),
     ("MaxPool1d", (3,), {"stride": 2, "padding": 1}, (2, 3, 10), "relu"),
+    ("MaxPool3d", (2,), {}, (2, 2, 4, 6, 4), "relu"),
+    ("MaxPool3d", (3,), {"stride": (1, 2, 2), "padding": 1, "ceil_mode": True},
+     (1, 2, 5, 6, 7), "float"),
     ("AvgPool2d", (2,), {}, (2, 3, 8, 8), "float"),
     ("AvgPool2d", (3, 2, 1), {"count_include_pad": False}, (2, 3, 9, 8), "float"),
     ("AvgPool2d", (3, 2, 1), {"ceil_mode": True}, (1, 2, 8, 8), "float"),
@@ -94,6 +97,33 @@ def test_max_pool_indices_match_torch():
         _, idx = nn.MaxPool2d(**kwargs, return_indices=True)(mt.tensor(x))
         _, tidx = torch.nn.MaxPool2d(**kwargs, return_indices=True)(torch.tensor(x))
         np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+
+
+@pytest.mark.parametrize("backend", [b.name for b in mt.backends() if b.status == "loaded"])
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_max_pool_values_indices_and_gradients_match_torch_on_every_backend(backend, dims):
+    # native kernels (numpy_ref, numba_cpu) and the composite of ops (minimal), with
+    # padding, dilation and windows whose in-bounds values are all -inf or tied
+    rng = np.random.default_rng(dims)
+    x = rng.integers(-2, 3, size=(2, 3) + (7,) * dims).astype(np.float64)
+    x[x < 1] = -np.inf  # most values: whole windows of -inf occur in every dim
+    g = rng.standard_normal((2, 3) + (4,) * dims)
+    pool, twin = (getattr(m, f"max_pool{dims}d") for m in (mt.nn.functional,
+                                                            torch.nn.functional))  # fmt: skip
+    ours = mt.tensor(x, backend=backend, requires_grad=True)
+    values, idx = pool(ours, 3, 2, 1, 1, False, True)
+    theirs = torch.tensor(x, requires_grad=True)
+    tvalues, tidx = twin(theirs, 3, 2, 1, 1, False, True)
+    np.testing.assert_array_equal(values.numpy(), tvalues.detach().numpy())
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    values.backward(mt.tensor(g, backend=backend))
+    tvalues.backward(torch.tensor(g))
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12, atol=1e-12)
+    if dims > 1:  # integer input (PyTorch's max_pool1d has no integer kernel)
+        ints = rng.integers(-50, 50, size=(1, 2) + (5,) * dims)
+        got = pool(mt.tensor(ints, backend=backend), 2, 2, 1, 1, True)
+        expected = twin(torch.tensor(ints), 2, 2, 1, 1, True)
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
 
 
 def test_embedding_max_norm_matches_torch():
