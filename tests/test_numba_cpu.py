@@ -336,7 +336,7 @@ def test_middle_axis_reductions_on_both_paths(impl, op):
 def test_small_products_run_on_one_blas_thread_and_restore_the_count(monkeypatch):
     from mytensor.backends.numba_cpu import _blas_threads
 
-    api = _blas_threads._thread_count_api()
+    api = _blas_threads._numpy_api()
     if api is None:
         pytest.skip("numpy's BLAS here is not OpenBLAS: products run as numpy runs them")
     get, set_ = api

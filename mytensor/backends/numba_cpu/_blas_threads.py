@@ -1,31 +1,37 @@
-"""Small matrix products on one BLAS thread.
+"""Holding an OpenBLAS thread pool to one thread, for numpy's BLAS and for SciPy's.
 
-numpy's OpenBLAS splits a product across its thread pool once it is past a few hundred
-thousand multiply-adds. On a small product the split saves little when the machine is
-idle (a (16, 512) x (512, 128) float32 product: 29 us on two threads, 35 us on one) and
-costs a scheduler time slice whenever another process holds a core, because the caller
-waits for every pool thread: the same product's median went to 12 ms on two threads and
-stayed at 37 us on one, with a second job running on a 2-core machine. The LSTM and
-attention steps are made of such products. Below `SMALL_PRODUCT` multiply-adds the
-product runs with the pool held to one thread (the previous count is restored after).
+An OpenBLAS call waits for every thread of its pool, so a split product costs a scheduler
+time slice whenever another process holds a core, and two threads calling the same pool
+at once serialise. Two places avoid that:
 
-The thread-count functions are found through numpy's own extension module, whose
-``dlopen`` handle also searches the BLAS it links; where numpy's BLAS is not OpenBLAS
-(MKL, Accelerate) none is found and products run as numpy runs them.
+- `matmul`: numpy's product, below `SMALL_PRODUCT` multiply-adds on one thread. The
+  split saves little on a small product on an idle machine (a (16, 512) x (512, 128)
+  float32 product: 29 us on two threads, 35 us on one) and with a second job on a 2-core
+  machine its median went from 37 us on one thread to 12 ms on two. The LSTM and
+  attention steps are made of such products.
+- `one_scipy_blas_thread`: numba's ``np.dot`` calls SciPy's OpenBLAS, which the conv
+  kernels call from two numba threads at once: on one pool thread each, 64 (32, 144) x
+  (144, 196) products take 0.8 ms; sharing the pool, 8 ms.
+
+The thread-count functions are found through an extension module that links the BLAS
+(a ``dlopen`` handle's lookups also search the libraries it links). Where the BLAS is
+not OpenBLAS (MKL, Accelerate) or SciPy is missing, none is found: products then run as
+numpy runs them, and the conv takes its path without numba's ``np.dot``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
-__all__ = ["SMALL_PRODUCT", "matmul"]
+__all__ = ["SMALL_PRODUCT", "matmul", "one_scipy_blas_thread", "scipy_blas_available"]
 
-# multiply-adds (m * n * k) below which a product runs on one thread
+# multiply-adds (m * n * k) below which numpy's product runs on one thread
 SMALL_PRODUCT = int(os.environ.get("MYTENSOR_NUMBA_SMALL_MATMUL", 1 << 21))
 
 _product = np.matmul
@@ -33,11 +39,11 @@ _NAMES = ("scipy_openblas{}64_", "scipy_openblas{}", "openblas{}64_", "openblas{
 
 
 @functools.cache
-def _thread_count_api() -> tuple[Callable, Callable] | None:
-    """``(get_num_threads, set_num_threads)`` of numpy's OpenBLAS, or None."""
+def _thread_count_api(module_file: str) -> tuple[Callable, Callable] | None:
+    """``(get_num_threads, set_num_threads)`` of the OpenBLAS `module_file` links, or None."""
     try:
-        lib = ctypes.CDLL(np._core._multiarray_umath.__file__)
-    except (AttributeError, OSError):
+        lib = ctypes.CDLL(module_file)
+    except OSError:
         return None
     for pattern in _NAMES:
         try:
@@ -48,19 +54,49 @@ def _thread_count_api() -> tuple[Callable, Callable] | None:
     return None
 
 
-def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
-    """``np.matmul(a, b, out=out)``; a small product on one BLAS thread."""
-    api = _thread_count_api()
-    if api is None or a.shape[-2] * a.shape[-1] * b.shape[-1] >= SMALL_PRODUCT:
-        _product(a, b, out=out)
-        return
+def _numpy_api() -> tuple[Callable, Callable] | None:
+    return _thread_count_api(np._core._multiarray_umath.__file__)
+
+
+def _scipy_api() -> tuple[Callable, Callable] | None:
+    try:
+        from scipy.linalg import cython_blas
+    except ImportError:
+        return None
+    return _thread_count_api(cython_blas.__file__)
+
+
+@contextlib.contextmanager
+def _one_thread(api: tuple[Callable, Callable]) -> Iterator[None]:
     get, set_ = api
     before = get()
     if before == 1:
-        _product(a, b, out=out)
+        yield
         return
     set_(1)
     try:
-        _product(a, b, out=out)
+        yield
     finally:
         set_(before)
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """``np.matmul(a, b, out=out)``; a small product on one BLAS thread."""
+    api = _numpy_api()
+    if api is None or a.shape[-2] * a.shape[-1] * b.shape[-1] >= SMALL_PRODUCT:
+        _product(a, b, out=out)
+        return
+    with _one_thread(api):
+        _product(a, b, out=out)
+
+
+def scipy_blas_available() -> bool:
+    """Whether `one_scipy_blas_thread` can hold numba's (SciPy's) BLAS to one thread."""
+    return _scipy_api() is not None
+
+
+@contextlib.contextmanager
+def one_scipy_blas_thread() -> Iterator[None]:
+    """numba's BLAS on one thread inside the block (needs `scipy_blas_available`)."""
+    with _one_thread(_scipy_api()):
+        yield

@@ -24,7 +24,7 @@ Folding the batch into one large threaded GEMM instead writes the columns out to
 and back, and a regrouping copy then costs what the threads saved. Each thread has its
 own scratch (columns, a contiguous copy of a grad_out sample, a grad_weight partial sum);
 nothing is allocated inside the parallel loop. That BLAS is SciPy's, held to one thread
-by `_conv_blas`. A single sample, a single numba thread, or no SciPy: the same products
+by `_blas_threads`. A single sample, a single numba thread, or no SciPy: the same products
 run a sample at a time through ``np.matmul`` (the `Conv._serial_*` methods), whose BLAS
 may then thread each product.
 """
@@ -34,7 +34,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from mytensor.backends.numba_cpu import _conv_blas
+from mytensor.backends.numba_cpu import _blas_threads
 from mytensor.backends.numba_cpu._jit import jit, pjit, prange
 from mytensor.backends.numba_cpu._plan import numpy_view
 from mytensor.backends.spec import Strided
@@ -293,26 +293,26 @@ class Conv:
     def _parallel(self) -> bool:
         """Samples in parallel: at least two of them and two numba threads (one sample
         alone is better served by a threaded BLAS), and numba's BLAS held to one thread
-        (else two threads calling it at once stall; see `_conv_blas`)."""
-        return self.threads > 1 and _conv_blas.available()
+        (else two threads calling it at once stall; see `_blas_threads`)."""
+        return self.threads > 1 and _blas_threads.scipy_blas_available()
 
     def forward(self, out: Strided, x: Strided, weight: Strided) -> None:
         if self._parallel():
-            with _conv_blas.one_blas_thread():
+            with _blas_threads.one_scipy_blas_thread():
                 self._parallel_forward(out, x, weight)
         else:
             self._serial_forward(out, x, weight)
 
     def grad_input(self, grad_x: Strided, grad_out: Strided, weight: Strided) -> None:
         if self._parallel():
-            with _conv_blas.one_blas_thread():
+            with _blas_threads.one_scipy_blas_thread():
                 self._parallel_grad_input(grad_x, grad_out, weight)
         else:
             self._serial_grad_input(grad_x, grad_out, weight)
 
     def grad_weight(self, grad_w: Strided, x: Strided, grad_out: Strided) -> None:
         if self._parallel():
-            with _conv_blas.one_blas_thread():
+            with _blas_threads.one_scipy_blas_thread():
                 self._parallel_grad_weight(grad_w, x, grad_out)
         else:
             self._serial_grad_weight(grad_w, x, grad_out)
