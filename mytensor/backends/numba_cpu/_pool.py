@@ -73,13 +73,12 @@ def _taps_inside(count, stride, padding, dilation, kernel, size):
 
 def max_pool(out, index, x, kernel, stride, padding, dilation) -> None:
     """Run `max_pool3` on descriptors of 1 to 3 spatial dims (lifted to three)."""
-    lift = (1,) * (5 - len(x.shape))
-    zero = (0,) * len(lift)
-    planes = x.shape[0] * x.shape[1]
-    as_array = np.array  # int64 tuples as arrays: one compiled signature for every geometry
-    max_pool3(out.buffer, out.offset, index.buffer, index.offset, x.buffer, x.offset, planes,
-              as_array(lift + tuple(x.shape[2:]), np.int64),
-              as_array(lift + tuple(out.shape[2:]), np.int64),
-              as_array(lift + tuple(kernel), np.int64), as_array(lift + tuple(stride), np.int64),
-              as_array(zero + tuple(padding), np.int64),
-              as_array(lift + tuple(dilation), np.int64))  # fmt: skip
+    lead = 5 - len(x.shape)
+
+    def lifted(values, fill=1):
+        # an int64 array, not a tuple: one compiled signature serves every geometry
+        return np.array((fill,) * lead + tuple(values), np.int64)
+
+    max_pool3(out.buffer, out.offset, index.buffer, index.offset, x.buffer, x.offset,
+              x.shape[0] * x.shape[1], lifted(x.shape[2:]), lifted(out.shape[2:]),
+              lifted(kernel), lifted(stride), lifted(padding, 0), lifted(dilation))  # fmt: skip
