@@ -31,6 +31,7 @@ import numpy as np
 
 from mytensor.backends._specialize import compile_specification, specialize
 from mytensor.backends.numba_cpu._jit import inline, jit, pjit, prange
+from mytensor.backends.numba_cpu._vmath import MATH
 from mytensor.core.primitives import scalar as spec
 
 U = np.uint64
@@ -41,8 +42,9 @@ def _fmod(x, y):
     return np.fmod(x, y)  # numba has no math.fmod; IEEE fmod, NaN for x = inf or y = 0
 
 
-# the specification, jitted for inlining (numpy's fmod standing in for math.fmod)
-SCALAR = compile_specification(inline, _fmod=_fmod)
+# the specification, jitted for inlining (numpy's fmod standing in for math.fmod, and
+# vectorisable substitutes for some of math's functions)
+SCALAR = compile_specification(inline, _fmod=_fmod, math=MATH)
 
 
 @inline

@@ -23,7 +23,15 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-from mytensor.backends.numba_cpu import _blas_threads, _cells, _jit, _norm, _optim, _pool
+from mytensor.backends.numba_cpu import (
+    _blas_threads,
+    _cells,
+    _jit,
+    _norm,
+    _optim,
+    _pool,
+    _softmax,
+)
 from mytensor.backends.numba_cpu import _reduce as R
 from mytensor.backends.numba_cpu._conv import Conv
 from mytensor.backends.numba_cpu._elementwise import kernels
@@ -47,6 +55,7 @@ from mytensor.core.dtypes import (
     DType,
     complex64,
     complex128,
+    float32,
     int8,
     int16,
     uint8,
@@ -61,8 +70,11 @@ from mytensor.core.primitives import numpy_kernels as reference
 # (a launch costs ~100 us; 1e5: serial 20 us vs parallel 163 us; 1e6: 450 vs 419 us)
 _CROSSOVER = 1 << 20 if numba.config.THREADING_LAYER == "workqueue" else 1 << 15
 PARALLEL_MIN = int(os.environ.get("MYTENSOR_NUMBA_PARALLEL_MIN", _CROSSOVER))
-# numpy ufuncs in threads: one thread below this (a pool round trip costs ~30 us)
-THREADED_NUMPY_MIN = 1 << 17
+# numpy ufuncs in threads: one thread below this many elements. A pool round trip costs
+# ~15 us, but waking an idle core of a VM costs more: a float32 exp measured 141 us in two
+# threads against 88 in one at 2^17 elements, 182 vs 172 at 2^18, 279 vs 302 at 2^19.
+# Kernels with more work per element (softmax: twice as much) lower it by that factor
+THREADED_NUMPY_MIN = 1 << 18
 
 NUMPY_MAP = {"exp": np.exp, "log": np.log, "log1p": np.log1p, "expm1": np.expm1,
              "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "acos": np.arccos,
@@ -96,6 +108,12 @@ def _quiet_call(ufunc, x: np.ndarray, out: np.ndarray) -> None:
 @_quiet
 def _softmax_rows(dim: int, log: bool, x: np.ndarray, out: np.ndarray) -> None:
     reference.softmax(x, dim, log, out)
+
+
+@_quiet
+def _softmax_float32_rows(log: bool, x: np.ndarray, out: np.ndarray) -> None:
+    # x and out: (rows, cols) C-contiguous views
+    _softmax.rows(out, x, np.max(x, axis=1), log)
 
 
 @_quiet
@@ -235,19 +253,27 @@ class NumbaBackend:
             self._numpy_in_threads(_quiet_call, (ufunc,), numpy_view(a), numpy_view(out))
 
     def softmax(self, out: Strided, a: Strided, dim: int, log: bool) -> None:
-        """numpy's vectorised passes (its exp is SIMD, numba's is not), rows split
-        between threads."""
+        """float32 rows along the last, contiguous dim: one kernel after numpy's row maxima
+        (`_softmax`). Other cases: numpy's vectorised passes. Either way, rows split
+        between threads when large."""
         if out.dtype in HALF:
             _REFERENCE.softmax(out, a, dim, log)
             return
-        self._numpy_in_threads(_softmax_rows, (dim, log), numpy_view(a), numpy_view(out), dim)
+        x, o = numpy_view(a), numpy_view(out)
+        if out.dtype is float32 and dim == len(a.shape) - 1 and x.flags.c_contiguous:
+            cols = a.shape[-1]
+            x, o = x.reshape(-1, cols), o.reshape(-1, cols)
+            self._numpy_in_threads(_softmax_float32_rows, (log,), x, o, 1, work=2)
+            return
+        self._numpy_in_threads(_softmax_rows, (dim, log), x, o, dim, work=2)
 
     def _numpy_in_threads(self, kernel, args: tuple, x: np.ndarray, o: np.ndarray,
-                          keep_whole: int | None = None) -> None:  # fmt: skip
+                          keep_whole: int | None = None, work: int = 1) -> None:  # fmt: skip
         """``kernel(*args, x, o)`` on slices of the same positions of `x` and `o`, in
-        parallel threads when large, split along the longest axis but `keep_whole`."""
+        parallel threads when large (`work` per element against a ufunc's 1), split along
+        the longest axis but `keep_whole`."""
         axes = [d for d in range(o.ndim) if d != keep_whole]
-        if o.size < self.threaded_numpy_threshold or self.threads == 1 or not axes:
+        if o.size * work < self.threaded_numpy_threshold or self.threads == 1 or not axes:
             kernel(*args, x, o)
             return
         axis = max(axes, key=lambda d: o.shape[d])

@@ -1,0 +1,118 @@
+"""numba_cpu's vectorisable float32 exp (`_vmath.expf`) against the exact exponential, and
+the float32 softmax kernel built on it against the reference backend, edge values
+included."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import mytensor as mt
+
+numba = pytest.importorskip("numba", reason="the numba extra is not installed")
+
+from mytensor.backends.numba_cpu import _vmath  # noqa: E402
+from mytensor.core.registry import get_backend  # noqa: E402
+
+F32 = np.finfo(np.float32)
+
+
+@numba.njit
+def _expf_loop(x, out):
+    for i in range(x.size):
+        out[i] = _vmath.expf(x[i])
+
+
+def _expf(x: np.ndarray) -> np.ndarray:
+    out = np.empty_like(x)
+    _expf_loop(x, out)
+    return out
+
+
+def test_expf_is_within_one_ulp_over_the_float32_range():
+    # every 64th float32 from the underflow threshold to the overflow one, both signs
+    # of the exponent's range walked bit pattern by bit pattern
+    low, high = np.float32(-104.0), np.float32(89.0)
+    positive = np.arange(0, high.view(np.int32), 64, dtype=np.int32).view(np.float32)
+    negative = -np.arange(0, (-low).view(np.int32), 64, dtype=np.int32).view(np.float32)
+    x = np.concatenate([positive, negative])
+    got = _expf(x).astype(np.float64)
+    exact = np.exp(x.astype(np.float64))
+    with np.errstate(over="ignore"):
+        rounded = exact.astype(np.float32)
+    normal = np.isfinite(rounded) & (rounded >= F32.tiny)
+    ulps = np.abs(got[normal] - exact[normal]) / np.spacing(rounded[normal]).astype(np.float64)
+    assert ulps.max() <= 1.01, f"max error {ulps.max()} ulp at x = {x[normal][ulps.argmax()]}"
+    # subnormal results: within one unit of the smallest subnormal
+    tiny = ~normal & (exact < F32.tiny)
+    smallest = float(np.float32(1e-45))
+    assert np.all(np.abs(got[tiny] - exact[tiny]) <= smallest), "subnormal results"
+    overflow = ~np.isfinite(rounded)
+    assert np.all(np.isinf(got[overflow])), "results beyond float32 are +inf"
+
+
+def test_expf_special_values_bit_for_bit():
+    x = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 88.72283, 88.7229, -103.972, -104.0,
+                  -1e30, 1e30, 1.0], np.float32)  # fmt: skip
+    got = _expf(x)
+    with np.errstate(over="ignore"):
+        expected = np.exp(x.astype(np.float64)).astype(np.float32)
+    assert np.isnan(got[0])
+    np.testing.assert_array_equal(got[1:5], [np.inf, 0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(got[5:7], expected[5:7])  # last finite, first infinite
+    assert got[7] > 0 and got[8] == 0.0 and got[9] == 0.0 and got[10] == np.inf
+    assert abs(float(got[11]) - np.e) <= np.spacing(np.float32(np.e))
+
+
+def _rows(cols: int) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    rows = rng.normal(0, 3, (10, cols)).astype(np.float32)
+    rows[1, cols // 2] = np.nan  # NaN: the whole row NaN
+    rows[2, 0] = np.inf  # +inf: the whole row NaN
+    rows[3] = -np.inf  # only -inf: NaN (softmax), NaN (log_softmax)
+    rows[4, ::2] = -np.inf  # some -inf: exact zeros there
+    rows[5] = rng.uniform(-3e38, 3e38, cols)  # huge values: no overflow
+    rows[6] = np.float32(-1e30)  # every element equal: uniform
+    rows[7] = rng.normal(0, 40, cols)  # underflowing exponentials, subnormals among them
+    rows[8] = -0.0
+    return rows
+
+
+@pytest.mark.parametrize("cols", [1, 7, 1000])
+@pytest.mark.parametrize("rows_repeated", [1, 40])
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_float32_softmax_kernel_matches_the_reference(op, cols, rows_repeated):
+    # 40 copies of the rows puts 400x1000 over the threaded size: the rows split
+    x = np.tile(_rows(cols), (rows_repeated, 1))
+    got = getattr(mt.tensor(x, backend="numba_cpu"), op)(1).numpy()
+    expected = getattr(mt.tensor(x, backend="numpy_ref"), op)(1).numpy()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+    np.testing.assert_array_equal(got == 0, expected == 0)
+    # log_softmax subtracts two rounded terms: an absolute error of their size's ulps
+    atol = 1e-6 if op == "log_softmax" else 1e-37
+    np.testing.assert_allclose(got, expected, rtol=2e-6, atol=atol)
+
+
+def test_float32_softmax_kernel_takes_rows_of_a_3d_tensor_and_a_sliced_batch():
+    x = np.random.default_rng(1).normal(size=(4, 6, 33)).astype(np.float32)
+    a = mt.tensor(x, backend="numba_cpu")
+    for view in (a, a[1:3], a[:, 2:]):
+        expected = mt.tensor(view.numpy(), backend="numpy_ref").softmax(-1).numpy()
+        np.testing.assert_allclose(view.softmax(-1).numpy(), expected, rtol=2e-6)
+
+
+def test_threaded_numpy_threshold_weighs_work_per_element(monkeypatch):
+    impl = get_backend("numba_cpu").impl
+    calls = []
+    monkeypatch.setattr(impl, "threaded_numpy_threshold", 1000)
+    monkeypatch.setattr(impl, "threads", 2)
+    x = np.zeros((8, 100), np.float32)
+
+    def kernel(x, o):
+        calls.append(o.shape)
+
+    impl._numpy_in_threads(kernel, (), x, x, 1, work=1)
+    assert calls == [(8, 100)]  # 800 elements of ufunc work: one call, one thread
+    calls.clear()
+    impl._numpy_in_threads(kernel, (), x, x, 1, work=2)
+    assert sorted(calls) == [(4, 100), (4, 100)]  # twice the work: two halves of the rows
