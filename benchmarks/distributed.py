@@ -5,7 +5,8 @@ launches MPI jobs). Run ``python benchmarks/distributed.py`` from the checkout:
    raw mpi4py ``Allreduce`` on a numpy buffer of the same size, 1 KB .. 64 MB, 2 ranks;
 2. the digits CNN (``mytensor train digits``): 2 ranks x 1 thread vs 1 rank x 1 thread,
    throughput and test accuracy;
-3. the bucketed overlap: DistributedDataParallel's step time on a deep MLP with buckets
+3. the digits CNN's training step alone, 1 vs 2 ranks, at global batches 32 to 512;
+4. the bucketed overlap: DistributedDataParallel's step time on a deep MLP with buckets
    started during backward, vs one bucket reduced after backward.
 """
 
@@ -62,6 +63,46 @@ def rank_bandwidth() -> None:
         if comm.rank == 0:
             print(f"| {_bytes(size)} | {size / raw_s / 1e6:,.0f} | {size / ours_s / 1e6:,.0f} "
                   f"| {raw_s / ours_s:.2f} |", flush=True)  # fmt: skip
+
+
+def _slowest(seconds: float) -> float:
+    from mpi4py import MPI
+
+    return MPI.COMM_WORLD.allreduce(seconds, MPI.MAX)
+
+
+def rank_steps() -> None:
+    """(under mpiexec -n 1 or 2) the digits CNN's training step in steady state (no
+    data loading, evaluation or warm-up), per global batch size, on numba_cpu."""
+    import mytensor as mt
+    import mytensor.distributed as dist
+    from mytensor import nn
+    from mytensor.training import lenet
+
+    dist.init_process_group("mpi")
+    world = dist.get_world_size()
+    for batch in (32, 128, 512):
+        mt.manual_seed(0)
+        model = lenet(8).to("numba_cpu")
+        if world > 1:
+            model = nn.parallel.DistributedDataParallel(model)
+        optimizer = mt.optim.Adam(model.parameters(), lr=1e-3)
+        rng = np.random.default_rng(dist.get_rank())
+        x = mt.tensor(
+            rng.standard_normal((batch // world, 1, 8, 8), np.float32), device="numba_cpu"
+        )
+        y = mt.tensor(rng.integers(0, 10, batch // world), device="numba_cpu")
+
+        def step(model=model, optimizer=optimizer, x=x, y=y) -> None:
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+
+        # the ranks agree on the figure: the slower one's
+        seconds = _slowest(_median_seconds(step, budget=1.0))
+        if dist.get_rank() == 0:
+            print(f"| {batch} | {world} | {batch // world} | {seconds * 1e3:.2f} "
+                  f"| {batch / seconds:,.0f} |", flush=True)  # fmt: skip
 
 
 def rank_overlap() -> None:
@@ -125,6 +166,13 @@ def main() -> None:
         for nproc in (1, 2):
             accuracy, rate = _digits(nproc, backend, epochs=5)
             print(f"| {backend} | {nproc} | {rate:,.0f} | {accuracy:.1f}% |", flush=True)
+    print("\ndigits CNN training step on numba_cpu, steady state (no loading, evaluation or "
+          "warm-up), 1 thread per rank\n")  # fmt: skip
+    print("| global batch | ranks | batch per rank | ms per step | samples/s |")
+    print("| --- | --- | --- | --- | --- |", flush=True)
+    for nproc in (1, 2):
+        subprocess.run([MPIEXEC, "-n", str(nproc), sys.executable, str(HERE), "steps"],
+                       env=ENV, check=True)  # fmt: skip
     print("\nDistributedDataParallel step (forward + backward + reduction), 8 x Linear(512, "
           "512), batch 64 per rank, 2 ranks\n")  # fmt: skip
     print("| reduction | buckets | gradients | ms per step |")
@@ -135,6 +183,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1:
-        {"bandwidth": rank_bandwidth, "overlap": rank_overlap}[sys.argv[1]]()
+        {"bandwidth": rank_bandwidth, "steps": rank_steps, "overlap": rank_overlap}[sys.argv[1]]()
     else:
         main()

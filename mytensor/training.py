@@ -19,6 +19,7 @@ import numpy as np
 import mytensor as mt
 from mytensor import nn
 from mytensor.data import DataLoader, Dataset, datasets
+from mytensor.data.distributed import DistributedSampler
 
 __all__ = [
     "TASKS",
@@ -143,20 +144,27 @@ def fit(
     With `distributed` (under ``mpiexec``, process group initialized), each rank trains a
     DistributedDataParallel replica on its DistributedSampler shard with batch_size /
     world size, so the global batch stays `batch_size`; the figures cover all ranks.
+    One process shuffles by the same rule (a sampler of one replica): when the ranks
+    divide both `batch_size` and the number of training samples (else the sampler pads
+    each rank's share), N ranks together train on exactly the batches one process does
+    and end with the same parameters, up to float rounding.
     """
     mt.manual_seed(seed)
-    loader = DataLoader(train_set, batch_size=batch_size, shuffle=True)
-    sampler = None
+    world = mt.distributed.get_world_size() if distributed else 1
+    sampler = DistributedSampler(train_set, num_replicas=world,
+                                 rank=mt.distributed.get_rank() if distributed else 0,
+                                 shuffle=True, seed=seed)  # fmt: skip
+    per_rank = max(1, batch_size // world)
+    loader = DataLoader(train_set, batch_size=per_rank, sampler=sampler)
     if distributed:
-        loader, sampler, model = _distributed(model, train_set, batch_size, seed)
+        model = nn.parallel.DistributedDataParallel(model)
         progress = progress and mt.distributed.get_rank() == 0
     optimizer = mt.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     schedule = mt.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     loss_fn = nn.CrossEntropyLoss()
     history = History()
     for epoch in range(1, epochs + 1):
-        if sampler is not None:
-            sampler.set_epoch(epoch)
+        sampler.set_epoch(epoch)
         start, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, 0
         for step, (x, y) in enumerate(loader, 1):
             optimizer.zero_grad()
@@ -181,15 +189,6 @@ def fit(
             _bar(epoch, epochs, 1.0, history.loss[-1], correct / seen,
                  history.samples_per_second[-1], history.test_accuracy[-1])  # fmt: skip
     return history
-
-
-def _distributed(model: nn.Module, train_set: Dataset, batch_size: int, seed: int) -> tuple:
-    from mytensor.data.distributed import DistributedSampler
-
-    world = mt.distributed.get_world_size()
-    sampler = DistributedSampler(train_set, shuffle=True, seed=seed)
-    loader = DataLoader(train_set, batch_size=max(1, batch_size // world), sampler=sampler)
-    return loader, sampler, nn.parallel.DistributedDataParallel(model)
 
 
 def _summed(*values: float) -> list[float]:

@@ -62,3 +62,23 @@ def test_torch_import_path() -> None:
 
     assert path.DistributedSampler is DistributedSampler
     assert mytensor.utils.data.distributed is path
+
+
+@pytest.mark.parametrize(("size", "replicas"), [(96, 2), (100, 2), (100, 4), (36, 3)])
+def test_ranks_together_see_one_processs_batches(size: int, replicas: int) -> None:
+    # what `mytensor.training.fit` relies on: one sampler rule for every world size, so
+    # N ranks with batch b / N train on exactly one process's batches of b
+    from mytensor.data import DataLoader
+
+    def batches(replicas: int, rank: int) -> list[list[int]]:
+        sampler = DistributedSampler(range(size), replicas, rank, seed=5)
+        sampler.set_epoch(2)
+        loader = DataLoader(range(size), batch_size=12 // replicas, sampler=sampler)
+        return [batch.tolist() for batch in loader]
+
+    single = batches(1, 0)
+    per_rank = [batches(replicas, r) for r in range(replicas)]
+    assert all(len(b) == len(single) for b in per_rank)
+    for step, whole in enumerate(single):
+        together = sorted(i for rank in per_rank for i in rank[step])
+        assert together == sorted(whole), step

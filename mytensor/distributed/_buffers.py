@@ -70,8 +70,8 @@ class Staged:
         if (
             type(buffer) is np.ndarray  # the common case, a whole fresh host buffer:
             and t._offset == 0  # MPI gets it as is (checked cheaply: this runs per call)
+            and buffer.dtype is t.dtype.numpy
             and buffer.size == t.numel()
-            and buffer.dtype == t.dtype.numpy
             and t._strides == contiguous_strides(t.shape)
         ):
             self.view = self.array = buffer
@@ -153,7 +153,16 @@ def mpi_op(op_name: str, op: Any, t: Tensor) -> Any:
     """The MPI operator for `op` on `t`'s dtype, or an error naming what works."""
     if not isinstance(op, ReduceOp):
         raise TypeError(f"{op_name}(): op must be a ReduceOp (e.g. ReduceOp.SUM), got {op!r}")
-    return _mpi_op(op_name, op, t.dtype)
+    # keyed by identity (both are singletons): hashing an Enum member runs Python code,
+    # and this runs per collective
+    key = (id(op), id(t.dtype))
+    found = _MPI_OPS.get(key)
+    if found is None:
+        found = _MPI_OPS[key] = _mpi_op(op_name, op, t.dtype)
+    return found
+
+
+_MPI_OPS: dict[tuple[int, int], Any] = {}
 
 
 @cache

@@ -13,6 +13,7 @@ import sys
 import time
 import traceback
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 __all__ = [
@@ -166,6 +167,15 @@ def destroy_process_group(group: Any = None) -> None:
 def is_initialized() -> bool:
     """Whether `init_process_group` has run (and `destroy_process_group` has not)."""
     return STATE.comm is not None
+
+
+@cache
+def mpi() -> Any:
+    """The `mpi4py.MPI` module, imported on first use (mpi4py is an optional extra; an
+    import statement in a collective cost 0.4 us per call)."""
+    from mpi4py import MPI
+
+    return MPI
 
 
 def world(op: str) -> Any:

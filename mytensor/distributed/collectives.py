@@ -7,7 +7,7 @@ timeout) and returns None. Every rank must make the same calls in the same order
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,8 +15,8 @@ import numpy as np
 from mytensor.core.tensor import Tensor
 from mytensor.distributed._buffers import ReduceOp, Staged, check_tensor, describe, mpi_op
 from mytensor.distributed._buffers import write_host as _write_host
-from mytensor.distributed._group import _check_group, world
-from mytensor.distributed._work import Work
+from mytensor.distributed._group import _check_group, mpi, world
+from mytensor.distributed._work import Work, wait_for
 
 __all__ = [
     "all_gather",
@@ -37,10 +37,16 @@ __all__ = [
 ]
 
 
-def _run(work: Work, async_op: bool) -> Work | None:
+def _run(async_op: bool, op: str, request: Any, *, detail: Any,
+         finish: Callable[[], Any] | None = None, keep: Any = None) -> Work | None:  # fmt: skip
+    """The `Work` of a started collective, or (synchronous) wait for it and finish it.
+    The synchronous path makes no handle: a short collective costs a few microseconds,
+    and the handle's own cost was a good part of them."""
     if async_op:
-        return work
-    work.wait()
+        return Work(op, request, detail=detail, finish=finish, keep=keep)
+    wait_for(request, op, detail)
+    if finish is not None:
+        finish()
     return None
 
 
@@ -83,16 +89,9 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group: Any = None,
     comm = world("all_reduce")
     mop = mpi_op("all_reduce", op, tensor)
     staged = Staged(tensor)
-    from mpi4py import MPI
-
-    request = comm.Iallreduce(MPI.IN_PLACE, staged.array, mop)
-
-    def finish() -> None:
-        if op is ReduceOp.AVG:
-            staged.divide(comm.size)
-        staged.written()
-
-    return _run(Work("all_reduce", request, detail=tensor, finish=finish), async_op)
+    request = comm.Iallreduce(mpi().IN_PLACE, staged.array, mop)
+    return _run(async_op, "all_reduce", request, detail=tensor,
+                finish=_reduced(staged, op, comm.size))  # fmt: skip
 
 
 def reduce(tensor: Tensor, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group: Any = None,
@@ -105,19 +104,11 @@ def reduce(tensor: Tensor, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group: Any
     _root("reduce", "dst", dst, comm.size)
     mop = mpi_op("reduce", op, tensor)
     staged = Staged(tensor)
-    from mpi4py import MPI
-
     mine = comm.rank == dst
-    send = MPI.IN_PLACE if mine else staged.array
+    send = mpi().IN_PLACE if mine else staged.array
     request = comm.Ireduce(send, staged.array if mine else None, mop, root=dst)
-
-    def finish() -> None:
-        if mine:
-            if op is ReduceOp.AVG:
-                staged.divide(comm.size)
-            staged.written()
-
-    return _run(Work("reduce", request, detail=tensor, finish=finish), async_op)
+    finish = _reduced(staged, op, comm.size) if mine else None
+    return _run(async_op, "reduce", request, detail=tensor, finish=finish)
 
 
 def broadcast(tensor: Tensor, src: int = 0, group: Any = None,
@@ -139,7 +130,7 @@ def broadcast(tensor: Tensor, src: int = 0, group: Any = None,
     staged = Staged(tensor, read=comm.rank == src)
     request = comm.Ibcast(staged.array, root=src)
     finish = staged.written if comm.rank != src else None
-    return _run(Work("broadcast", request, detail=tensor, finish=finish), async_op)
+    return _run(async_op, "broadcast", request, detail=tensor, finish=finish)
 
 
 def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None,
@@ -167,7 +158,7 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None,
             _write(t, row)
         return outputs
 
-    return _run(Work("all_gather", request, detail=tensor, finish=finish), async_op)
+    return _run(async_op, "all_gather", request, detail=tensor, finish=finish)
 
 
 def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group: Any = None,
@@ -182,8 +173,8 @@ def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group: A
     out, staged = Staged(output_tensor, read=False), Staged(input_tensor)
     request = comm.Iallgather(staged.array, out.array)
     detail = f"output {describe(output_tensor)}, input {describe(input_tensor)}"
-    work = Work("all_gather_into_tensor", request, detail=detail, finish=out.written, keep=staged)
-    return _run(work, async_op)
+    return _run(async_op, "all_gather_into_tensor", request, detail=detail,
+                finish=out.written, keep=staged)  # fmt: skip
 
 
 def reduce_scatter(output: Tensor, input_list: list[Tensor], op: ReduceOp = ReduceOp.SUM,
@@ -206,9 +197,8 @@ def reduce_scatter(output: Tensor, input_list: list[Tensor], op: ReduceOp = Redu
     packed = np.stack([t.numpy().reshape(-1) for t in inputs]) if inputs else None
     out = Staged(output, read=False)
     request = comm.Ireduce_scatter_block(packed, out.array, mop)
-    work = _reduced("reduce_scatter", request, out, op, comm.size, describe(output))
-    work._keep = packed
-    return _run(work, async_op)
+    return _run(async_op, "reduce_scatter", request, detail=output,
+                finish=_reduced(out, op, comm.size), keep=packed)  # fmt: skip
 
 
 def reduce_scatter_tensor(output: Tensor, input: Tensor, op: ReduceOp = ReduceOp.SUM,
@@ -223,18 +213,20 @@ def reduce_scatter_tensor(output: Tensor, input: Tensor, op: ReduceOp = ReduceOp
     mop = mpi_op("reduce_scatter_tensor", op, output)
     out, staged = Staged(output, read=False), Staged(input)
     request = comm.Ireduce_scatter_block(staged.array, out.array, mop)
-    work = _reduced("reduce_scatter_tensor", request, out, op, comm.size, describe(output))
-    work._keep = staged
-    return _run(work, async_op)
+    return _run(async_op, "reduce_scatter_tensor", request, detail=output,
+                finish=_reduced(out, op, comm.size), keep=staged)  # fmt: skip
 
 
-def _reduced(name: str, request: Any, out: Staged, op: ReduceOp, size: int, detail: str) -> Work:
-    def finish() -> None:
-        if op is ReduceOp.AVG:
+def _reduced(out: Staged, op: ReduceOp, size: int) -> Callable[[], None]:
+    """What finishes a reduction into `out`: the average's division, the write-back."""
+    if op is ReduceOp.AVG:
+
+        def finish() -> None:
             out.divide(size)
-        out.written()
+            out.written()
 
-    return Work(name, request, detail=detail, finish=finish)
+        return finish
+    return out.written
 
 
 def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int = 0,
@@ -267,7 +259,7 @@ def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int = 0
             for t, row in zip(outputs, gathered, strict=True):
                 _write(t, row)
 
-    return _run(Work("gather", request, detail=tensor, finish=finish), async_op)
+    return _run(async_op, "gather", request, detail=tensor, finish=finish)
 
 
 def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int = 0,
@@ -294,8 +286,7 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int =
         raise ValueError("scatter(): scatter_list must be given on the source rank only")
     out = Staged(tensor, read=False)
     request = comm.Iscatter(packed, out.array, root=src)
-    work = Work("scatter", request, detail=tensor, finish=out.written, keep=packed)
-    return _run(work, async_op)
+    return _run(async_op, "scatter", request, detail=tensor, finish=out.written, keep=packed)
 
 
 def isend(tensor: Tensor, dst: int, group: Any = None, tag: int = 0) -> Work:
@@ -313,16 +304,14 @@ def isend(tensor: Tensor, dst: int, group: Any = None, tag: int = 0) -> Work:
 def irecv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 0) -> Work:
     """Start receiving into `tensor` from rank `src` (None: any rank); `Work.source()`
     says who sent it."""
-    from mpi4py import MPI
-
     check_tensor("irecv", tensor)
     _check_group("irecv", group)
     comm = world("irecv")
-    source = MPI.ANY_SOURCE if src is None else _root("irecv", "src", src, comm.size)
+    source = mpi().ANY_SOURCE if src is None else _root("irecv", "src", src, comm.size)
     staged = Staged(tensor, read=False)
     request = comm.Irecv(staged.array, source=source, tag=tag)
     work = Work("irecv", request, detail=tensor, finish=staged.written)
-    work._status = MPI.Status()
+    work._status = mpi().Status()
     return work
 
 
