@@ -134,21 +134,26 @@ def _bench(args: argparse.Namespace) -> int:
     rows = [*dict.fromkeys([*args.backend, *PEERS])] if args.backend else default_rows()
     cases = [(w.name, size) for w in workloads for size in (w.quick if args.quick else w.sizes)]
     settings = runner.Settings.quick() if args.quick else runner.Settings()
+    if args.rounds < 1:
+        print(f"mytensor bench: --rounds must be at least 1, got {args.rounds}", file=sys.stderr)
+        return 2
     results = runner.run(
-        rows, cases, settings, isolate=not args.in_process,
+        rows, cases, settings, isolate=not args.in_process, rounds=args.rounds,
         progress=lambda line: print(line, file=sys.stderr, flush=True),
     )  # fmt: skip
     process = "all rows in one process" if args.in_process else "one process per row"
     report = table.report(results, rows, machine=table.machine(), quick=args.quick,
-                          settings=asdict(settings), isolation=process)  # fmt: skip
+                          settings=asdict(settings), isolation=process,
+                          rounds=args.rounds)  # fmt: skip
     if args.json:
         print(json.dumps(report, indent=1))
     else:
         about = report["machine"]
         versions = ", ".join(f"{k} {v}" for k, v in about["versions"].items() if v)
+        rounds = f", {args.rounds} rounds (the median of each cell's)" if args.rounds > 1 else ""
         print(f"mytensor bench{' --quick' if args.quick else ''}: {about['cpu']}; Python "
               f"{about['python']}, {versions}; {about['date']}; {process}, taking turns "
-              "cell by cell.\n"
+              f"cell by cell{rounds}.\n"
               "Median time per call; ratios are backend / peer (below 1: the backend is "
               "faster).\n")  # fmt: skip
         print(table.render(report, markdown=args.markdown))
@@ -241,6 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
     output = bench.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the report as JSON")
     output.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    bench.add_argument(
+        "--rounds", type=int, default=1, metavar="N",
+        help="let the rows take turns N times per cell and report the median of the "
+        "rounds (steadier on a machine whose speed drifts; N times as long)",
+    )  # fmt: skip
     bench.add_argument(
         "--in-process", action="store_true",
         help="run every row in this process (default: one process per row)",

@@ -112,6 +112,34 @@ def test_runner_reports_skipped_rows_and_cells() -> None:
     assert "skipped row no_such" in text and "skipped on numpy (numpy has no autograd)" in text
 
 
+def test_rounds_report_the_median_of_each_cells_rounds(monkeypatch) -> None:
+    from mytensor.bench import runner
+
+    medians = iter([3.0, 1.0, 2.0, 9.0, 7.0, 8.0])  # two rows, three rounds, in turn
+
+    class Timer:
+        def __init__(self, row: str, settings: Settings) -> None:
+            self.row = row
+
+        def time(self, name: str, size: int) -> runner.Result:
+            return runner.Result(name, size, self.row, median=next(medians), repeats=2)
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(runner, "_InProcess", Timer)
+    results = run(["a", "b"], [("add", 10)], Settings(), isolate=False, rounds=3)
+    # turns: a=3, b=1; a=2, b=9; a=7, b=8
+    assert [(r.row, r.median, r.repeats) for r in results] == [("a", 3.0, 6), ("b", 8.0, 6)]
+
+
+def test_bench_rejects_zero_rounds(capsys) -> None:
+    from mytensor.cli import main
+
+    assert main(["bench", "--quick", "--filter", "add_tiny", "--rounds", "0"]) == 2
+    assert "--rounds must be at least 1" in capsys.readouterr().err
+
+
 # -- the asv suite ---------------------------------------------------------------------------
 @pytest.fixture
 def asv_suite(monkeypatch):

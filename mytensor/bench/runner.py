@@ -165,11 +165,14 @@ def run(
     settings: Settings,
     *,
     isolate: bool = True,
+    rounds: int = 1,
     progress: Callable[[str], None] | None = None,
 ) -> list[Result]:
     """Time every case on every row: case by case, the rows taking turns, so that the
     figures compared in a ratio are measured within seconds of each other. Each row
-    runs in its own process unless not `isolate`.
+    runs in its own process unless not `isolate`. With several `rounds` the rows take
+    turns that many times per case, and a cell's figure is the median of its rounds'
+    medians: a machine whose speed drifts then weighs on every row alike.
 
     >>> results = run(["numpy"], [("add", 10)], Settings(budget=0.0, min_repeats=1),
     ...               isolate=False)
@@ -181,7 +184,8 @@ def run(
     results: list[Result] = []
     try:
         for name, size in cases:
-            cells = [timer.time(name, size) for timer in timers]
+            turns = [[timer.time(name, size) for timer in timers] for _ in range(rounds)]
+            cells = [_median_of_rounds(list(row)) for row in zip(*turns, strict=True)]
             results += cells
             if progress is not None:
                 timed = [f"{c.row} {c.median * 1e3:.3g} ms" for c in cells if c.median]
@@ -190,6 +194,18 @@ def run(
         for timer in timers:
             timer.close()
     return results
+
+
+def _median_of_rounds(rounds: list[Result]) -> Result:
+    """One cell's rounds as one result: the median of the medians (a round that skipped
+    or failed stands for the cell)."""
+    for r in rounds:
+        if r.median is None:
+            return r
+    medians = [r.median for r in rounds if r.median is not None]
+    return Result(rounds[0].workload, rounds[0].size, rounds[0].row,
+                  median=statistics.median(medians), repeats=sum(r.repeats for r in rounds),
+                  number=rounds[0].number)  # fmt: skip
 
 
 def _worker(argv: Sequence[str] | None = None) -> int:
