@@ -1,8 +1,10 @@
-"""numba_cpu's vectorisable float32 exp (`_vmath.expf`) against the exact exponential, and
-the float32 softmax kernel built on it against the reference backend, edge values
-included."""
+"""numba_cpu's own kernels beside the generic ones: the vectorisable float32 exp
+(`_vmath.expf`) against the exact exponential, the float32 softmax kernel built on it and
+the outer-product matmul against the reference backend, edge values included."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
@@ -116,3 +118,49 @@ def test_threaded_numpy_threshold_weighs_work_per_element(monkeypatch):
     calls.clear()
     impl._numpy_in_threads(kernel, (), x, x, 1, work=2)
     assert sorted(calls) == [(4, 100), (4, 100)]  # twice the work: two halves of the rows
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+@pytest.mark.parametrize(
+    ("a_shape", "b_shape"),
+    [((6, 33, 1), (6, 1, 40)), ((33, 1), (1, 40)), ((6, 33, 1), (1, 40)), ((5, 1), (1, 10))],
+)
+def test_outer_product_matmuls_equal_the_reference_bit_for_bit(dtype, a_shape, b_shape):
+    # inner dimension 1: numba_cpu's outer-product kernel, zero signs included
+    rng = np.random.default_rng(2)
+    a, b = (rng.normal(0, 3, s).astype(dtype) for s in (a_shape, b_shape))
+    if dtype != "int64":
+        a.flat[:3] = [np.nan, np.inf, -0.0]
+        b.flat[:2] = [-np.inf, 0.0]
+    got = (mt.tensor(a, backend="numba_cpu") @ mt.tensor(b, backend="numba_cpu")).numpy()
+    expected = (mt.tensor(a, backend="numpy_ref") @ mt.tensor(b, backend="numpy_ref")).numpy()
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    assert got.tobytes() == expected.tobytes()
+
+
+def test_outer_product_matmul_of_strided_views():
+    x = mt.tensor(np.arange(80.0, dtype=np.float32).reshape(2, 40), backend="numba_cpu")
+    col = x[:, 1:34].unsqueeze(-1)  # (2, 33, 1), a sliced view
+    row = x.flip(1)[:, None, :]  # (2, 1, 40), negative strides
+    got = (col @ row).numpy()
+    expected = col.numpy() @ row.numpy()
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_outer_product_matmul_on_the_parallel_path(monkeypatch):
+    impl = get_backend("numba_cpu").impl
+    monkeypatch.setattr(impl, "parallel_threshold", 1)
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(3, 5, 1)), rng.normal(size=(3, 1, 40))
+    a[0, 0, 0] = -0.0
+    got = (mt.tensor(a, backend="numba_cpu") @ mt.tensor(b, backend="numba_cpu")).numpy()
+    assert got.tobytes() == np.matmul(a, b).tobytes()
+
+
+@pytest.mark.parametrize("backend", ["numba_cpu", "numpy_ref"])
+def test_matmul_of_inf_and_zero_is_nan_without_a_numpy_warning(backend):
+    a = mt.tensor([[np.inf, 1.0]], backend=backend)
+    b = mt.tensor([[0.0], [1.0]], backend=backend)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan((a @ b).item())

@@ -29,6 +29,7 @@ from mytensor.backends.numba_cpu import (
     _jit,
     _norm,
     _optim,
+    _outer,
     _pool,
     _softmax,
 )
@@ -359,11 +360,28 @@ class NumbaBackend:
             R._combine(code, out.buffer, kto, kn, kos, pieces, values, wheres)
 
     # -- optional primitives ----------------------------------------------------------
+    @_quiet  # inf * 0 in a product is NaN, without numpy's warning
     def matmul(self, out: Strided, a: Strided, b: Strided) -> None:
         if out.dtype in HALF:
             _REFERENCE.matmul(out, a, b)
+        elif out.size and a.shape[-1] == 1 and a.dtype is b.dtype is out.dtype:
+            self._outer(out, a, b)
         elif out.size:
             _blas_threads.matmul(numpy_view(a), numpy_view(b), numpy_view(out))
+
+    def _outer(self, out: Strided, a: Strided, b: Strided) -> None:
+        """A matmul with inner dimension 1 (see `_outer`)."""
+        m, n = out.shape[-2:]
+        o = numpy_view(out)
+        res = o if o.flags.c_contiguous else np.empty(o.shape, o.dtype)
+        # the operands as (K, M) and (K, N) (a copy only where a view can't be)
+        x, y = numpy_view(a).reshape(-1, m), numpy_view(b).reshape(-1, n)
+        zero = out.dtype.numpy.type(0)
+        res3 = res.reshape(-1, m, n)
+        split = out.size >= self.parallel_threshold and self.threads > 1 and len(res3) > 1
+        (_outer.parallel if split else _outer.serial)(res3, x, y, zero)
+        if res is not o:
+            np.copyto(o, res)
 
     def sgd_update(self, param: Strided, grad: Strided, buf: Strided | None, step: SGDStep):
         t = param.dtype.numpy.type

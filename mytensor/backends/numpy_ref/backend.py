@@ -121,6 +121,7 @@ class NumpyBackend:
             REDUCE_KERNELS[op](as_array(a), dims, as_array(out))
 
     # -- optional primitives ----------------------------------------------------------
+    @_quiet  # inf * 0 in a product is NaN, without numpy's warning (as elsewhere)
     def matmul(self, out: Strided, a: Strided, b: Strided) -> None:
         if out.size:
             _half.elementwise(np.matmul, as_array(out), as_array(a), as_array(b))
