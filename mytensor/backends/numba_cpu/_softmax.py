@@ -1,11 +1,17 @@
 """float32 softmax / log_softmax along contiguous rows: the exponentials (`_vmath.expf`,
-vectorised), their sum and the scaling in one kernel, after numpy's row maxima.
+vectorised), their sum and the scaling in one kernel.
 
 numpy's five passes (max, subtract, exp, sum, divide) read and write the whole array
-five times; here the rows are read twice and written twice. The maxima stay numpy's:
-its reduction is SIMD with NaN propagation, which a numba loop of compares does not
-vectorise to. A NaN or +inf in a row need no test of their own: exp of ``x - max``
-is NaN there, so the row's sum and every output are NaN, as in the reference.
+five times; here the rows are read twice and written twice. Long rows take their maxima
+from numpy (its reduction is SIMD with NaN propagation, which a numba loop of compares
+does not vectorise to); short ones, where numpy's per-row cost dominates (1024 rows of
+32: 108 us), find them in the kernel. A NaN or +inf in a row need no test of their own:
+exp of ``x - max`` is NaN there, so the row's sum and every output are NaN, as in the
+reference, whichever maximum the NaN-skipping compare found.
+
+The arrays are flat and indexed as ``unsigned(row start + j)``: slicing a row per
+iteration costs a reference count each, and a signed computed index keeps numba's
+negative-index wraparound, which turns the loads into gathers.
 """
 
 from __future__ import annotations
@@ -18,38 +24,49 @@ import numpy as np
 from mytensor.backends.numba_cpu._jit import CACHE_DIR
 from mytensor.backends.numba_cpu._vmath import expf
 
+__all__ = ["NUMPY_MAXIMA_FROM", "rows"]
+
+# from this many columns numpy's row maxima are faster than the kernel's compare loop
+NUMPY_MAXIMA_FROM = 128
+
+U = np.uint64
 _CACHED = CACHE_DIR is not None
 
 
 @numba.njit(cache=_CACHED, error_model="numpy", nogil=True, fastmath={"reassoc"})
-def _sum(x):
+def _sum(x, start, n):
     # reassociated, so it vectorises: blocked partial sums (numpy's pairwise sum also
     # reorders the additions)
     total = np.float32(0.0)
-    for j in range(x.size):
-        total += x[j]
+    for j in range(n):
+        total += x[U(start + j)]
     return total
 
 
 @numba.njit(cache=_CACHED, error_model="numpy", nogil=True)
-def rows(out, x, maxima, log):
-    """softmax (or log_softmax) of each row of the C-contiguous float32 (rows, cols)
-    arrays `x` into `out`, ``maxima[r]`` the maximum of row ``r``."""
-    # the rows as slices, indexed from 0 by the loop counter: an index computed from an
-    # offset keeps numba's negative-index wraparound, and the loads become gathers
-    for r in range(x.shape[0]):
-        xr, o = x[r], out[r]
-        shift = maxima[r]
+def rows(out, x, maxima, cols, log):
+    """softmax (or log_softmax) of the rows of `cols` elements of the flat C-contiguous
+    float32 `x` into `out`; ``maxima[r]`` is row r's maximum, or `maxima` is empty and
+    the kernel finds them."""
+    for r in range(x.size // cols):
+        base = r * cols
+        if maxima.size:
+            shift = maxima[r]
+        else:
+            shift = np.float32(-np.inf)
+            for j in range(cols):
+                v = x[U(base + j)]
+                shift = v if v > shift else shift
         if log and shift == -np.inf:
             shift = np.float32(0.0)  # a row of only -inf: -inf - log(0) is NaN below
-        for j in range(xr.size):
-            o[j] = expf(xr[j] - shift)
-        total = _sum(o)
+        for j in range(cols):
+            out[U(base + j)] = expf(x[U(base + j)] - shift)
+        total = _sum(out, base, cols)
         if log:
             log_total = np.float32(math.log(total))
-            for j in range(xr.size):
-                o[j] = (xr[j] - shift) - log_total
+            for j in range(cols):
+                out[U(base + j)] = (x[U(base + j)] - shift) - log_total
         else:
             scale = np.float32(1.0) / total  # a multiply per element, not a divide
-            for j in range(xr.size):
-                o[j] = o[j] * scale
+            for j in range(cols):
+                out[U(base + j)] = out[U(base + j)] * scale
