@@ -247,10 +247,11 @@ class NumbaBackend:
         shape, strides, offsets, total = elementwise_plan(descs[0].shape, layouts)
         if total == 0:
             return
-        serial, parallel = found
+        rows, serial, parallel = found
         buffers = [d.buffer for d in descs]
         if total < self.parallel_threshold or self.threads == 1:
-            serial(*buffers, shape, strides, offsets, 0, total, step)
+            (rows if len(shape) <= 2 else serial)(*buffers, shape, strides, offsets, 0, total,
+                                                  step)  # fmt: skip
         else:
             parallel(*buffers, shape, strides, offsets, self.threads, step)
 
