@@ -7,24 +7,21 @@ op's jitted scalar function, which numba inlines, so every op gets its own loop 
 that switched on the op inside would not vectorise). Three levels per op:
 
 ``_run_*(arrays, r, col, s, n, step)``
-    ``n`` elements of one row: operand ``j`` at ``r[j] + (col + i) * s[j]`` (``r`` and
-    ``s`` are tuples, one entry per operand). Indices are
+    ``n`` elements of one row: operand ``j`` at ``r[j] + (col + i) * s[j]``. Indices are
     cast to unsigned, which spares numba's negative-index wraparound (a branch per load that
     stops LLVM from vectorising); LLVM then versions the loop for unit strides. For ``zip``
     a stride-0 operand is read once, outside the loop (``x + 2.0``).
 ``_chunk(arrays, shape, strides, offsets, start, stop, step)``
-    The elements ``[start, stop)`` in row-major order of the plan, one ``run`` per row of
-    the last dimension, with an odometer over the outer dimensions; ``_rows``, the same
-    for plans of one or two dimensions, with none.
+    The elements ``[start, stop)`` in row-major order of the plan: an odometer over the
+    outer dimensions, one ``run`` per row of the last dimension.
 ``_serialN(o, a, ..., shape, strides, offsets, start, stop, step)`` / ``_parallelN(...,
 nchunks, step)``
-    The entry points for ``N`` operands: ``chunk`` (or ``rows``) on one slice, or
-    ``chunk`` on ``nchunks`` equal slices in parallel (``prange``).
+    The entry points for ``N`` operands: ``chunk`` on one slice, or on ``nchunks`` equal
+    slices in parallel (``prange``).
 
 ``arrays`` is the tuple of operand buffers, the output first. ``run`` and ``chunk`` are
-inlined into the entry points, so each op compiles to up to three functions (the serial
-ones for shallow and deep plans, the parallel one), each on its first use, per dtype,
-cached on disk (see `_specialize` for how the cache stays keyed to the
+inlined into the two entry points, so each op compiles to two functions, on first use, per
+dtype, cached on disk (see `_specialize` for how the cache stays keyed to the
 specification).
 """
 
@@ -123,92 +120,37 @@ def _run_scatter_add(arrays, r, col, s, n, step):
 
 
 # -- the rows of a slice, and slices in parallel ---------------------------------------------
-# Per-operand positions and strides travel as tuples (``column``/``advance``, bound per
-# operand count), which LLVM keeps in registers. Plans of one or two dims (contiguous
-# data, a broadcast bias, a slice of a matrix) have a serial entry point of their own,
-# `_rows`: compiled into one function with the odometer, its loop ran 3x slower (a
-# broadcast add of 256 rows of 64: 14 us, against 4 alone; one contiguous row of the
-# same size: 3 us), whether the two shared variables or not.
-def _rows(arrays, shape, strides, offsets, start, stop, step):
-    last = shape.shape[0] - 1  # 0 or 1
-    inner = shape[last]
-    s = column(strides, last)  # noqa: F821 (bound per operand count)
-    r = column(offsets.reshape(-1, 1), 0)  # noqa: F821
-    rest = start // inner
-    col = start - rest * inner
-    if last == 1:
-        r = advance(r, strides, 0, rest)  # noqa: F821
-    pos = start
-    while pos < stop:
-        n = min(inner - col, stop - pos)
-        run(arrays, r, col, s, n, step)  # noqa: F821 (bound per op)
-        pos += n
-        col = 0
-        r = advance(r, strides, 0, 1)  # noqa: F821 (dim 0: the rows of a 2-d plan)
-
-
 def _chunk(arrays, shape, strides, offsets, start, stop, step):
+    count = strides.shape[0]
     last = shape.shape[0] - 1
     inner = shape[last]
-    s = column(strides, last)  # noqa: F821
-    r = column(offsets.reshape(-1, 1), 0)  # noqa: F821
+    r = offsets.copy()
+    index = np.zeros(last + 1, np.int64)
     rest = start // inner
     col = start - rest * inner
-    index = np.zeros(last + 1, np.int64)
     for d in range(last - 1, -1, -1):
         q = rest // shape[d]
         index[d] = rest - q * shape[d]
-        r = advance(r, strides, d, index[d])  # noqa: F821
+        for j in range(count):
+            r[j] += index[d] * strides[j, d]
         rest = q
     pos = start
     while pos < stop:
         n = min(inner - col, stop - pos)
-        run(arrays, r, col, s, n, step)  # noqa: F821
+        run(arrays, r, col, strides[:, last], n, step)  # noqa: F821 (bound per op)
         pos += n
         col = 0
         d = last - 1
         while d >= 0:
             index[d] += 1
-            r = advance(r, strides, d, 1)  # noqa: F821
+            for j in range(count):
+                r[j] += strides[j, d]
             if index[d] < shape[d]:
                 break
-            r = advance(r, strides, d, -shape[d])  # noqa: F821
+            for j in range(count):
+                r[j] -= shape[d] * strides[j, d]
             index[d] = 0
             d -= 1
-
-
-@inline
-def _column2(table, d):
-    return table[0, d], table[1, d]
-
-
-@inline
-def _column3(table, d):
-    return table[0, d], table[1, d], table[2, d]
-
-
-@inline
-def _column4(table, d):
-    return table[0, d], table[1, d], table[2, d], table[3, d]
-
-
-@inline
-def _advance2(r, strides, d, k):
-    return r[0] + k * strides[0, d], r[1] + k * strides[1, d]
-
-
-@inline
-def _advance3(r, strides, d, k):
-    return r[0] + k * strides[0, d], r[1] + k * strides[1, d], r[2] + k * strides[2, d]
-
-
-@inline
-def _advance4(r, strides, d, k):
-    return (r[0] + k * strides[0, d], r[1] + k * strides[1, d], r[2] + k * strides[2, d],
-            r[3] + k * strides[3, d])  # fmt: skip
-
-
-_TUPLES = {2: (_column2, _advance2), 3: (_column3, _advance3), 4: (_column4, _advance4)}
 
 
 # -- the entry points: operands as separate arguments (numba types a tuple of arrays at
@@ -272,15 +214,10 @@ _ENTRIES = {2: (_serial2, _parallel2), 3: (_serial3, _parallel3), 4: (_serial4, 
 
 def _build(name: str, operands: int, run_skeleton, parallel_skeleton=None, **bindings) -> tuple:
     run = inline(specialize(run_skeleton, name, **bindings))
-    column, advance = _TUPLES[operands]
-    tuples = {"run": run, "column": column, "advance": advance}
-    rows = inline(specialize(_rows, name, **tuples))
-    chunk = inline(specialize(_chunk, name, **tuples))
+    chunk = inline(specialize(_chunk, name, run=run))
     serial, parallel = _ENTRIES[operands]
     parallel = parallel_skeleton or parallel
-    # numba compiles each on its first call: most ops only ever need the first
-    return (jit(specialize(serial, f"{name}_rows", chunk=rows)),
-            jit(specialize(serial, name, chunk=chunk)),
+    return (jit(specialize(serial, name, chunk=chunk)),
             pjit(specialize(parallel, name, chunk=chunk, _slices=_inline_slices)))  # fmt: skip
 
 
@@ -296,9 +233,8 @@ _KERNELS: dict[tuple[str, str], tuple | None] = {
 
 
 def kernels(op: str, kind: str = "", arity: int = 1) -> tuple | None:
-    """``(serial for plans of <= 2 dims, serial, parallel)`` for `op` on inputs of dtype
-    kind `kind` ("float", "int", "uint", "bool"), or None where the specification has no
-    scalar function for it.
+    """``(chunk, parallel)`` for `op` on inputs of dtype kind `kind` ("float", "int",
+    "uint", "bool"), or None where the specification has no scalar function for it.
     Nothing compiles here: numba compiles each on its first call."""
     key = (op, kind)
     found = _KERNELS.get(key, False)

@@ -247,11 +247,10 @@ class NumbaBackend:
         shape, strides, offsets, total = elementwise_plan(descs[0].shape, layouts)
         if total == 0:
             return
-        rows, serial, parallel = found
+        serial, parallel = found
         buffers = [d.buffer for d in descs]
         if total < self.parallel_threshold or self.threads == 1:
-            (rows if len(shape) <= 2 else serial)(*buffers, shape, strides, offsets, 0, total,
-                                                  step)  # fmt: skip
+            serial(*buffers, shape, strides, offsets, 0, total, step)
         else:
             parallel(*buffers, shape, strides, offsets, self.threads, step)
 
