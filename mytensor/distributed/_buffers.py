@@ -165,8 +165,8 @@ def mpi_op(op_name: str, op: Any, t: Tensor) -> Any:
 _MPI_OPS: dict[tuple[int, int], Any] = {}
 
 
-@cache
 def _mpi_op(op_name: str, op: ReduceOp, dtype: Any) -> Any:
+    # uncached: `mpi_op` keeps what this returns
     from mpi4py import MPI
 
     kind = dtype.kind

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from mytensor.distributed._group import STATE, DistBackendError
+from mytensor.distributed._group import STATE, DistBackendError, mpi
 
 __all__ = ["Work", "wait_for"]
 
@@ -62,9 +62,7 @@ class Work:
     def _test(self) -> bool:
         if len(self._requests) == 1:
             return bool(self._requests[0].Test(self._status))
-        from mpi4py import MPI
-
-        return bool(MPI.Request.Testall(self._requests))
+        return bool(mpi().Request.Testall(self._requests))
 
     def _complete(self) -> None:
         self._done = True

@@ -111,15 +111,15 @@ def _softmax_rows(dim: int, log: bool, x: np.ndarray, out: np.ndarray) -> None:
     reference.softmax(x, dim, log, out)
 
 
+_NO_MAXIMA = np.empty(0, np.float32)  # `_softmax.rows` finds the row maxima itself
+
+
 @_quiet
 def _softmax_float32_rows(log: bool, x: np.ndarray, out: np.ndarray) -> None:
     # x and out: (rows, cols) C-contiguous views
     cols = x.shape[1]
     maxima = np.max(x, axis=1) if cols >= _softmax.NUMPY_MAXIMA_FROM else _NO_MAXIMA
     _softmax.rows(out.reshape(-1), x.reshape(-1), maxima, cols, log)
-
-
-_NO_MAXIMA = np.empty(0, np.float32)
 
 
 @_quiet
