@@ -1,4 +1,5 @@
-"""Max pooling (`max_pool`) in one pass over the output, parallel over the (N*C) planes.
+"""Max pooling (`max_pool`) in one pass over the output; large pools share the (N*C)
+planes out among threads.
 
 The composite lists every window's taps in a copy, runs argmax over them and gathers the
 values: five kernels and two tap-sized temporaries; here each window is scanned in place.
@@ -8,16 +9,21 @@ dims of size 1. Buffers are C-contiguous at an offset.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
-from mytensor.backends.numba_cpu._jit import jit, pjit, prange
+from mytensor.backends.numba_cpu._jit import inline, jit, pjit, prange
 
 U = np.uint64  # an unsigned index skips numba's wraparound check for negative ones
+# window taps (outputs x kernel volume) from which the planes are shared out among
+# threads; below it, the launch costs more than it saves (at 2^15 taps, 80 against 120 us)
+PARALLEL_TAPS = 1 << 16
 
 
-@pjit
-def max_pool3(out, o0, index, i0_, x, x0, planes, size, out_size, kernel, stride, padding,
-              dilation):  # fmt: skip
+@inline
+def _pool_planes(out, o0, index, i0_, x, x0, first, stop, size, out_size, kernel, stride,
+                 padding, dilation):  # fmt: skip
+    """Every window of the (sample, channel) planes [first, stop)."""
     # the geometry into locals: read from the arrays inside the loops, it is reloaded per
     # tap (the stores to `out` might alias them), which cost 6x
     d_in, h_in, w_in = size[0], size[1], size[2]
@@ -32,7 +38,7 @@ def max_pool3(out, o0, index, i0_, x, x0, planes, size, out_size, kernel, stride
     d_taps = _taps_inside(d_out, sd, pd, dd, kd, d_in)
     h_taps = _taps_inside(h_out, sh, ph, dh, kh, h_in)
     w_taps = _taps_inside(w_out, sw, pw, dw, kw, w_in)
-    for plane in prange(planes):
+    for plane in range(first, stop):
         base, out_base = x0 + plane * volume, plane * out_volume
         for od in range(d_out):
             z0, i0, i1 = od * sd - pd, d_taps[od, 0], d_taps[od, 1]
@@ -59,6 +65,25 @@ def max_pool3(out, o0, index, i0_, x, x0, planes, size, out_size, kernel, stride
                     index[U(i0_ + slot)] = at
 
 
+@pjit
+def max_pool3(out, o0, index, i0_, x, x0, planes, size, out_size, kernel, stride, padding,
+              dilation, threads):  # fmt: skip
+    """`_pool_planes` of every plane, a block of planes per thread."""
+    per = (planes + threads - 1) // threads
+    for t in prange(threads):
+        _pool_planes(out, o0, index, i0_, x, x0, t * per, min(planes, (t + 1) * per), size,
+                     out_size, kernel, stride, padding, dilation)  # fmt: skip
+
+
+@jit
+def max_pool3_serial(out, o0, index, i0_, x, x0, planes, size, out_size, kernel, stride,
+                     padding, dilation):  # fmt: skip
+    """`max_pool3` on the calling thread: a parallel launch costs ~80 us even on one
+    thread, more than a small pool's whole scan."""
+    _pool_planes(out, o0, index, i0_, x, x0, 0, planes, size, out_size, kernel, stride,
+                 padding, dilation)  # fmt: skip
+
+
 @jit
 def _taps_inside(count, stride, padding, dilation, kernel, size):
     """(count, 2): for each window along one dim, the taps [first, last) that fall inside
@@ -79,6 +104,13 @@ def max_pool(out, index, x, kernel, stride, padding, dilation) -> None:
         # an int64 array, not a tuple: one compiled signature serves every geometry
         return np.array((fill,) * lead + tuple(values), np.int64)
 
-    max_pool3(out.buffer, out.offset, index.buffer, index.offset, x.buffer, x.offset,
-              x.shape[0] * x.shape[1], lifted(x.shape[2:]), lifted(out.shape[2:]),
-              lifted(kernel), lifted(stride), lifted(padding, 0), lifted(dilation))  # fmt: skip
+    planes = x.shape[0] * x.shape[1]
+    taps = out.size * int(np.prod(kernel))
+    threads = min(numba.get_num_threads(), planes)
+    geometry = (lifted(x.shape[2:]), lifted(out.shape[2:]), lifted(kernel), lifted(stride),
+                lifted(padding, 0), lifted(dilation))  # fmt: skip
+    buffers = (out.buffer, out.offset, index.buffer, index.offset, x.buffer, x.offset)
+    if taps >= PARALLEL_TAPS:  # even on one thread: numba's parfor code scans ~20% faster
+        max_pool3(*buffers, planes, *geometry, threads)
+    else:
+        max_pool3_serial(*buffers, planes, *geometry)
