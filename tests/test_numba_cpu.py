@@ -232,6 +232,28 @@ def test_float32_sums_keep_their_digits():
     assert abs(got - values.astype(np.float64).sum()) / got < 1e-6
 
 
+def test_float32_row_sums_add_blocks_in_float64(impl):
+    """Contiguous float32 rows are summed in float32 blocks of SUM_BLOCK; inf and NaN
+    anywhere in a row, and rows spaced wider than their length, on both paths."""
+    from mytensor.backends.numba_cpu._reduce import SUM_BLOCK
+
+    values = RNG.standard_normal((9, 3 * SUM_BLOCK + 7)).astype(np.float32)
+    values[2, SUM_BLOCK + 3] = np.inf
+    values[3, 2 * SUM_BLOCK] = np.nan
+    values[4, [5, -1]] = np.inf, -np.inf
+    values[5] = 0.1
+    rows = values[:, 2:].astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        expected = rows.sum(axis=1)
+    special = ~np.isfinite(expected)
+    # float32 rounding of block sums: well inside 1e-6 of the row's absolute sum
+    bound = 1e-6 * np.abs(rows[~special]).sum(axis=1)
+    for threshold in _all_paths(impl):
+        got = mt.tensor(values, backend="numba_cpu")[:, 2:].sum(dim=1).numpy()
+        np.testing.assert_array_equal(got[special], expected[special].astype(np.float32))
+        assert np.all(np.abs(got[~special] - expected[~special]) <= bound), threshold
+
+
 # -- JIT cache directory and plugin loading ----------------------------------------------------
 def test_cache_dir_falls_back_when_nothing_is_writable(tmp_path, monkeypatch):
     import numba

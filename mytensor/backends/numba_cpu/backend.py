@@ -71,6 +71,10 @@ from mytensor.core.primitives import numpy_kernels as reference
 # (a launch costs ~100 us; 1e5: serial 20 us vs parallel 163 us; 1e6: 450 vs 419 us)
 _CROSSOVER = 1 << 20 if numba.config.THREADING_LAYER == "workqueue" else 1 << 15
 PARALLEL_MIN = int(os.environ.get("MYTENSOR_NUMBA_PARALLEL_MIN", _CROSSOVER))
+# reductions go parallel at this multiple of it: they stream their input once with no
+# output to write, so a serial float32 sum of 2^21 elements (~130 us) still beats a launch
+# plus the second core's wake-up (~250 us); at 2^24 the parallel kernels win by 30-40%
+REDUCE_PARALLEL_FACTOR = 8
 # numpy ufuncs in threads: one thread below this many elements. A pool round trip costs
 # ~15 us, but waking an idle core of a VM costs more: a float32 exp measured 141 us in two
 # threads against 88 in one at 2^17 elements, 182 vs 172 at 2^18, 279 vs 302 at 2^19.
@@ -324,7 +328,7 @@ class NumbaBackend:
         outputs = kta.shape[0] * kn
         reduced = rt.shape[0] * rn
         work = outputs * reduced
-        serial = work < self.parallel_threshold or self.threads == 1
+        serial = work < REDUCE_PARALLEL_FACTOR * self.parallel_threshold or self.threads == 1
         if not arg and (reduced == 1 or (kn >= 16 and abs(kas) < abs(rs))):
             rows = kta.shape[0]
             if serial:
