@@ -68,9 +68,9 @@ def nll_loss(
     if input.ndim == 1:  # unbatched (C,) with a 0-d target
         loss = nll_loss(input.unsqueeze(0), target.reshape(1), weight, ignore_index, reduction)
         return loss.squeeze(0) if reduction == "none" else loss
-    mask, safe = _class_targets("nll_loss", input, target, ignore_index)
+    mask, safe, count = _class_targets("nll_loss", input, target, ignore_index)
     loss, counted = _nll(input, mask, safe, weight)
-    return _weighted_reduce(loss, counted, reduction)
+    return _weighted_reduce(loss, counted, reduction, count)
 
 
 @batchable("nn.cross_entropy")
@@ -130,14 +130,15 @@ def cross_entropy(
     logp = log_softmax(input, 1)
     if target.dtype.kind == "float":
         return _soft_cross_entropy(logp, target, weight, reduction, label_smoothing, wshape)
-    mask, safe = _class_targets("cross_entropy", input, target, ignore_index)
+    mask, safe, count = _class_targets("cross_entropy", input, target, ignore_index)
     loss, counted = _nll(logp, mask, safe, weight)
     if label_smoothing > 0.0:
         # the uniform part: -sum_c weight_c * logp_c / C, reduced with the same weights
         weighted = logp if weight is None else logp * weight.reshape(wshape)
-        smooth = where(mask, -weighted.sum(1), 0.0)
+        smooth = -weighted.sum(1)
+        smooth = smooth if mask is None else where(mask, smooth, 0.0)
         loss = loss * (1.0 - label_smoothing) + smooth * (label_smoothing / c)
-    return _weighted_reduce(loss, counted, reduction)
+    return _weighted_reduce(loss, counted, reduction, count)
 
 
 

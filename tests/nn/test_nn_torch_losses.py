@@ -68,6 +68,30 @@ def test_cross_entropy_and_nll_match_torch(shape, case, reduction):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("ignored", ["none", "some", "all"])
+@pytest.mark.parametrize("backend", ["numpy_ref", "numba_cpu"])
+def test_cross_entropy_of_indices_with_ignored_targets_matches_torch(backend, ignored, reduction):
+    """The (N, C) path: no ignored target (no mask at all), some, every one ("mean" is then
+    0 / 0 = NaN, and the gradient 0, as in PyTorch)."""
+    pytest.importorskip("numba") if backend == "numba_cpu" else None
+    target = RNG.integers(0, 6, size=9)
+    target[{"none": [], "some": [1, 4, 5], "all": slice(None)}[ignored]] = 3
+    logits = _normal(9, 6)
+    x = mt.tensor(logits, requires_grad=True, backend=backend)
+    tx = torch.tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(x, mt.tensor(target, backend=backend), ignore_index=3,
+                           reduction=reduction)  # fmt: skip
+    tloss = torch.nn.functional.cross_entropy(tx, torch.tensor(target), ignore_index=3,
+                                              reduction=reduction)  # fmt: skip
+    assert "cross_entropy" in repr(loss.grad_fn)
+    np.testing.assert_allclose(loss.numpy(), tloss.detach().numpy(), **TOL)
+    upstream = RNG.standard_normal(loss.shape).astype(np.float32)
+    loss.backward(mt.tensor(upstream, backend=backend))
+    tloss.backward(torch.tensor(upstream))
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), **TOL)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("case", [{}, {"weight": True}, {"label_smoothing": 0.2}], ids=str)
 def test_cross_entropy_with_probabilities_matches_torch(case, reduction):
     weight = RNG.uniform(0.5, 2, 4).astype(np.float32) if case.get("weight") else None

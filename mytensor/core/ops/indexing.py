@@ -275,8 +275,10 @@ def gather_checked(x: Tensor, d: int, index: Tensor) -> Tensor:
     (dtype, rank, shape and bounds): the bounds check costs two reductions and two
     transfers, which a loss that validated its targets need not pay twice."""
     backend = same_backend("gather", x, index)
-    window = tuple(slice(None) if k == d else slice(0, n) for k, n in enumerate(index.shape))
-    source = x.detach()[window] if x.ndim else x.detach()
+    source = x
+    if any(k != d and n != m for k, (n, m) in enumerate(zip(index.shape, x.shape, strict=True))):
+        window = tuple(slice(None) if k == d else slice(0, n) for k, n in enumerate(index.shape))
+        source = x.detach()[window]
     out = Tensor._empty(backend, index.shape, x.dtype)
     if out.numel():
         backend.gather(out._d, source._d, index._d, d)

@@ -19,7 +19,7 @@ import numpy as np
 from mytensor.backends.spec import Strided
 from mytensor.core import _autocast, autograd
 from mytensor.core.batching import batchable, materialize, register_decomposition, register_rule
-from mytensor.core.creation import arange
+from mytensor.core.creation import arange, tensor
 from mytensor.core.dtypes import HALF_DTYPES, float32, int64
 from mytensor.core.ops._base import OpRecord, check_tensor, expanded, register, scalar_tensor
 from mytensor.core.ops.elementwise import where
@@ -150,8 +150,13 @@ def check_reduction(op: str, reduction: str, extra: tuple[str, ...] = ()) -> Non
         )
 
 
-def class_targets(op: str, input: Tensor, target: Tensor, ignore_index: int) -> tuple:
-    """(mask of counted targets, targets made safe to gather) after checking them."""
+def class_targets(
+    op: str, input: Tensor, target: Tensor, ignore_index: int
+) -> tuple[Tensor | None, Tensor, int]:
+    """(mask of counted targets, or None when every target counts; targets made safe to
+    gather; how many count) after checking them. The targets go to the host once for the
+    bounds check, so the mask and the count are worked out there too: a batch without
+    ignored targets then costs no device op at all."""
     if target.dtype is not int64:  # PyTorch: "expected scalar type Long"
         raise TypeError(
             f"{op}(): class-index targets must be an int64 integer tensor (as in PyTorch), got "
@@ -163,34 +168,46 @@ def class_targets(op: str, input: Tensor, target: Tensor, ignore_index: int) -> 
             f"{op}(): input of shape {input.shape} needs a target of shape "
             f"{expected}, got {target.shape}"
         )
-    mask = target != ignore_index
-    safe = where(mask, target, 0)
+    host = target.numpy()
+    keep = host != ignore_index
+    counted = host[keep]
     c = input.shape[1]
-    host = safe.numpy()  # one transfer for both bounds
-    if host.size and (host.min() < 0 or host.max() >= c):
-        bad = host[(host < 0) | (host >= c)].flat[0]
+    if counted.size and (counted.min() < 0 or counted.max() >= c):
+        bad = counted[(counted < 0) | (counted >= c)].flat[0]
         raise IndexError(f"{op}(): target {bad} is out of bounds for {c} classes")
-    return mask, safe
+    if counted.size == host.size:
+        return None, target, counted.size
+    mask = tensor(keep, backend=input.backend)
+    return mask, tensor(np.where(keep, host, 0), backend=input.backend), counted.size
 
 
-def nll_terms(logp: Tensor, mask: Tensor, safe: Tensor, weight: Tensor | None) -> tuple:
-    """Per-target losses ``-weight[t] * logp[t]`` (0 where ignored) and the weights counted."""
+def nll_terms(
+    logp: Tensor, mask: Tensor | None, safe: Tensor, weight: Tensor | None
+) -> tuple[Tensor, Tensor | None]:
+    """Per-target losses ``-weight[t] * logp[t]`` (0 where ignored) and the weight each
+    target counts with (None without class weights: a counted target counts 1)."""
     picked = gather_checked(logp, 1, safe.unsqueeze(1)).squeeze(1)  # class_targets checked
     if weight is None:
-        counted = mask.astype(logp.dtype)
-    else:
-        counted = gather(weight, 0, safe.reshape(-1)).reshape(safe.shape)
-        counted = where(mask, counted, 0.0).astype(logp.dtype)
-    return where(mask, -picked * counted, 0.0), counted
+        return (-picked if mask is None else where(mask, -picked, 0.0)), None
+    counted = gather(weight, 0, safe.reshape(-1)).reshape(safe.shape)
+    if mask is not None:
+        counted = where(mask, counted, 0.0)
+    counted = counted.astype(logp.dtype)
+    loss = -picked * counted
+    # where, not the zero weight alone: an ignored row's -inf log-probability times 0 is NaN
+    return (loss if mask is None else where(mask, loss, 0.0)), counted
 
 
-def weighted_reduce(loss: Tensor, counted: Tensor, reduction: str) -> Tensor:
-    """PyTorch's reductions for class-index losses: "mean" divides by the counted weights."""
+def weighted_reduce(
+    loss: Tensor, counted: Tensor | None, reduction: str, count: int | None = None
+) -> Tensor:
+    """PyTorch's reductions for class-index losses: "mean" divides by the counted weights
+    (`counted`, or without class weights the number of counted targets, `count`)."""
     if reduction == "none":
         return loss
     if reduction == "sum":
         return loss.sum()
-    return loss.sum() / counted.sum()
+    return loss.sum() / (count if counted is None else counted.sum())
 
 
 @batchable("cross_entropy")
@@ -223,9 +240,9 @@ def cross_entropy(
         )
     with autograd.no_grad():
         logp = log_softmax(input, 1)
-        mask, safe = class_targets("cross_entropy", input, target, ignore_index)
-        loss, counted = nll_terms(logp, mask, safe, None)
-        out = weighted_reduce(loss, counted, reduction)
+        mask, safe, count = class_targets("cross_entropy", input, target, ignore_index)
+        loss, _ = nll_terms(logp, mask, safe, None)
+        out = weighted_reduce(loss, None, reduction, count)
     if not autograd.needs_grad(input):
         return out
     c = input.shape[1]
@@ -243,7 +260,7 @@ def cross_entropy(
             minus_one = scalar_tensor(-1.0, p.dtype, p._backend)
             p._backend.scatter_add(p._d, targets._d, expanded(minus_one, targets.shape), 1)
         if reduction == "mean":
-            scale = g / counted.sum()
+            scale = g / count
         elif reduction == "sum":
             scale = g
         else:
@@ -251,7 +268,7 @@ def cross_entropy(
         # where, not a multiply by the mask: with every target ignored, "mean" divides by
         # zero, and the ignored rows must still get exactly 0 (to every order), as in the
         # composite form
-        row_scale = where(mask.unsqueeze(1), scale, 0.0)
+        row_scale = scale if mask is None else where(mask.unsqueeze(1), scale, 0.0)
         return (p * row_scale,)
 
     # the gradient is always a new tensor (p * row_scale): a leaf takes it without a copy
