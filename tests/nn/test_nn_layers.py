@@ -34,6 +34,19 @@ def test_linear_gradcheck():
     assert module_gradcheck(nn.Linear(3, 2), rand64(RNG, 2, 3))
 
 
+@pytest.mark.parametrize("backend", ["numpy_ref", "numba_cpu"])
+def test_linear_of_permuted_rows_matches_numpy_and_gradchecks(backend):
+    """A (T, N, in) buffer read as (N, T, in), as an RNN's or attention's outputs are: rows
+    gathered into one product (a copy), not a batched matmul over an expanded weight."""
+    pytest.importorskip("numba") if backend == "numba_cpu" else None
+    x = rand64(RNG, 5, 3, 4).to(backend).permute(1, 0, 2).detach().requires_grad_(True)
+    w = rand64(RNG, 2, 4).to(backend).detach().requires_grad_(True)
+    b = rand64(RNG, 2).to(backend).detach().requires_grad_(True)
+    assert not x.is_contiguous()
+    close(F.linear(x, w, b), R.linear(x.numpy(), w.numpy(), b.numpy()))
+    assert fn_gradcheck(F.linear, x, w, b)
+
+
 def test_linear_rejects_wrong_feature_count():
     with pytest.raises(ValueError, match="in_features=4"):
         nn.Linear(4, 2)(mt.ones(3, 5))

@@ -62,9 +62,11 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             return out.reshape(*input.shape[:-1], weight.shape[0])
     if _fused_linear_applies(input, weight, bias):
         return _linear_2d(input, weight, bias)
-    if input.ndim > 2 and input.is_contiguous():
-        # (..., in) as rows: two views around the fused node, not a batched matmul over an
-        # expanded weight (a transformer's projections)
+    if input.ndim > 2:
+        # (..., in) as rows around the fused node, not a batched matmul over an expanded
+        # weight (a transformer's projections; an LSTM's outputs into its head), whose
+        # weight gradient is a product per batch element summed afterwards. A layout that
+        # can't be viewed as rows is copied once, as PyTorch's matmul folding does.
         flat = input.reshape(math.prod(input.shape[:-1]), input.shape[-1])
         if _fused_linear_applies(flat, weight, bias):
             return _linear_2d(flat, weight, bias).reshape(*input.shape[:-1], weight.shape[0])

@@ -209,10 +209,12 @@ def _sequence_backward(backend, d_hc: Tensor, hc: Tensor, saved: Tensor, inputs:
     d_hc = d_hc._d
     previous = {t: p for p, t in zip(order, list(order)[1:], strict=False)}  # step -> earlier
     for k, t in enumerate(reversed(order)):
-        backend.copy(carry, _block(d_hc, t))
-        if k:  # the state's gradient from the step after this one
-            backend.zip("add", _half(carry, 0), _half(carry, 0), dh)
-            backend.zip("add", _half(carry, 1), _half(carry, 1), dc)
+        d_hc_t = _block(d_hc, t)
+        if k:  # plus the state's gradient from the step after this one
+            backend.zip("add", _half(carry, 0), _half(d_hc_t, 0), dh)
+            backend.zip("add", _half(carry, 1), _half(d_hc_t, 1), dc)
+        else:
+            backend.copy(carry, d_hc_t)
         before = previous.get(t)
         c_prev = c0._d if before is None else _half(_block(hc._d, before), 1)
         g_t = _rows(d_gates._d, t * batch, batch)
