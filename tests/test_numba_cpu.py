@@ -290,6 +290,56 @@ def test_unwritable_cache_dir_still_works(tmp_path):
     assert not where.startswith(str(blocker))
 
 
+# -- the threading layer ------------------------------------------------------------------------
+_LAYER_AFTER_A_PARALLEL_KERNEL = """
+    import numba
+    import mytensor as mt
+    x = mt.ones(1 << 18, backend="numba_cpu")
+    assert (x + x).sum().item() == 2 * (1 << 18)
+    print(numba.threading_layer())
+"""
+
+
+def _tbb_installed() -> bool:
+    import importlib.metadata
+
+    try:
+        importlib.metadata.distribution("tbb")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _tbb_installed(), reason="the tbb package is not installed")
+def test_parallel_kernels_run_on_tbb_when_its_package_is_installed():
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(_LAYER_AFTER_A_PARALLEL_KERNEL)],
+                            env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.stdout.split() == ["tbb"], result.stderr
+
+
+def test_without_tbb_parallel_kernels_run_on_workqueue():
+    hide_tbb = """
+        import importlib.metadata
+        found = importlib.metadata.distribution
+        def distribution(name):
+            if name == "tbb":
+                raise importlib.metadata.PackageNotFoundError(name)
+            return found(name)
+        importlib.metadata.distribution = distribution
+    """
+    code = textwrap.dedent(hide_tbb) + textwrap.dedent(_LAYER_AFTER_A_PARALLEL_KERNEL)
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=300)  # fmt: skip
+    assert result.stdout.split() == ["workqueue"], result.stderr
+
+
+def test_a_users_threading_layer_wins():
+    result = _run_python(_LAYER_AFTER_A_PARALLEL_KERNEL, NUMBA_THREADING_LAYER="workqueue")
+    assert result.stdout.split() == ["workqueue"], result.stderr
+
+
 def test_plugin_discovery_does_not_import_numba():
     code = """
         import sys

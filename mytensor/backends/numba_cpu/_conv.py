@@ -28,11 +28,13 @@ by `_blas_threads`. A single sample, a single numba thread, or no SciPy: the sam
 run a sample at a time through ``np.matmul`` (the `Conv._serial_*` methods), whose BLAS
 may then thread each product.
 
-Small output planes are the exception (`Conv._batched`): an 8x8 plane makes a GEMM 64
-columns wide, too narrow for BLAS to run well, and a parallel launch costs ~80 us,
-more than such a conv's whole work. There the columns of all samples go side by side
-(`_im2col_batch`) and one GEMM per group serves the batch: a LeNet on 8x8 digits,
-32 samples, first conv forward: 26 us against ~100 us for the per-sample paths.
+Small output planes are the exception (`Conv._batched`) on one thread, and on numba's
+workqueue threading layer: an 8x8 plane makes a GEMM 64 columns wide, too narrow for
+BLAS to run well, and a workqueue launch costs ~80 us, more than such a conv's whole
+work. There the columns of all samples go side by side (`_im2col_batch`) and one GEMM
+per group serves the batch: a LeNet on 8x8 digits, 32 samples, first conv forward: 26 us
+against ~100 us for the per-sample paths. On TBB (a ~2 us launch) the parallel
+per-sample path is ahead for those planes too.
 """
 
 from __future__ import annotations
@@ -41,14 +43,16 @@ import numba
 import numpy as np
 
 from mytensor.backends.numba_cpu import _blas_threads
-from mytensor.backends.numba_cpu._jit import jit, pjit, prange
+from mytensor.backends.numba_cpu._jit import THREADING_LAYER, jit, pjit, prange
 from mytensor.backends.numba_cpu._plan import numpy_view
 from mytensor.backends.spec import Strided
 
 U = np.uint64
 # the batched path (`Conv._batched`): output planes of at most this many positions, more
-# on one thread, and at most this many column elements (16 M: 64 MB of float32)
-BATCHED_POSITIONS = 64
+# on one thread, and at most this many column elements (16 M: 64 MB of float32). On TBB a
+# parallel launch costs ~2 us, not ~80, and the per-sample path wins on two threads for
+# small planes too (16x16x4x4 -> 32, forward+backward: 310 us against 361 batched)
+BATCHED_POSITIONS = 0 if THREADING_LAYER == "tbb" else 64
 BATCHED_POSITIONS_ONE_THREAD = 256
 BATCHED_COLUMNS = 1 << 24
 

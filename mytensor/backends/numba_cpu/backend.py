@@ -67,14 +67,17 @@ from mytensor.core.dtypes import (
 from mytensor.core.primitives import numpy_kernels as reference
 
 # below this many elements a kernel runs serially. Measured crossover of a float32 add on
-# 2 cores: ~30k elements with the OpenMP layer (a launch costs ~6 us), ~1M with workqueue
-# (a launch costs ~100 us; 1e5: serial 20 us vs parallel 163 us; 1e6: 450 vs 419 us)
-_CROSSOVER = 1 << 20 if numba.config.THREADING_LAYER == "workqueue" else 1 << 15
+# 2 cores: ~30k elements with the OpenMP layer (a launch costs ~6 us), ~64k with TBB
+# (2^16: 7.6 us serial or parallel; 2^17: 16.9 serial, 11.9 parallel), ~1M with workqueue
+# (a launch costs ~80-100 us; 1e5: serial 20 us vs parallel 163 us; 1e6: 450 vs 419 us)
+_CROSSOVER = {"workqueue": 1 << 20, "tbb": 1 << 16}.get(_jit.THREADING_LAYER, 1 << 15)
 PARALLEL_MIN = int(os.environ.get("MYTENSOR_NUMBA_PARALLEL_MIN", _CROSSOVER))
 # reductions go parallel at this multiple of it: they stream their input once with no
-# output to write, so a serial float32 sum of 2^21 elements (~130 us) still beats a launch
-# plus the second core's wake-up (~250 us); at 2^24 the parallel kernels win by 30-40%
-REDUCE_PARALLEL_FACTOR = 8
+# output to write. workqueue: a serial float32 sum of 2^21 elements (~130 us) still beats
+# a launch plus the second core's wake-up (~250 us), at 2^24 the parallel kernels win by
+# 30-40%. TBB: even at 2^19 (sums over each dim of 1024x512: 54/36/32 us serial, 70/39/34
+# parallel), parallel ahead at 2^20 (100/67/61 against 83/51/45)
+REDUCE_PARALLEL_FACTOR = 16 if _jit.THREADING_LAYER == "tbb" else 8
 # numpy ufuncs in threads: one thread below this many elements. A pool round trip costs
 # ~15 us, but waking an idle core of a VM costs more: a float32 exp measured 141 us in two
 # threads against 88 in one at 2^17 elements, 182 vs 172 at 2^18, 279 vs 302 at 2^19.
