@@ -290,6 +290,23 @@ def test_unwritable_cache_dir_still_works(tmp_path):
     assert not where.startswith(str(blocker))
 
 
+@pytest.mark.parametrize("cols", [5, 300])  # maxima found in the kernel / by numpy
+@pytest.mark.parametrize("log", [False, True])
+def test_float32_softmax_rows_in_parallel_equal_the_serial_kernel(impl, cols, log):
+    """Blocks of rows in parallel give the serial kernel's bits, and the reference's
+    values, with NaN, +inf, all -inf and signed-zero rows among them."""
+    values = RNG.standard_normal((37, cols)).astype(np.float32)
+    values[3, 1], values[4, 2], values[5], values[6] = np.nan, np.inf, -np.inf, -0.0
+    x = mt.tensor(values, backend="numba_cpu")
+    results = []
+    for _ in _all_paths(impl):
+        results.append((x.log_softmax(-1) if log else x.softmax(-1)).numpy())
+    np.testing.assert_array_equal(results[0].view(np.int32), results[1].view(np.int32))
+    ref = mt.tensor(values, backend="numpy_ref")
+    expected = (ref.log_softmax(-1) if log else ref.softmax(-1)).numpy()
+    np.testing.assert_allclose(results[0], expected, rtol=2e-6, atol=1e-7)
+
+
 # -- the threading layer ------------------------------------------------------------------------
 _LAYER_AFTER_A_PARALLEL_KERNEL = """
     import numba

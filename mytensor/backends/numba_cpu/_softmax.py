@@ -24,7 +24,7 @@ import numpy as np
 from mytensor.backends.numba_cpu._jit import CACHE_DIR
 from mytensor.backends.numba_cpu._vmath import expf
 
-__all__ = ["NUMPY_MAXIMA_FROM", "rows"]
+__all__ = ["NUMPY_MAXIMA_FROM", "rows", "rows_parallel"]
 
 # from this many columns numpy's row maxima are faster than the kernel's compare loop
 NUMPY_MAXIMA_FROM = 128
@@ -70,3 +70,13 @@ def rows(out, x, maxima, cols, log):
             scale = np.float32(1.0) / total  # a multiply per element, not a divide
             for j in range(cols):
                 out[U(base + j)] = out[U(base + j)] * scale
+
+
+@numba.njit(cache=_CACHED, error_model="numpy", nogil=True, parallel=True)
+def rows_parallel(out, x, maxima, cols, log, chunks):
+    """`rows` on `chunks` blocks of whole rows in parallel (`maxima` as there)."""
+    count = x.size // cols
+    for c in numba.prange(chunks):
+        first, stop = c * count // chunks, (c + 1) * count // chunks
+        part = maxima[first:stop] if maxima.size else maxima
+        rows(out[first * cols : stop * cols], x[first * cols : stop * cols], part, cols, log)
