@@ -1,4 +1,5 @@
-"""numba decorators for the kernels, and where their on-disk cache goes.
+"""numba decorators for the kernels, where their on-disk cache goes, and which threading
+layer runs their parallel loops (TBB where the `tbb` package is installed).
 
 ``cache=True`` needs a writable directory. numba tries ``NUMBA_CACHE_DIR``, then the
 package's ``__pycache__``, then a user-wide cache directory, and raises at decoration
@@ -48,7 +49,11 @@ def _load_tbb() -> bool:
             ctypes.CDLL(str(path), mode=getattr(ctypes, "RTLD_GLOBAL", 0))
         from numba.np.ufunc import parallel, tbbpool  # noqa: F401 (loading is the test)
 
-        parallel._check_tbb_version_compatible()
+        # numba's own check of the library's interface version (a private helper: a
+        # numba without it just skips it)
+        check = getattr(parallel, "_check_tbb_version_compatible", None)
+        if check is not None:
+            check()
     except (ImportError, OSError):
         return False
     return True
