@@ -103,8 +103,26 @@ class Tensor(
 
     @classmethod
     def _empty(cls, backend: Any, shape: tuple[int, ...], dtype: DType) -> Tensor:
-        storage = Storage(backend, backend.allocate(numel(shape), dtype))
-        return cls._make(storage, shape, contiguous_strides(shape), 0, dtype)
+        # every op's output comes from here: `_make` and `numel` written out, and the
+        # descriptor made at once (the op hands it to a kernel next)
+        size = 1
+        for n in shape:
+            size *= n
+        buffer = backend.allocate(size, dtype)
+        strides = contiguous_strides(shape)
+        t = object.__new__(cls)
+        t._storage = Storage(backend, buffer)
+        t.shape = shape
+        t._strides = strides
+        t._offset = 0
+        t.dtype = dtype
+        t.requires_grad = False
+        t.grad = None
+        t._node = None
+        t._leaf = None
+        t._desc = Strided(buffer, shape, strides, 0, dtype)
+        t._base = None
+        return t
 
     def _view(self, shape: tuple[int, ...], strides: tuple[int, ...], offset: int) -> Tensor:
         return Tensor._make(self._storage, shape, strides, offset, self.dtype)

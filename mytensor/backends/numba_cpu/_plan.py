@@ -13,6 +13,11 @@ import numpy as np
 
 from mytensor.backends._plan import elementwise_dims, lookup, reduce_dims, remember
 from mytensor.backends.spec import Strided
+from mytensor.core.layout import _STRIDES_CACHE
+
+# the row-major strides of a shape, or None; the same tuple object every tensor the core
+# allocates with that shape has, so `_launch` can tell a fresh, whole tensor by identity
+contiguous_strides_of = _STRIDES_CACHE.get
 
 
 def elementwise_plan(shape: tuple[int, ...], layouts: tuple[tuple, ...]) -> tuple:
@@ -31,6 +36,20 @@ def elementwise_plan(shape: tuple[int, ...], layouts: tuple[tuple, ...]) -> tupl
             np.array(offsets, np.int64),
             size,
         ))  # fmt: skip
+    return plan
+
+
+def flat_plan(shape: tuple[int, ...], operands: int) -> tuple:
+    """`elementwise_plan` of `operands` row-major blocks of `shape` from offset 0: one
+    loop over every element."""
+    key = ("numba_cpu.flat", shape, operands)
+    plan = lookup(key)
+    if plan is None:
+        size = 1
+        for n in shape:
+            size *= n
+        plan = remember(key, (np.array([size], np.int64), np.ones((operands, 1), np.int64),
+                              np.zeros(operands, np.int64), size))  # fmt: skip
     return plan
 
 

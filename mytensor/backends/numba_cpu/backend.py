@@ -36,7 +36,13 @@ from mytensor.backends.numba_cpu import (
 from mytensor.backends.numba_cpu import _reduce as R
 from mytensor.backends.numba_cpu._conv import Conv
 from mytensor.backends.numba_cpu._elementwise import kernels
-from mytensor.backends.numba_cpu._plan import elementwise_plan, numpy_view, reduce_plan
+from mytensor.backends.numba_cpu._plan import (
+    contiguous_strides_of,
+    elementwise_plan,
+    flat_plan,
+    numpy_view,
+    reduce_plan,
+)
 from mytensor.backends.numba_cpu.allocator import ALLOCATOR
 from mytensor.backends.numpy_ref._half import HALF
 from mytensor.backends.numpy_ref.backend import NumpyBackend
@@ -260,8 +266,17 @@ class NumbaBackend:
         self._launch(kernels("where"), (out, cond, a, b))
 
     def _launch(self, found: tuple, descs: tuple, step: int = 0) -> None:
-        layouts = tuple((d.strides, d.offset) for d in descs)
-        shape, strides, offsets, total = elementwise_plan(descs[0].shape, layouts)
+        out_strides = descs[0].strides
+        for d in descs:
+            if d.offset or d.strides is not out_strides:
+                break
+        else:  # every operand a row-major block from 0 (checked last: one dict lookup)
+            if out_strides is contiguous_strides_of(descs[0].shape):
+                shape, strides, offsets, total = flat_plan(descs[0].shape, len(descs))
+                out_strides = None
+        if out_strides is not None:
+            layouts = tuple((d.strides, d.offset) for d in descs)
+            shape, strides, offsets, total = elementwise_plan(descs[0].shape, layouts)
         if total == 0:
             return
         serial, parallel = found
