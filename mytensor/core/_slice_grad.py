@@ -50,9 +50,19 @@ class SliceGrad:
             getitem(target, self.key).add_(self.values)
 
 
-def sum_grads(pending: Any, new: Any, pending_owned: bool) -> Tensor:
-    """pending + new, either of which may be a `SliceGrad`; the result is the engine's own."""
+def sum_grads(pending: Any, new: Any, pending_owned: bool, in_place: bool) -> Tensor:
+    """pending + new, either of which may be a `SliceGrad`; the result is the engine's own.
+
+    A pending gradient the engine owns takes `new` in place where the engine allows it
+    (`in_place`: no create_graph, no vmap): a tensor used many times (a weight shared by
+    every step of an RNN, a residual input) then costs one kernel per use, not a new
+    tensor each time. The engine has checked that both have the input's shape, dtype and
+    backend."""
     if type(pending) is not SliceGrad and type(new) is not SliceGrad:
+        if pending_owned and in_place and pending.is_contiguous():
+            out = pending._d
+            pending._storage.backend.zip("add", out, out, new._d)
+            return pending
         return pending + new
     if type(pending) is SliceGrad:
         if type(new) is SliceGrad:

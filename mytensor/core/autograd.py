@@ -249,6 +249,10 @@ def run_backward(
         if edge not in root_edges:
             root_edges.append(edge)
     counts = _topological_counts(root_edges)
+    from mytensor.core.batching import ACTIVE  # (batching imports the tensor, which imports this)
+
+    # sums into gradients only the engine holds may be in place, unless recorded or batched
+    add_in_place = not create_graph and not ACTIVE[0]
     ready = [e for e in root_edges if counts.get(e, 0) == 0]
     with _grad_mode(create_graph):
         while ready:
@@ -311,7 +315,8 @@ def run_backward(
                     if not valid:
                         invalid_gradient(node, input_grads)
                     if edge in pending:
-                        pending[edge] = sum_grads(pending[edge], input_grad, edge in owned)
+                        pending[edge] = sum_grads(pending[edge], input_grad, edge in owned,
+                                                  add_in_place)  # fmt: skip
                         owned.add(edge)
                     else:
                         pending[edge] = input_grad
