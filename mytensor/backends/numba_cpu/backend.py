@@ -195,6 +195,18 @@ def _flat_or_none(desc: Strided | None, like: Strided) -> np.ndarray:
     return _flat(desc) if desc is not None else np.empty(0, like.dtype.numpy)
 
 
+def _layouts(descs: tuple) -> tuple:
+    """``(strides, offset)`` of each descriptor (a plan's key; spelled out per count, half
+    the cost of a generator)."""
+    if len(descs) == 3:
+        o, a, b = descs
+        return (o.strides, o.offset), (a.strides, a.offset), (b.strides, b.offset)
+    if len(descs) == 2:
+        o, a = descs
+        return (o.strides, o.offset), (a.strides, a.offset)
+    return tuple([(d.strides, d.offset) for d in descs])
+
+
 class NumbaBackend:
     """Parallel CPU kernels compiled by numba; see the module docstring."""
 
@@ -275,8 +287,7 @@ class NumbaBackend:
                 shape, strides, offsets, total = flat_plan(descs[0].shape, len(descs))
                 out_strides = None
         if out_strides is not None:
-            layouts = tuple((d.strides, d.offset) for d in descs)
-            shape, strides, offsets, total = elementwise_plan(descs[0].shape, layouts)
+            shape, strides, offsets, total = elementwise_plan(descs[0].shape, _layouts(descs))
         if total == 0:
             return
         serial, parallel = found
