@@ -10,6 +10,7 @@ they match the composite bit for bit.
 from __future__ import annotations
 
 import numba
+import numpy as np
 
 from mytensor.backends.numba_cpu._jit import CACHE_DIR
 
@@ -17,18 +18,22 @@ _njit = numba.njit(cache=CACHE_DIR is not None, error_model="numpy", nogil=True)
 
 
 _inline = numba.njit(inline="always")
+U = np.uint64
 
 
 @_inline
 def _forward_row(hc, hrow, saved, srow, gates, grow, gc, e, erow, c, crow, cc, hidden, one):
+    # positions as unsigned integers: a signed index costs a negative-wraparound branch
+    # per load, which keeps LLVM from vectorising the loop
     for j in range(hidden):
         for k in (0, 1, 3):
-            x = gates[grow + (k * hidden + j) * gc]
-            ek = e[erow + k * hidden + j]
+            x = gates[U(grow + (k * hidden + j) * gc)]
+            ek = e[U(erow + k * hidden + j)]
             d = one + ek
-            saved[srow + k * hidden + j] = one / d if x >= 0 else ek / d
-        i, f, g = saved[srow + j], saved[srow + hidden + j], saved[srow + 2 * hidden + j]
-        hc[hrow + hidden + j] = f * c[crow + j * cc] + i * g
+            saved[U(srow + k * hidden + j)] = one / d if x >= 0 else ek / d
+        i, f = saved[U(srow + j)], saved[U(srow + hidden + j)]
+        g = saved[U(srow + 2 * hidden + j)]
+        hc[U(hrow + hidden + j)] = f * c[U(crow + j * cc)] + i * g
 
 
 @_njit
@@ -54,15 +59,16 @@ def forward(hc, h0, saved, s0, gates, g0, gr, gc, e, c, c0, cr, cc, batch, hidde
 def _backward_row(d_gates, grow, d_c, crow_out, d_hc, hrow, hcol, saved, srow, c, crow, cc,
                   hidden, one):  # fmt: skip
     for j in range(hidden):
-        i, f, g = saved[srow + j], saved[srow + hidden + j], saved[srow + 2 * hidden + j]
-        o, t = saved[srow + 3 * hidden + j], saved[srow + 4 * hidden + j]
-        d_h, d_c_new = d_hc[hrow + j * hcol], d_hc[hrow + (hidden + j) * hcol]
+        i, f = saved[U(srow + j)], saved[U(srow + hidden + j)]
+        g, o = saved[U(srow + 2 * hidden + j)], saved[U(srow + 3 * hidden + j)]
+        t = saved[U(srow + 4 * hidden + j)]
+        d_h, d_c_new = d_hc[U(hrow + j * hcol)], d_hc[U(hrow + (hidden + j) * hcol)]
         dc = d_c_new + ((one - t * t) * o) * d_h
-        d_gates[grow + j] = (dc * g) * (i * (one - i))
-        d_gates[grow + hidden + j] = (dc * c[crow + j * cc]) * (f * (one - f))
-        d_gates[grow + 2 * hidden + j] = (dc * i) * (one - g * g)
-        d_gates[grow + 3 * hidden + j] = (d_h * t) * (o * (one - o))
-        d_c[crow_out + j] = dc * f
+        d_gates[U(grow + j)] = (dc * g) * (i * (one - i))
+        d_gates[U(grow + hidden + j)] = (dc * c[U(crow + j * cc)]) * (f * (one - f))
+        d_gates[U(grow + 2 * hidden + j)] = (dc * i) * (one - g * g)
+        d_gates[U(grow + 3 * hidden + j)] = (d_h * t) * (o * (one - o))
+        d_c[U(crow_out + j)] = dc * f
 
 
 @_njit

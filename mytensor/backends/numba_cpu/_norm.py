@@ -14,6 +14,7 @@ import numpy as np
 from mytensor.backends.numba_cpu._jit import CACHE_DIR
 
 _njit = numba.njit(cache=CACHE_DIR is not None, error_model="numpy", nogil=True)
+U = np.uint64  # an unsigned index skips numba's negative-index wraparound (a branch per load)
 
 
 @_njit
@@ -23,22 +24,22 @@ def forward(out, o0, mean, m0, rstd, r0, x, x0, w, w0, b, b0, rows, cols, eps):
         base = x0 + r * cols
         total = 0.0
         for j in range(cols):
-            total += x[base + j]
+            total += x[U(base + j)]
         mu = total / cols
         squares = 0.0
         for j in range(cols):
-            d = x[base + j] - mu
+            d = x[U(base + j)] - mu
             squares += d * d
         rs = 1.0 / math.sqrt(squares / cols + eps)
-        mean[m0 + r] = mu
-        rstd[r0 + r] = rs
+        mean[U(m0 + r)] = mu
+        rstd[U(r0 + r)] = rs
         for j in range(cols):
-            y = (x[base + j] - mu) * rs
+            y = (x[U(base + j)] - mu) * rs
             if w.size:
-                y = y * w[w0 + j]
+                y = y * w[U(w0 + j)]
             if b.size:
-                y = y + b[b0 + j]
-            out[o0 + r * cols + j] = y
+                y = y + b[U(b0 + j)]
+            out[U(o0 + r * cols + j)] = y
 
 
 @_njit
@@ -48,25 +49,25 @@ def backward(dx, dx0, dw, dw0, db, db0, dy, dy0, x, x0, mean, m0, rstd, r0, w, w
     acc_w = np.zeros(cols)
     acc_b = np.zeros(cols)
     for r in range(rows):
-        mu, rs = float(mean[m0 + r]), float(rstd[r0 + r])
+        mu, rs = float(mean[U(m0 + r)]), float(rstd[U(r0 + r)])
         base, gbase = x0 + r * cols, dy0 + r * cols
         sum_g = 0.0
         sum_gx = 0.0
         for j in range(cols):
-            xh = (x[base + j] - mu) * rs
-            d = float(dy[gbase + j])
-            g = d * w[w0 + j] if w.size else d
+            xh = (x[U(base + j)] - mu) * rs
+            d = float(dy[U(gbase + j)])
+            g = d * w[U(w0 + j)] if w.size else d
             sum_g += g
             sum_gx += g * xh
             acc_w[j] += d * xh
             acc_b[j] += d
         mean_g, mean_gx = sum_g / cols, sum_gx / cols
         for j in range(cols):
-            xh = (x[base + j] - mu) * rs
-            d = float(dy[gbase + j])
-            g = d * w[w0 + j] if w.size else d
-            dx[dx0 + r * cols + j] = rs * (g - mean_g - xh * mean_gx)
+            xh = (x[U(base + j)] - mu) * rs
+            d = float(dy[U(gbase + j)])
+            g = d * w[U(w0 + j)] if w.size else d
+            dx[U(dx0 + r * cols + j)] = rs * (g - mean_g - xh * mean_gx)
     for j in range(cols if dw.size else 0):
-        dw[dw0 + j] = acc_w[j]
+        dw[U(dw0 + j)] = acc_w[j]
     for j in range(cols if db.size else 0):
-        db[db0 + j] = acc_b[j]
+        db[U(db0 + j)] = acc_b[j]
