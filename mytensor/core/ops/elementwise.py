@@ -48,6 +48,7 @@ from mytensor.core.primitives.elementwise import (
     RULES,
     UNARY,
     Binary,
+    PerInput,
     Unary,
     describe_kinds,
     zero_grad,
@@ -235,6 +236,13 @@ def _binary_op(spec: Binary) -> Callable[[Any, Any], Tensor]:
             def backward(g: Tensor) -> tuple:
                 # under create_graph, recompute the output so it stays differentiable
                 y_now = op(a, b) if saves_out and autograd.is_grad_enabled() else y
+                if type(rule_now) is PerInput:  # only the gradients wanted
+                    return (
+                        unbroadcast(rule_now.a(g, a, b, y_now), a.shape) if a.requires_grad
+                        else None,
+                        unbroadcast(rule_now.b(g, a, b, y_now), b.shape) if b.requires_grad
+                        else None,
+                    )  # fmt: skip
                 grad_a, grad_b = rule_now(g, a, b, y_now)
                 return (
                     unbroadcast(grad_a, a.shape) if a.requires_grad else None,
