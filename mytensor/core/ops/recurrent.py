@@ -155,7 +155,14 @@ def lstm_sequence(gi: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
         return _sequence_ops(gi, h0, c0, w_hh, reverse)
     steps = gi.shape[0] // batch
     dtype = c0.dtype
-    hc = Tensor._empty(backend, (steps, batch, 2 * hidden), dtype)
+    # hc has one block more than it shows, holding [h0 | c0] before the first step taken
+    # (the end, in reverse): every step's previous h is then one strided view for the
+    # backward's W_hh product, without a copy per step
+    states = Tensor._empty(backend, (steps + 1, batch, 2 * hidden), dtype)
+    first, initial = (0, steps) if reverse else (1, 0)
+    hc = states._view((steps, batch, 2 * hidden), states._strides, first * batch * 2 * hidden)
+    backend.copy(_half(_block(states._d, initial), 0), h0._d)
+    backend.copy(_half(_block(states._d, initial), 1), c0._d)
     saved = Tensor._empty(backend, (steps, batch, 5 * hidden), dtype)
     gates = Tensor._empty(backend, (batch, 4 * hidden), dtype)._d
     # W_hh^T copied contiguous once: every step's matmul then reads it without a transpose
@@ -175,7 +182,10 @@ def lstm_sequence(gi: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
         def backward(d_hc: Tensor) -> tuple:
             if autograd.is_grad_enabled() or batching.ACTIVE[0]:
                 return _recomputed_grads(d_hc, (gi, h0, c0, w_hh), reverse)
-            return _sequence_backward(backend, d_hc, hc, saved, (gi, h0, c0, w_hh), order)
+            h_before = Strided(states._storage.buffer, (steps * batch, hidden),
+                               (2 * hidden, 1), (1 - first) * batch * 2 * hidden, dtype)
+            return _sequence_backward(backend, d_hc, hc, saved, (gi, h0, c0, w_hh), order,
+                                      h_before)  # fmt: skip
 
         autograd.record(hc, "lstm_sequence", (gi, h0, c0, w_hh), backward, (gi, h0, c0, w_hh),
                         fresh_grads=True)  # fmt: skip
@@ -198,7 +208,9 @@ register(OpRecord("lstm_sequence", lstm_sequence, _np_lstm_sequence, arity=4,
 
 
 def _sequence_backward(backend, d_hc: Tensor, hc: Tensor, saved: Tensor, inputs: tuple,
-                       order: range) -> tuple:  # fmt: skip
+                       order: range, h_before: Strided) -> tuple:  # fmt: skip
+    """The recurrence backwards; `h_before` is (T * B, H): row block t holds the h that
+    step t read."""
     gi, h0, c0, w_hh = inputs
     steps, batch, two_h = hc.shape
     hidden, dtype = two_h // 2, hc.dtype
@@ -222,14 +234,8 @@ def _sequence_backward(backend, d_hc: Tensor, hc: Tensor, saved: Tensor, inputs:
         backend.matmul(dh, g_t, w_hh._d)
     d_w = None
     if w_hh.requires_grad:  # dW = sum_t dG_t^T h_{t-1}: one matmul over every step
-        h_before = Tensor._empty(backend, (steps, batch, hidden), dtype)
-        for t in order:
-            before = previous.get(t)
-            src = h0._d if before is None else _half(_block(hc._d, before), 0)
-            backend.copy(_block(h_before._d, t), src)
         d_w = Tensor._empty(backend, w_hh.shape, dtype)
-        flat = Strided(h_before._storage.buffer, (steps * batch, hidden), (hidden, 1), 0, dtype)
-        backend.matmul(d_w._d, _transposed(d_gates._d), flat)
+        backend.matmul(d_w._d, _transposed(d_gates._d), h_before)
     return (d_gates if gi.requires_grad else None, d_h0 if h0.requires_grad else None,
             d_c0 if c0.requires_grad else None, d_w)  # fmt: skip
 
