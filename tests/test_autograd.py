@@ -622,3 +622,20 @@ def test_gradients_of_many_views_of_one_tensor_add_up_as_in_pytorch(backend):
     (tg,) = torch.autograd.grad(program(torch, theirs2), theirs2, create_graph=True)
     (tg * tg).sum().backward()
     np.testing.assert_allclose(ours2.grad.numpy(), theirs2.grad.numpy(), rtol=1e-5)
+
+
+def test_a_trained_parameter_dies_with_its_model_without_the_cyclic_collector():
+    """A leaf and its graph edge must not form a reference cycle: PyTorch frees a deleted
+    model's weights at once, and so must we (with the collector off, a cycle never goes)."""
+    model = mt.nn.Linear(4, 3)
+    model(mt.ones(2, 4)).sum().backward()
+    weight = weakref.ref(model.weight)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del model
+        assert weight() is None
+    finally:
+        if was_enabled:
+            gc.enable()
+

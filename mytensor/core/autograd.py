@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -104,18 +105,27 @@ def inference_mode(mode: bool = True) -> contextlib.AbstractContextManager[None]
 
 
 class Leaf:
-    """The graph edge of a leaf tensor that requires grad: gradients accumulate into it."""
+    """The graph edge of a leaf tensor that requires grad: gradients accumulate into it.
 
-    __slots__ = ("hooks", "post_hooks", "tensor")
+    It holds its tensor weakly (the tensor holds it): a strong pair would be a reference
+    cycle, and a model's parameters would then outlive `del model` until the cyclic
+    collector ran. A graph that outlives its leaf tensor accumulates nothing into it."""
+
+    __slots__ = ("_tensor", "hooks", "post_hooks")
     name = "AccumulateGrad"
 
     def __init__(self, tensor: Tensor) -> None:
-        self.tensor = tensor
+        self._tensor = weakref.ref(tensor)
         self.hooks: list | None = None  # Tensor.register_hook's functions, in order
         # Tensor.register_post_accumulate_grad_hook's: called with the tensor once its
         # .grad holds this backward's gradient (DistributedDataParallel starts its
         # all-reduces from them)
         self.post_hooks: list | None = None
+
+    @property
+    def tensor(self) -> Tensor | None:
+        """The leaf tensor, or None once nothing else holds it."""
+        return self._tensor()
 
 
 class Node:
@@ -269,11 +279,12 @@ def run_backward(
                 if isinstance(node, Leaf):
                     continue
             if isinstance(node, Leaf):
-                if capture is None and grad is not None:
-                    _accumulate(node.tensor, grad, create_graph, grad_owned)
+                tensor = node._tensor()
+                if capture is None and grad is not None and tensor is not None:
+                    _accumulate(tensor, grad, create_graph, grad_owned)
                     if node.post_hooks:
                         for hook in list(node.post_hooks):
-                            hook(node.tensor)
+                            hook(tensor)
                 continue
             if node.retained is not None and grad is not None:
                 # a retained gradient accumulates like a leaf's (also in autograd.grad)
