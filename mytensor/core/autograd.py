@@ -159,7 +159,10 @@ class Node:
         self.inputs = inputs
         self.dtype = dtype  # the output's: the gradient the closure receives
         self.saved = saved
-        self.versions = tuple([t._storage.version for t in saved]) if saved else ()
+        if len(saved) == 2:  # the common case, without a comprehension's frame
+            self.versions = (saved[0]._storage.version, saved[1]._storage.version)
+        else:
+            self.versions = tuple([t._storage.version for t in saved]) if saved else ()
         self.retained: Tensor | None = None
         self.fresh_grads = fresh_grads
         self.hooks: list | None = None  # Tensor.register_hook's functions, in order

@@ -168,7 +168,7 @@ def _everywhere(t: Tensor, shape: tuple[int, ...]) -> Strided:
 def _binary_op(spec: Binary) -> Callable[[Any, Any], Tensor]:
     name, grad_rule, rule = spec.name, spec.grad, RULES[spec.rule]
     kinds, optional = rule.accepts, spec.optional
-    saves_out = spec.saves == "abo"
+    saves_out, saves_inputs = spec.saves == "abo", spec.saves == "ab"
     out_kind, float_fix = rule.out, spec.float_fix
     complex_rule = spec.complex_grad
     if grad_rule is not None and "complex" in kinds and complex_rule is None:
@@ -249,7 +249,7 @@ def _binary_op(spec: Binary) -> Callable[[Any, Any], Tensor]:
                     unbroadcast(grad_b, b.shape) if b.requires_grad else None,
                 )
 
-            saved = {"": (), "ab": (a, b), "abo": (a, b, y)}[spec.saves]
+            saved = (a, b, y) if saves_out else (a, b) if saves_inputs else ()
             autograd.record(out, name, (a, b), backward, saved)
         return out
 
