@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from mytensor.backends.spec import Strided
-from mytensor.core import _autocast, autograd
+from mytensor.core import _autocast, autograd, batching
 from mytensor.core.batching import batchable, materialize, register_decomposition, register_rule
 from mytensor.core.creation import arange, tensor
 from mytensor.core.dtypes import HALF_DTYPES, float32, int64
@@ -270,7 +270,7 @@ def cross_entropy(
             scale = g
         else:
             scale = g.unsqueeze(1)
-        if mask is None and p.is_contiguous():  # p is ours: scaled in place
+        if mask is None and not batching.ACTIVE[0] and p.is_contiguous():  # p is ours
             backend = p._storage.backend
             backend.zip("mul", p._d, p._d, expanded(scale, p.shape))
             return (p,)

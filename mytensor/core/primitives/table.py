@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from mytensor.backends import spec
 from mytensor.core.primitives import scalar
-from mytensor.core.primitives.elementwise import BINARY, BOOL_KERNELS, RULES, UNARY
+from mytensor.core.primitives.elementwise import BINARY, BOOL_KERNELS, RULES, UNARY, PerInput
 
 __all__ = ["render"]
 
@@ -22,15 +22,27 @@ _OUT_WORDS = {"same": "the input's", "bool": "bool", "real": "real (complex -> i
 
 
 def _expression(fn: Callable | None) -> str:
-    """A backward rule as text: a lambda's body, or a named rule's name."""
+    """A backward rule as text: a lambda's body, a per-input pair of them, or a named
+    rule's name."""
     if fn is None:
         return "not differentiable"
+    if isinstance(fn, PerInput):
+        # two lambdas written on one line: the second input's is the second there
+        same_line = fn.a.__code__.co_firstlineno == fn.b.__code__.co_firstlineno
+        a, b = _lambda_body(fn.a, 0), _lambda_body(fn.b, 1 if same_line else 0)
+        return f"`({a}, {b})`" if a and b else "a rule per input"
     if fn.__name__ != "<lambda>":
         return f"`{fn.__name__}`"
+    body = _lambda_body(fn, 0)
+    return f"`{body}`" if body else "a lambda"
+
+
+def _lambda_body(fn: Callable, index: int) -> str | None:
+    """The body of the `index`-th lambda in the source lines that define `fn`."""
     try:
         source = textwrap.dedent(inspect.getsource(fn)).strip()
     except (OSError, TypeError):
-        return "a lambda"
+        return None
     # the source is the row's lines: trim closing brackets until the text parses
     for _ in range(4):
         for candidate in (source, f"({source})", f"f({source})"):
@@ -39,10 +51,10 @@ def _expression(fn: Callable | None) -> str:
             except SyntaxError:
                 continue
             lambdas = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda)]
-            if lambdas:
-                return f"`{ast.unparse(lambdas[0].body)}`"
+            if len(lambdas) > index:
+                return ast.unparse(lambdas[index].body)
         source = source.rstrip().rstrip(",")[:-1] if source.rstrip().rstrip(",") else source
-    return "a lambda"
+    return None
 
 
 def _takes(rule_name: str) -> str:
