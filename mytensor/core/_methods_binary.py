@@ -29,6 +29,12 @@ def bind() -> None:
     global _inplace
     _B.update(elementwise.BINARY_OPS)
     _inplace = methods.inplace_binary
+    # the four arithmetic operators call their op without the method's frame in between
+    # (a 1000-element `a + b`: 3.86 -> 3.71 us); the methods above stay as their typed,
+    # documented signatures
+    for method, op in (("__add__", "add"), ("__sub__", "sub"), ("__mul__", "mul"),
+                       ("__truediv__", "div")):  # fmt: skip
+        setattr(BinaryMethods, method, elementwise.BINARY_OPS[op])
 
 
 class BinaryMethods:
