@@ -33,6 +33,12 @@ def contiguous_strides(shape: Sequence[int]) -> Shape:
     return out
 
 
+# the cached row-major strides of a shape, or None, without computing them: the same tuple
+# object every tensor allocated with that shape holds, so a backend can tell a whole,
+# fresh tensor's layout by identity
+cached_contiguous_strides = _STRIDES_CACHE.get
+
+
 def is_contiguous(shape: Shape, strides: Shape) -> bool:
     if 0 in shape:
         return True  # no elements: any strides describe the same (empty) row-major block

@@ -13,11 +13,6 @@ import numpy as np
 
 from mytensor.backends._plan import elementwise_dims, lookup, reduce_dims, remember
 from mytensor.backends.spec import Strided
-from mytensor.core.layout import _STRIDES_CACHE
-
-# the row-major strides of a shape, or None; the same tuple object every tensor the core
-# allocates with that shape has, so `_launch` can tell a fresh, whole tensor by identity
-contiguous_strides_of = _STRIDES_CACHE.get
 
 
 def elementwise_plan(shape: tuple[int, ...], layouts: tuple[tuple, ...]) -> tuple:

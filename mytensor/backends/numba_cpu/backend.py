@@ -36,13 +36,7 @@ from mytensor.backends.numba_cpu import (
 from mytensor.backends.numba_cpu import _reduce as R
 from mytensor.backends.numba_cpu._conv import Conv
 from mytensor.backends.numba_cpu._elementwise import kernels
-from mytensor.backends.numba_cpu._plan import (
-    contiguous_strides_of,
-    elementwise_plan,
-    flat_plan,
-    numpy_view,
-    reduce_plan,
-)
+from mytensor.backends.numba_cpu._plan import elementwise_plan, flat_plan, numpy_view, reduce_plan
 from mytensor.backends.numba_cpu.allocator import ALLOCATOR
 from mytensor.backends.numpy_ref._half import HALF
 from mytensor.backends.numpy_ref.backend import NumpyBackend
@@ -70,6 +64,7 @@ from mytensor.core.dtypes import (
     uint32,
     uint64,
 )
+from mytensor.core.layout import cached_contiguous_strides
 from mytensor.core.primitives import numpy_kernels as reference
 
 # below this many elements a kernel runs serially. Measured crossover of a float32 add on
@@ -283,7 +278,7 @@ class NumbaBackend:
             if d.offset or d.strides is not out_strides:
                 break
         else:  # every operand a row-major block from 0 (checked last: one dict lookup)
-            if out_strides is contiguous_strides_of(descs[0].shape):
+            if out_strides is cached_contiguous_strides(descs[0].shape):
                 shape, strides, offsets, total = flat_plan(descs[0].shape, len(descs))
                 out_strides = None
         if out_strides is not None:
