@@ -13,8 +13,8 @@ returned block is freed. Turn the cache off with ``MYTENSOR_NUMBA_CACHING=0`` or
 `CachingAllocator.set_enabled`; `stats` reports its counters.
 
 Every free-list operation is a single list append or pop, atomic under the GIL, so a
-block returned from a finalizer (which can run in the middle of an allocation, when the
-garbage collector kicks in) never sees a half-updated list.
+block returned from a weak reference's callback (which can run in the middle of an
+allocation, when the garbage collector kicks in) never sees a half-updated list.
 """
 
 from __future__ import annotations
@@ -44,6 +44,10 @@ class CachingAllocator:
         self.min_bytes = min_bytes
         self.max_cached_bytes = max_cached_bytes
         self._free: dict[int, list[np.ndarray]] = {}
+        # id(weak reference to an array handed out) -> (that reference, its block): the
+        # reference's callback returns the block when the array dies (a plain weakref
+        # callback: weakref.finalize cost ~1.3 us more per allocation)
+        self._out: dict[int, tuple[weakref.ref, np.ndarray]] = {}
         self._counts = dict.fromkeys(
             ("hits", "misses", "releases", "dropped", "cached_bytes", "in_use_bytes",
              "peak_in_use_bytes"), 0)  # fmt: skip
@@ -66,10 +70,16 @@ class CachingAllocator:
         # through a memoryview, so views of the array keep *it* (not the block) alive:
         # the block returns to the pool only when nothing can reach it any more
         array = np.frombuffer(memoryview(block)[:nbytes], dtype)
-        weakref.finalize(array, self._release, block).atexit = False
+        ref = weakref.ref(array, self._died)
+        self._out[id(ref)] = (ref, block)
         counts["in_use_bytes"] += bucket
         counts["peak_in_use_bytes"] = max(counts["peak_in_use_bytes"], counts["in_use_bytes"])
         return array
+
+    def _died(self, ref: weakref.ref) -> None:
+        entry = self._out.pop(id(ref), None)
+        if entry is not None:
+            self._release(entry[1])
 
     def _release(self, block: np.ndarray) -> None:
         counts = self._counts
