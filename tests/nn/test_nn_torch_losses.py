@@ -92,6 +92,26 @@ def test_cross_entropy_of_indices_with_ignored_targets_matches_torch(backend, ig
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("backend", ["numpy_ref", "numba_cpu"])
+def test_cross_entropy_of_indices_second_order_matches_torch(backend, reduction):
+    """The fused node's gradient, differentiated again (create_graph): the first backward
+    must keep its scale inside the graph, not apply it to a detached buffer."""
+    pytest.importorskip("numba") if backend == "numba_cpu" else None
+    logits, target = _normal(5, 4).astype(np.float64), RNG.integers(0, 4, size=5)
+    x = mt.tensor(logits, requires_grad=True, backend=backend)
+    tx = torch.tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(x, mt.tensor(target, backend=backend), reduction=reduction)
+    tloss = torch.nn.functional.cross_entropy(tx, torch.tensor(target), reduction=reduction)
+    upstream = RNG.standard_normal(loss.shape)
+    (g,) = mt.autograd.grad(loss, x, mt.tensor(upstream, backend=backend), create_graph=True)
+    (tg,) = torch.autograd.grad(tloss, tx, torch.tensor(upstream), create_graph=True)
+    (g * g).sum().backward()
+    (tg * tg).sum().backward()
+    np.testing.assert_allclose(g.detach().numpy(), tg.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("case", [{}, {"weight": True}, {"label_smoothing": 0.2}], ids=str)
 def test_cross_entropy_with_probabilities_matches_torch(case, reduction):
     weight = RNG.uniform(0.5, 2, 4).astype(np.float32) if case.get("weight") else None

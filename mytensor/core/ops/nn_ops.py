@@ -254,7 +254,8 @@ def cross_entropy(
 
     def backward(g: Tensor) -> tuple:
         targets = safe.unsqueeze(1)
-        if autograd.is_grad_enabled():
+        recorded = autograd.is_grad_enabled()  # create_graph: p must stay in the graph
+        if recorded:
             # under create_graph the softmax must stay differentiable in input: recompute it
             p = softmax(input, 1)
             p = p - (arange(c, backend=input.backend) == targets).astype(p.dtype)
@@ -270,9 +271,8 @@ def cross_entropy(
             scale = g
         else:
             scale = g.unsqueeze(1)
-        if mask is None and not batching.ACTIVE[0] and p.is_contiguous():  # p is ours
-            backend = p._storage.backend
-            backend.zip("mul", p._d, p._d, expanded(scale, p.shape))
+        if mask is None and not recorded and not batching.ACTIVE[0]:
+            p._backend.zip("mul", p._d, p._d, expanded(scale, p.shape))  # p is ours
             return (p,)
         # where, not a multiply by the mask: with every target ignored, "mean" divides by
         # zero, and the ignored rows must still get exactly 0 (to every order), as in the
@@ -301,9 +301,8 @@ def _picked_total(logp: Tensor, targets: Tensor, count: int | None) -> Tensor:
     backend.reduce("sum", total._d, column, (0,))
     backend.map("neg", total._d, total._d)
     if count is not None:
-        divisor = scalar_tensor(count, dtype, backend)._d
-        backend.zip("div", total._d, total._d, Strided(divisor.buffer, (1,), (0,),
-                                                        divisor.offset, dtype))  # fmt: skip
+        divisor = expanded(scalar_tensor(count, dtype, backend), (1,))
+        backend.zip("div", total._d, total._d, divisor)
     return total._view((), (), 0)
 
 
