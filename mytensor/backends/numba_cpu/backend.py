@@ -273,16 +273,17 @@ class NumbaBackend:
         self._launch(kernels("where"), (out, cond, a, b))
 
     def _launch(self, found: tuple, descs: tuple, step: int = 0) -> None:
+        plan = None
         out_strides = descs[0].strides
         for d in descs:
             if d.offset or d.strides is not out_strides:
                 break
         else:  # every operand a row-major block from 0 (checked last: one dict lookup)
             if out_strides is cached_contiguous_strides(descs[0].shape):
-                shape, strides, offsets, total = flat_plan(descs[0].shape, len(descs))
-                out_strides = None
-        if out_strides is not None:
-            shape, strides, offsets, total = elementwise_plan(descs[0].shape, _layouts(descs))
+                plan = flat_plan(descs[0].shape, len(descs))
+        if plan is None:
+            plan = elementwise_plan(descs[0].shape, _layouts(descs))
+        shape, strides, offsets, total = plan
         if total == 0:
             return
         serial, parallel = found
