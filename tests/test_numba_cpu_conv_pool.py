@@ -116,8 +116,12 @@ def test_small_planes_take_the_batched_path_where_launches_are_dear():
 
 
 POOL_CASES = [
-    # (x shape, kernel, stride, padding, dilation)
+    # (x shape, kernel, stride, padding, dilation[, ceil_mode]); 2x2 windows without
+    # padding take the unrolled path unless ceil_mode adds a window over the edge
     ((2, 3, 8, 8), (2, 2), (2, 2), (0, 0), (1, 1)),
+    ((2, 2, 7, 9), (2, 2), (1, 1), (0, 0), (1, 1)),
+    ((1, 3, 9, 8), (2, 2), (3, 2), (0, 0), (1, 1)),
+    ((2, 2, 5, 7), (2, 2), (2, 2), (0, 0), (1, 1), True),
     ((2, 2, 9, 7), (3, 2), (2, 1), (1, 1), (1, 2)),
     ((3, 2, 11), (3,), (2,), (1,), (2,)),
     ((1, 2, 5, 6, 4), (2, 3, 2), (1, 2, 2), (1, 1, 0), (2, 1, 1)),
@@ -127,15 +131,17 @@ POOL_CASES = [
 @pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
 @pytest.mark.parametrize("case", POOL_CASES, ids=lambda c: f"{len(c[0]) - 2}d-{c[0]}")
 def test_max_pool_paths_agree_with_numpy_ref_bit_for_bit(case, parallel, monkeypatch):
-    x_shape, kernel, stride, padding, dilation = case
+    x_shape, kernel, stride, padding, dilation, *ceil_mode = case
     x = RNG.standard_normal(x_shape).astype(np.float32)
     flat = x.reshape(-1)
     flat[::7] = -np.inf  # whole windows of -inf where padding is near
     flat[5::13] = np.nan
     flat[3::17] = -0.0
     flat[4::17] = 0.0  # ties of signed zeros: the first one wins
-    out_shape = (*x_shape[:2], *_output_shape(x_shape, (0, 0, *kernel), stride, padding,
-                                              dilation))  # fmt: skip
+    spatial = _output_shape(x_shape, (0, 0, *kernel), stride, padding, dilation)
+    if ceil_mode:  # one more window that starts inside and overhangs the edge
+        spatial = tuple(n + 1 for n in spatial)
+    out_shape = (*x_shape[:2], *spatial)
     monkeypatch.setattr(_pool, "PARALLEL_TAPS", 0 if parallel else 1 << 62)
     monkeypatch.setattr(_pool.numba, "get_num_threads", lambda: 2 if parallel else 1)
     got, got_index = (
