@@ -290,7 +290,27 @@ def test_unwritable_cache_dir_still_works(tmp_path):
     assert not where.startswith(str(blocker))
 
 
-@pytest.mark.parametrize("cols", [5, 300])  # maxima found in the kernel / by numpy
+def test_softmax_row_max_is_the_first_maximum_of_a_compare_loop():
+    """The eight-lane row maximum is the value a plain compare loop finds: NaN skipped,
+    the first of tied signed zeros, -inf for a row of NaN or -inf, and every length."""
+    from mytensor.backends.numba_cpu._softmax import row_max
+
+    def first_max(row):
+        best = np.float32(-np.inf)
+        for v in row:
+            best = v if v > best else best
+        return best
+
+    for n in range(0, 41):
+        for _ in range(20):
+            row = RNG.choice(np.array([-1.5, -0.0, 0.0, np.nan, -np.inf, 2.0, -3.0],
+                                      np.float32), size=n)  # fmt: skip
+            x = np.concatenate([RNG.standard_normal(3).astype(np.float32), row])
+            got, want = row_max(x, 3, n), first_max(row)
+            assert np.float32(got).tobytes() == want.tobytes(), (row.tolist(), got, want)
+
+
+@pytest.mark.parametrize("cols", [5, 300])  # shorter than the eight lanes' block / longer
 @pytest.mark.parametrize("log", [False, True])
 def test_float32_softmax_rows_in_parallel_equal_the_serial_kernel(impl, cols, log):
     """Blocks of rows in parallel give the serial kernel's bits, and the reference's

@@ -125,19 +125,15 @@ def _softmax_rows(dim: int, log: bool, x: np.ndarray, out: np.ndarray) -> None:
     reference.softmax(x, dim, log, out)
 
 
-_NO_MAXIMA = np.empty(0, np.float32)  # `_softmax.rows` finds the row maxima itself
-
-
 @_quiet
 def _softmax_float32_rows(log: bool, x: np.ndarray, out: np.ndarray, chunks: int) -> None:
     # x and out: (rows, cols) C-contiguous views; chunks > 1: that many blocks of rows in
-    # parallel (numpy's maxima stay on one thread: 30 of ~125 us for 256x1000)
+    # parallel
     cols = x.shape[1]
-    maxima = np.max(x, axis=1) if cols >= _softmax.NUMPY_MAXIMA_FROM else _NO_MAXIMA
     if chunks > 1:
-        _softmax.rows_parallel(out.reshape(-1), x.reshape(-1), maxima, cols, log, chunks)
+        _softmax.rows_parallel(out.reshape(-1), x.reshape(-1), cols, log, chunks)
     else:
-        _softmax.rows(out.reshape(-1), x.reshape(-1), maxima, cols, log)
+        _softmax.rows(out.reshape(-1), x.reshape(-1), cols, log)
 
 
 @_quiet
@@ -298,9 +294,9 @@ class NumbaBackend:
             self._numpy_in_threads(_quiet_call, (ufunc,), numpy_view(a), numpy_view(out))
 
     def softmax(self, out: Strided, a: Strided, dim: int, log: bool) -> None:
-        """float32 rows along the last, contiguous dim: one kernel after numpy's row maxima
-        (`_softmax`), blocks of rows in parallel when large (twice an elementwise op's
-        work per element: 256x1000 went from ~176 to ~126 us on TBB). Other cases: numpy's
+        """float32 rows along the last, contiguous dim: one kernel (`_softmax`), blocks of
+        rows in parallel when large (twice an elementwise op's work per element: 256x1000
+        went from ~176 to ~126 us on TBB). Other cases: numpy's
         vectorised passes, rows split between Python threads when large."""
         if out.dtype in HALF:
             _REFERENCE.softmax(out, a, dim, log)
