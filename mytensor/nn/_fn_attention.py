@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 from mytensor.core.creation import full, zeros
+from mytensor.core.ops.construction import triangle_mask
 from mytensor.core.ops.elementwise import where
 from mytensor.core.ops.shape import cat
 from mytensor.core.ops.softmax import softmax
@@ -139,7 +140,7 @@ def scaled_dot_product_attention(
     factor = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
     scores = (q @ k.transpose(-2, -1)) * factor
     if is_causal:  # no row is empty: key 0 always takes part
-        causal = full((q.shape[-2], k.shape[-2]), True, backend=q.backend).tril()
+        causal = triangle_mask(q.shape[-2], k.shape[-2], 0, True, q.backend)
         probs = softmax(where(causal, scores, -math.inf), -1)
     elif attn_mask is None:
         probs = softmax(scores, -1)

