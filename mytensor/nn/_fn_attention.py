@@ -24,7 +24,8 @@ from mytensor.nn._fn_basic import _require, linear
 from mytensor.nn._fn_dropout import dropout
 from mytensor.nn._fn_pad import pad
 
-__all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
+__all__ = ["multi_head_attention_forward", "scaled_dot_product_attention",
+           "self_attention_batch_first"]
 
 _SDPA = "scaled_dot_product_attention"
 _MHA = "multi_head_attention_forward"
@@ -151,6 +152,30 @@ def scaled_dot_product_attention(
     if dropout_p > 0.0:
         probs = dropout(probs, dropout_p)
     return probs @ v
+
+
+def self_attention_batch_first(
+    x: Tensor, num_heads: int, in_proj_weight: Tensor, in_proj_bias: Tensor | None,
+    out_proj_weight: Tensor, out_proj_bias: Tensor | None, dropout_p: float, is_causal: bool,
+) -> Tensor:  # fmt: skip
+    """`multi_head_attention_forward` of a batch-first self-attention with packed weights
+    and no padding mask or weights returned, in the (N, L, E) layout throughout: the heads
+    are strided views of one (N, L, 3E) projection and only the merged heads are copied,
+    where the (L, N, E) route copied the input, q, k, v and the merged heads (five
+    copies, and their gradients' in the backward).
+
+    >>> import mytensor as mt
+    >>> x, w, w_out = mt.randn(2, 5, 8), mt.randn(24, 8), mt.randn(8, 8)
+    >>> self_attention_batch_first(x, 2, w, None, w_out, None, 0.0, True).shape
+    (2, 5, 8)
+    """
+    n, length, embed_dim = x.shape
+    qkv = linear(x, in_proj_weight, in_proj_bias).reshape(
+        n, length, 3, num_heads, embed_dim // num_heads)  # fmt: skip
+    q, k, v = (qkv[:, :, i].transpose(1, 2) for i in range(3))  # (N, H, L, D) views
+    out = scaled_dot_product_attention(q, k, v, None, dropout_p, is_causal)
+    return linear(out.transpose(1, 2).reshape(n, length, embed_dim), out_proj_weight,
+                  out_proj_bias)  # fmt: skip
 
 
 def _canonical_mask(mask: Tensor | None, name: str, like: Tensor) -> Tensor | None:

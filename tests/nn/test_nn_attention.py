@@ -180,6 +180,32 @@ def test_multihead_attention_matches_torch(ctor, fwd, tgt, src, batch, self_attn
         _close(a.grad, b.grad, name)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+def test_batch_first_self_attention_in_its_own_layout_matches_torch(backend, causal, bias):
+    """Batch-first self-attention without weights or a padding mask runs in the (N, L, E)
+    layout (`self_attention_batch_first`); outputs and every gradient are PyTorch's."""
+    torch.manual_seed(3)
+    theirs = torch.nn.MultiheadAttention(8, 2, bias=bias, batch_first=True)
+    with mt.use_backend(backend):
+        ours = _twin(theirs, nn.MultiheadAttention(8, 2, bias=bias, batch_first=True))
+        x, tx = _pair(f32(RNG, 3, 5, 8))
+        mask = np.triu(np.full((5, 5), -np.inf, np.float32), 1) if causal else None
+        kwargs = {"need_weights": False, "is_causal": causal}
+        assert ours._packed_self_attention(x, x, x, None, False, mask, causal)
+        out, weights = ours(x, x, x, attn_mask=None if mask is None else mt.tensor(mask), **kwargs)
+        tout, _ = theirs(tx, tx, tx, attn_mask=None if mask is None else torch.tensor(mask),
+                         **kwargs)  # fmt: skip
+        assert weights is None
+        _close(out, tout)
+        upstream = f32(RNG, *out.shape)
+        out.backward(mt.tensor(upstream))
+        tout.backward(torch.tensor(upstream))
+        _param_grads(ours, theirs)
+        _close(x.grad, tx.grad, "input")
+
+
 def test_multihead_attention_fully_masked_rows_follow_torch():
     # need_weights=True runs a plain softmax in PyTorch (NaN rows); need_weights=False
     # goes through scaled_dot_product_attention (0 before out_proj)

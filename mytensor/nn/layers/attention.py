@@ -7,7 +7,7 @@ from typing import Any
 from mytensor.core.creation import empty
 from mytensor.core.tensor import Tensor
 from mytensor.nn import init
-from mytensor.nn._fn_attention import multi_head_attention_forward
+from mytensor.nn._fn_attention import multi_head_attention_forward, self_attention_batch_first
 from mytensor.nn.layers.linear import Linear
 from mytensor.nn.module import Module
 from mytensor.nn.parameter import Parameter
@@ -144,6 +144,13 @@ class MultiheadAttention(Module):
                 )
         self._check_feature_dims(query, key, value)
         batched = query.ndim == 3
+        if self._packed_self_attention(query, key, value, key_padding_mask, need_weights,
+                                       attn_mask, is_causal):  # fmt: skip
+            out = self_attention_batch_first(
+                query, self.num_heads, self.in_proj_weight, self.in_proj_bias,
+                self.out_proj.weight, self.out_proj.bias, self.dropout if self.training else 0.0,
+                is_causal)  # fmt: skip
+            return out, None
         if self.batch_first and batched:  # keeps query is key is value (one projection)
             same_kv, same_qk = key is value, query is key
             query, key, value = (t.transpose(1, 0) for t in (query, key, value))
@@ -163,6 +170,19 @@ class MultiheadAttention(Module):
         if self.batch_first and batched:
             out = out.transpose(1, 0)
         return out, weights
+
+    def _packed_self_attention(self, query: Tensor, key: Tensor, value: Tensor,
+                               key_padding_mask: Tensor | None, need_weights: bool,
+                               attn_mask: Tensor | None, is_causal: bool) -> bool:  # fmt: skip
+        """Whether `self_attention_batch_first` computes this call: batch-first
+        self-attention (one tensor as query, key and value) with packed weights, no extra
+        keys, no padding mask, no weights returned, and either no mask or a causal one
+        (`is_causal` with its mask, which the general route also leaves to
+        `scaled_dot_product_attention` to build)."""
+        return (self.batch_first and query.ndim == 3 and query is key and key is value
+                and self._qkv_same_embed_dim and self.bias_k is None and not self.add_zero_attn
+                and key_padding_mask is None and not need_weights
+                and (attn_mask is not None) == bool(is_causal))  # fmt: skip
 
     def _check_feature_dims(self, query: Tensor, key: Tensor, value: Tensor) -> None:
         dims = (query.shape[-1:], key.shape[-1:], value.shape[-1:])
