@@ -37,7 +37,7 @@ from mytensor.core.tensor import Tensor
 def _shape_arg(shape: tuple) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], Sequence | np.ndarray):
         shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
+    return tuple(map(int, shape))
 
 
 def _record_view(out: Tensor, name: str, x: Tensor, backward) -> Tensor:
@@ -117,6 +117,17 @@ def view(x: Tensor, *shape: int) -> Tensor:
                         lambda g: g.reshape(x.shape))  # fmt: skip
 
 
+def _permuted(x: Tensor, order: list[int]) -> Tensor:
+    """The view of `x` with its dims in `order` (a checked permutation of them)."""
+    shape, strides = x.shape, x._strides
+    out = x._view(tuple([shape[d] for d in order]), tuple([strides[d] for d in order]),
+                  x._offset)  # fmt: skip
+    inverse = [0] * len(order)
+    for position, d in enumerate(order):
+        inverse[d] = position
+    return _record_view(out, "permute", x, lambda g: g.permute(*inverse))
+
+
 @batchable("permute")
 def permute(x: Tensor, *dims: int) -> Tensor:
     """Reorder the dimensions (a view).
@@ -127,14 +138,13 @@ def permute(x: Tensor, *dims: int) -> Tensor:
     """
     x = check_tensor("permute", x)
     dims = _shape_arg(dims)
-    order = [normalize_dim("permute", d, x.ndim) for d in dims] if x.ndim else list(dims)
-    if sorted(order) != list(range(x.ndim)):
+    ndim = x.ndim
+    order = [normalize_dim("permute", d, ndim) for d in dims] if ndim else list(dims)
+    if sorted(order) != list(range(ndim)):
         raise ValueError(
-            f"permute(): dims {dims} are not a permutation of the {x.ndim} dims of shape {x.shape}"
+            f"permute(): dims {dims} are not a permutation of the {ndim} dims of shape {x.shape}"
         )
-    out = x._view(tuple(x.shape[d] for d in order), tuple(x._strides[d] for d in order), x._offset)
-    inverse = tuple(np.argsort(order).tolist())
-    return _record_view(out, "permute", x, lambda g: g.permute(*inverse))
+    return _permuted(x, order)
 
 
 @batchable("transpose")
@@ -146,13 +156,14 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     (3, 2)
     """
     x = check_tensor("transpose", x)
-    order = list(range(x.ndim))
-    if x.ndim == 0:
+    ndim = x.ndim
+    if ndim == 0:
         normalize_dim("transpose", dim0, 0), normalize_dim("transpose", dim1, 0)
-        return permute(x)
-    a, b = normalize_dim("transpose", dim0, x.ndim), normalize_dim("transpose", dim1, x.ndim)
-    order[a], order[b] = order[b], order[a]
-    return permute(x, *order)
+        return _permuted(x, [])
+    a, b = normalize_dim("transpose", dim0, ndim), normalize_dim("transpose", dim1, ndim)
+    order = list(range(ndim))
+    order[a], order[b] = b, a
+    return _permuted(x, order)
 
 
 @batchable("expand")
