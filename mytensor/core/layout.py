@@ -130,8 +130,8 @@ def view_strides(shape: Shape, strides: Shape, new_shape: Shape) -> Shape | None
     equal size; a run of old dimensions may be re-split only if it is laid out
     contiguously relative to itself.
     """
-    if numel(shape) == 0:
-        return contiguous_strides(new_shape)
+    if numel(shape) == 0 or strides is _STRIDES_CACHE.get(shape):  # type: ignore[call-overload]
+        return contiguous_strides(new_shape)  # row-major (told by the cached tuple) stays so
     old = [(s, st) for s, st in zip(shape, strides, strict=True) if s != 1]
     old_sizes = [s for s, _ in old]
     old_strides = [st for _, st in old]
@@ -160,7 +160,9 @@ def view_strides(shape: Shape, strides: Shape, new_shape: Shape) -> Shape | None
 
 def infer_shape(op: str, shape: Sequence[int], total: int) -> Shape:
     """Resolve one -1 in a requested shape against `total` elements."""
-    shape = tuple(int(s) for s in shape)
+    shape = tuple(map(int, shape))
+    if -1 not in shape and numel(shape) == total and min(shape, default=0) >= 0:
+        return shape  # the common case, without the checks' passes below
     unknown = [i for i, s in enumerate(shape) if s == -1]
     if len(unknown) > 1:
         raise ValueError(f"{op}(): only one dimension can be -1, got shape {shape}")

@@ -43,7 +43,7 @@ def _shape_arg(shape: tuple) -> tuple[int, ...]:
 def _record_view(out: Tensor, name: str, x: Tensor, backward) -> Tensor:
     if out._storage is x._storage:
         out._base = x._base if x._base is not None else x
-    if autograd.needs_grad(x):
+    if x.requires_grad and autograd.GRAD_MODE.enabled:
         autograd.record(out, name, (x,), lambda g: (backward(g),))
     return out
 
