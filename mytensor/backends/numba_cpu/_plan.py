@@ -58,7 +58,7 @@ def numpy_view(desc: Strided) -> np.ndarray:
         else:
             view = np.ndarray(desc.shape, desc.dtype.numpy, buffer=desc.buffer,
                               offset=desc.offset * itemsize,
-                              strides=tuple(s * itemsize for s in desc.strides))  # fmt: skip
+                              strides=tuple([s * itemsize for s in desc.strides]))  # fmt: skip
         desc.cache = view
     return view
 
