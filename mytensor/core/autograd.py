@@ -185,7 +185,10 @@ def edge_of(t: Tensor) -> Node | Leaf | None:
 def needs_grad(*tensors: Tensor) -> bool:
     if not GRAD_MODE.enabled:
         return False
-    return any(t.requires_grad for t in tensors)
+    for t in tensors:  # noqa: SIM110 (any() over a generator: 0.35 us, this 0.15; every op asks)
+        if t.requires_grad:
+            return True
+    return False
 
 
 def record(

@@ -52,6 +52,12 @@ def is_contiguous(shape: Shape, strides: Shape) -> bool:
 
 def broadcast_shapes(op: str, *shapes: Shape) -> Shape:
     """numpy's broadcasting rule; the error names the op, the shapes and the clash."""
+    first = shapes[0] if shapes else ()
+    for shape in shapes:
+        if shape != first:
+            break
+    else:  # all the same (the common case): nothing to walk
+        return tuple(first)
     ndim = max((len(s) for s in shapes), default=0)
     out = []
     for axis in range(-ndim, 0):
