@@ -1,7 +1,9 @@
 """The standard's creation functions that take tensors: meshgrid (broadcast views) and
-tril / triu (a mask from index comparisons, applied with `where`: differentiable)."""
+tril / triu (a mask from numpy's `tri`, applied with `where`: differentiable)."""
 
 from __future__ import annotations
+
+import operator
 
 import numpy as np
 
@@ -48,7 +50,9 @@ def triangle_mask(n: int, m: int, k: int, lower: bool, backend: str | None) -> T
     """
     from mytensor.core.creation import tensor
 
-    k = max(-n - 1, min(k, m + 1))  # numpy's arange must not overflow; the mask is the same
+    # a Python int (a numpy uint8 k wraps in numpy's arange), clamped so that it cannot
+    # overflow there either: the mask is the same
+    k = max(-n - 1, min(operator.index(k), m + 1))
     keep = np.tri(n, m, k, dtype=bool) if lower else ~np.tri(n, m, k - 1, dtype=bool)
     return tensor(keep, backend=backend)
 
