@@ -115,17 +115,37 @@ def _linear_2d(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     if autograd.needs_grad(*inputs):
 
         def backward(g: Tensor) -> tuple:
-            grads = (
-                g @ weight if input.requires_grad else None,
-                g.mT @ input if weight.requires_grad else None,  # (out, in), like weight
-            )
+            if autograd.is_grad_enabled() or batching.ACTIVE[0] or g.dtype is not out.dtype:
+                grads = (
+                    g @ weight if input.requires_grad else None,
+                    g.mT @ input if weight.requires_grad else None,  # (out, in), like weight
+                )
+            else:  # nothing recorded: the same two products, straight on descriptors
+                grads = (
+                    _product(g._d, weight._d, (n, weight.shape[1])) if input.requires_grad
+                    else None,
+                    _product(_transposed(g), input._d, weight.shape) if weight.requires_grad
+                    else None,
+                )  # fmt: skip
             if bias is None:
                 return grads
             return (*grads, g.sum(0) if bias.requires_grad else None)
 
+        def _product(a: Strided, b: Strided, shape: tuple[int, int]) -> Tensor:
+            result = Tensor._empty(backend, shape, out.dtype)
+            if result.numel():
+                backend.matmul(result._d, a, b)
+            return result
+
         # each gradient is a new matmul or sum result, so a parameter can keep it as is
         autograd.record(out, "linear", inputs, backward, (input, weight), fresh_grads=True)
     return out
+
+
+def _transposed(t: Tensor) -> Strided:
+    """The descriptor of a 2-d tensor's transpose (what ``t.mT._d`` is, without the view)."""
+    return Strided(t._storage.buffer, (t.shape[1], t.shape[0]), (t._strides[1], t._strides[0]),
+                   t._offset, t.dtype)  # fmt: skip
 
 
 def _linear_rounded_once(input: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
