@@ -29,6 +29,12 @@ U = np.uint64
 _CACHED = CACHE_DIR is not None
 
 
+@numba.njit(inline="always")
+def _larger(v, m):
+    # the compare skips NaN (False either way) and keeps the earlier of equal values
+    return v if v > m else m
+
+
 @numba.njit(cache=_CACHED, error_model="numpy", nogil=True)
 def row_max(x, base, n):
     """The first maximum of ``x[base : base + n]`` that is not NaN (-inf if none), as a
@@ -40,34 +46,17 @@ def row_max(x, base, n):
     j = 0
     while j + 8 <= n:
         p = base + j
-        v = x[U(p)]
-        m0 = v if v > m0 else m0
-        v = x[U(p + 1)]
-        m1 = v if v > m1 else m1
-        v = x[U(p + 2)]
-        m2 = v if v > m2 else m2
-        v = x[U(p + 3)]
-        m3 = v if v > m3 else m3
-        v = x[U(p + 4)]
-        m4 = v if v > m4 else m4
-        v = x[U(p + 5)]
-        m5 = v if v > m5 else m5
-        v = x[U(p + 6)]
-        m6 = v if v > m6 else m6
-        v = x[U(p + 7)]
-        m7 = v if v > m7 else m7
+        m0, m1 = _larger(x[U(p)], m0), _larger(x[U(p + 1)], m1)
+        m2, m3 = _larger(x[U(p + 2)], m2), _larger(x[U(p + 3)], m3)
+        m4, m5 = _larger(x[U(p + 4)], m4), _larger(x[U(p + 5)], m5)
+        m6, m7 = _larger(x[U(p + 6)], m6), _larger(x[U(p + 7)], m7)
         j += 8
     while j < n:
-        v = x[U(base + j)]
-        m0 = v if v > m0 else m0
+        m0 = _larger(x[U(base + j)], m0)
         j += 1
-    m0 = m1 if m1 > m0 else m0
-    m2 = m3 if m3 > m2 else m2
-    m4 = m5 if m5 > m4 else m4
-    m6 = m7 if m7 > m6 else m6
-    m0 = m2 if m2 > m0 else m0
-    m4 = m6 if m6 > m4 else m4
-    best = m4 if m4 > m0 else m0
+    m0, m2, m4, m6 = _larger(m1, m0), _larger(m3, m2), _larger(m5, m4), _larger(m7, m6)
+    m0, m4 = _larger(m2, m0), _larger(m6, m4)
+    best = _larger(m4, m0)
     if best == 0:  # +0.0 or -0.0: the sign of the first zero
         for j in range(n):
             v = x[U(base + j)]
