@@ -148,6 +148,11 @@ def expanded(t: Tensor, shape: tuple[int, ...]) -> Strided:
     return Strided(t._storage.buffer, shape, strides, t._offset, t.dtype)
 
 
+def transposed(d: Strided) -> Strided:
+    """The descriptor of a 2-d operand's transpose (the same memory, strides swapped)."""
+    return Strided(d.buffer, d.shape[::-1], d.strides[::-1], d.offset, d.dtype)
+
+
 def unbroadcast(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
     """Sum `grad` down to `shape`: the adjoint of broadcasting."""
     if grad.shape == shape:

@@ -21,7 +21,14 @@ from mytensor.core import _autocast, autograd, batching
 from mytensor.core.batching import batchable, materialize, register_decomposition, register_rule
 from mytensor.core.creation import arange, tensor
 from mytensor.core.dtypes import HALF_DTYPES, float32, int64
-from mytensor.core.ops._base import OpRecord, check_tensor, expanded, register, scalar_tensor
+from mytensor.core.ops._base import (
+    OpRecord,
+    check_tensor,
+    expanded,
+    register,
+    scalar_tensor,
+    transposed,
+)
 from mytensor.core.ops.elementwise import where
 from mytensor.core.ops.indexing import gather, gather_checked
 from mytensor.core.ops.softmax import log_softmax, softmax
@@ -101,14 +108,7 @@ def _linear_2d(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     n, m = input.shape[0], weight.shape[0]
     out = Tensor._empty(backend, (n, m), input.dtype)
     if out.numel():
-        weight_t = Strided(
-            weight._storage.buffer,
-            (weight.shape[1], m),
-            (weight._strides[1], weight._strides[0]),
-            weight._offset,
-            weight.dtype,
-        )
-        backend.matmul(out._d, input._d, weight_t)
+        backend.matmul(out._d, input._d, transposed(weight._d))
         if bias is not None:
             backend.zip("add", out._d, out._d, expanded(bias, out.shape))
     inputs = (input, weight) if bias is None else (input, weight, bias)
@@ -124,7 +124,7 @@ def _linear_2d(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
                 grads = (
                     _product(g._d, weight._d, (n, weight.shape[1])) if input.requires_grad
                     else None,
-                    _product(_transposed(g), input._d, weight.shape) if weight.requires_grad
+                    _product(transposed(g._d), input._d, weight.shape) if weight.requires_grad
                     else None,
                 )  # fmt: skip
             if bias is None:
@@ -140,12 +140,6 @@ def _linear_2d(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         # each gradient is a new matmul or sum result, so a parameter can keep it as is
         autograd.record(out, "linear", inputs, backward, (input, weight), fresh_grads=True)
     return out
-
-
-def _transposed(t: Tensor) -> Strided:
-    """The descriptor of a 2-d tensor's transpose (what ``t.mT._d`` is, without the view)."""
-    return Strided(t._storage.buffer, (t.shape[1], t.shape[0]), (t._strides[1], t._strides[0]),
-                   t._offset, t.dtype)  # fmt: skip
 
 
 def _linear_rounded_once(input: Tensor, weight: Tensor, bias: Tensor) -> Tensor:

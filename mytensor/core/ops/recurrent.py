@@ -18,7 +18,7 @@ import numpy as np
 
 from mytensor.backends.spec import Strided
 from mytensor.core import autograd, batching
-from mytensor.core.ops._base import OpRecord, check_tensor, register, same_backend
+from mytensor.core.ops._base import OpRecord, check_tensor, register, same_backend, transposed
 from mytensor.core.tensor import Tensor
 
 __all__ = ["lstm_cell", "lstm_sequence"]
@@ -168,7 +168,7 @@ def lstm_sequence(gi: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
     # W_hh^T copied contiguous once: every step's matmul then reads it without a transpose
     # (OpenBLAS, 16x128 @ 128x512: 47 -> 30 us)
     w_t = Tensor._empty(backend, (hidden, 4 * hidden), dtype)._d
-    backend.copy(w_t, _transposed(w_hh._d))
+    backend.copy(w_t, transposed(w_hh._d))
     order = range(steps - 1, -1, -1) if reverse else range(steps)
     h_prev, c_prev = h0._d, c0._d
     for t in order:
@@ -182,8 +182,9 @@ def lstm_sequence(gi: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
         def backward(d_hc: Tensor) -> tuple:
             if autograd.is_grad_enabled() or batching.ACTIVE[0]:
                 return _recomputed_grads(d_hc, (gi, h0, c0, w_hh), reverse)
-            h_before = Strided(states._storage.buffer, (steps * batch, hidden),
-                               (2 * hidden, 1), (1 - first) * batch * 2 * hidden, dtype)
+            start = (1 - first) * batch * 2 * hidden
+            h_before = Strided(states._storage.buffer, (steps * batch, hidden), (2 * hidden, 1),
+                               start, dtype)  # fmt: skip
             return _sequence_backward(backend, d_hc, hc, saved, (gi, h0, c0, w_hh), order,
                                       h_before)  # fmt: skip
 
@@ -235,7 +236,7 @@ def _sequence_backward(backend, d_hc: Tensor, hc: Tensor, saved: Tensor, inputs:
     d_w = None
     if w_hh.requires_grad:  # dW = sum_t dG_t^T h_{t-1}: one matmul over every step
         d_w = Tensor._empty(backend, w_hh.shape, dtype)
-        backend.matmul(d_w._d, _transposed(d_gates._d), h_before)
+        backend.matmul(d_w._d, transposed(d_gates._d), h_before)
     return (d_gates if gi.requires_grad else None, d_h0 if h0.requires_grad else None,
             d_c0 if c0.requires_grad else None, d_w)  # fmt: skip
 
@@ -264,10 +265,6 @@ def _recomputed_grads(d_hc: Tensor, inputs: tuple, reverse: bool) -> tuple:
 
 
 # descriptors of parts of contiguous operands (no Tensor, no graph node)
-def _transposed(d: Strided) -> Strided:
-    return Strided(d.buffer, d.shape[::-1], d.strides[::-1], d.offset, d.dtype)
-
-
 def _rows(d: Strided, start: int, count: int) -> Strided:
     return Strided(d.buffer, (count, d.shape[1]), d.strides, d.offset + start * d.strides[0],
                    d.dtype)  # fmt: skip
