@@ -136,7 +136,7 @@ def view_strides(shape: Shape, strides: Shape, new_shape: Shape) -> Shape | None
     equal size; a run of old dimensions may be re-split only if it is laid out
     contiguously relative to itself.
     """
-    if numel(shape) == 0 or strides is _STRIDES_CACHE.get(shape):  # type: ignore[call-overload]
+    if numel(shape) == 0 or strides is cached_contiguous_strides(shape):
         return contiguous_strides(new_shape)  # row-major (told by the cached tuple) stays so
     old = [(s, st) for s, st in zip(shape, strides, strict=True) if s != 1]
     old_sizes = [s for s, _ in old]
