@@ -13,6 +13,7 @@ differentiable. `nn.functional` exposes both; `mytensor.conformance` checks them
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -121,25 +122,27 @@ def _linear_2d(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
                     g.mT @ input if weight.requires_grad else None,  # (out, in), like weight
                 )
             else:  # nothing recorded: the same two products, straight on descriptors
+                wanted = input.requires_grad, weight.requires_grad
                 grads = (
-                    _product(g._d, weight._d, (n, weight.shape[1])) if input.requires_grad
-                    else None,
-                    _product(transposed(g._d), input._d, weight.shape) if weight.requires_grad
+                    _product(backend, g._d, weight._d, (n, weight.shape[1])) if wanted[0] else None,
+                    _product(backend, transposed(g._d), input._d, weight.shape) if wanted[1]
                     else None,
                 )  # fmt: skip
             if bias is None:
                 return grads
             return (*grads, g.sum(0) if bias.requires_grad else None)
 
-        def _product(a: Strided, b: Strided, shape: tuple[int, int]) -> Tensor:
-            result = Tensor._empty(backend, shape, out.dtype)
-            if result.numel():
-                backend.matmul(result._d, a, b)
-            return result
-
         # each gradient is a new matmul or sum result, so a parameter can keep it as is
         autograd.record(out, "linear", inputs, backward, (input, weight), fresh_grads=True)
     return out
+
+
+def _product(backend: Any, a: Strided, b: Strided, shape: tuple[int, int]) -> Tensor:
+    """A new (shape) tensor holding ``a @ b`` of two descriptors (no graph node)."""
+    result = Tensor._empty(backend, shape, a.dtype)
+    if result.numel():
+        backend.matmul(result._d, a, b)
+    return result
 
 
 def _linear_rounded_once(input: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
