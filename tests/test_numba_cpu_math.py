@@ -1,6 +1,7 @@
-"""numba_cpu's own kernels beside the generic ones: the vectorisable float32 exp
-(`_vmath.expf`) against the exact exponential, the float32 softmax kernel built on it and
-the outer-product matmul against the reference backend, edge values included."""
+"""numba_cpu's own kernels beside the generic ones: the vectorisable float32 exp and tanh
+(`_vmath.expf`, `_vmath.tanhf`) against the exact functions, the float32 softmax and LSTM
+cell kernels built on them and the outer-product matmul against the reference backend,
+edge values included."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import mytensor as mt
 numba = pytest.importorskip("numba", reason="the numba extra is not installed")
 
 from mytensor.backends.numba_cpu import _vmath  # noqa: E402
+from mytensor.core.ops.recurrent import lstm_cell  # noqa: E402
 from mytensor.core.registry import get_backend  # noqa: E402
 
 F32 = np.finfo(np.float32)
@@ -64,6 +66,63 @@ def test_expf_special_values_bit_for_bit():
     np.testing.assert_array_equal(got[5:7], expected[5:7])  # last finite, first infinite
     assert got[7] > 0 and got[8] == 0.0 and got[9] == 0.0 and got[10] == np.inf
     assert abs(float(got[11]) - np.e) <= np.spacing(np.float32(np.e))
+
+
+@numba.njit(error_model="numpy")
+def _tanhf_loop(x, out):
+    for i in range(x.size):
+        out[i] = _vmath.tanhf(x[i])
+
+
+def _tanhf(x: np.ndarray) -> np.ndarray:
+    out = np.empty_like(x)
+    _tanhf_loop(x, out)
+    return out
+
+
+def test_tanhf_is_within_1_3_ulp_where_tanh_is_not_yet_one():
+    # every 64th float32 bit pattern from 0 to 10 (tanh rounds to 1 from 9.01), both signs;
+    # the polynomial's and the exponential's sides of 0.625 both walked
+    high = np.float32(10.0)
+    positive = np.arange(0, high.view(np.int32), 64, dtype=np.int32).view(np.float32)
+    x = np.concatenate([positive, -positive])
+    got = _tanhf(x).astype(np.float64)
+    exact = np.tanh(x.astype(np.float64))
+    rounded = exact.astype(np.float32)
+    nonzero = rounded != 0
+    ulps = np.abs(got[nonzero] - exact[nonzero]) / np.spacing(rounded[nonzero]).astype(np.float64)
+    assert ulps.max() <= 1.3, f"max error {ulps.max()} ulp at x = {x[nonzero][ulps.argmax()]}"
+    assert np.all(np.abs(got) <= 1.0)
+
+
+def test_tanhf_special_values_bit_for_bit():
+    x = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-45, -1e-45, 1e-30, -1e-30, 50.0,
+                  -50.0, 1e30, -3e38], np.float32)  # fmt: skip
+    got = _tanhf(x)
+    assert np.isnan(got[0])
+    # the zero's sign kept; tanh(x) rounds to x below 2**-12, to +-1 above 9.01
+    np.testing.assert_array_equal(got[1:].view(np.int32), np.tanh(x[1:]).view(np.int32))
+
+
+def test_float32_lstm_cell_kernel_matches_the_reference():
+    # the whole float32 cell is one numba kernel on expf and tanhf; edge values in every gate
+    rng = np.random.default_rng(3)
+    gates = rng.normal(0, 4, (6, 4 * 37)).astype(np.float32)
+    c = rng.normal(0, 4, (6, 37)).astype(np.float32)
+    gates[0, :8] = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1e30, -1e30, 1e-40]
+    gates[1, 74:82] = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1e30, -1e30, 1e-40]  # the g gate
+    c[2, :4] = [np.nan, np.inf, -np.inf, -0.0]
+    results = {}
+    for name in ("numba_cpu", "numpy_ref"):
+        g, cell = mt.tensor(gates, backend=name), mt.tensor(c, backend=name)
+        h, c_new = lstm_cell(g, cell)
+        # the same values as views with column strides of 2: the kernel's strided loops
+        wide_g, wide_c = (mt.tensor(np.repeat(a, 2, 1), backend=name) for a in (gates, c))
+        hv, cv = lstm_cell(wide_g[:, ::2], wide_c[:, 1::2])
+        results[name] = [t.numpy() for t in (h, c_new, hv, cv)]
+    for got, expected in zip(results["numba_cpu"], results["numpy_ref"], strict=True):
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+        np.testing.assert_allclose(got, expected, rtol=4e-6, atol=1e-30)
 
 
 def _rows(cols: int) -> np.ndarray:

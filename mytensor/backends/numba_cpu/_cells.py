@@ -1,6 +1,7 @@
 """The LSTM cell's arithmetic as numba kernels: the backward (`lstm_cell_backward`) whole,
-instead of the composite's twenty `zip` calls per step, and the forward's non-
-transcendental part (numpy computes exp and tanh around it: see the backend).
+instead of the composite's twenty `zip` calls per step; the float32 forward whole, on the
+vectorisable `expf` and `tanhf`; other dtypes' forward without its exp and tanh (numpy
+computes those around it: see the backend).
 
 Operands arrive as (buffer, offset, row stride, column stride): one compiled kernel per
 dtype whatever the layouts. The kernels follow the contract's rounding order exactly, so
@@ -13,12 +14,14 @@ import numba
 import numpy as np
 
 from mytensor.backends.numba_cpu._jit import CACHE_DIR
+from mytensor.backends.numba_cpu._vmath import expf, tanhf
 
 _njit = numba.njit(cache=CACHE_DIR is not None, error_model="numpy", nogil=True)
 
 
 _inline = numba.njit(inline="always")
 U = np.uint64
+F32_ONE = np.float32(1.0)
 
 
 @_inline
@@ -62,6 +65,50 @@ def forward(hc, h0, saved, s0, gates, g0, gr, gc, e, c, c0, cr, cc, batch, hidde
         else:
             _forward_row(hc, rows[0], saved, rows[1], gates, rows[2], gc, e, rows[3], c,
                          rows[4], cc, hidden, one)  # fmt: skip
+
+
+@_inline
+def _sigmoid_row_f32(saved, srow, gates, grow, gc, hidden, k):
+    for j in range(hidden):
+        x = gates[U(grow + (k * hidden + j) * gc)]
+        e = expf(-abs(x))
+        d = F32_ONE + e
+        saved[U(srow + k * hidden + j)] = F32_ONE / d if x >= 0 else e / d
+
+
+@_inline
+def _forward_row_f32(hc, hrow, saved, srow, gates, grow, gc, c, crow, cc, hidden):
+    _sigmoid_row_f32(saved, srow, gates, grow, gc, hidden, 0)
+    _sigmoid_row_f32(saved, srow, gates, grow, gc, hidden, 1)
+    _sigmoid_row_f32(saved, srow, gates, grow, gc, hidden, 3)
+    for j in range(hidden):
+        saved[U(srow + 2 * hidden + j)] = tanhf(gates[U(grow + (2 * hidden + j) * gc)])
+    # each loop reads one array and writes another: a loop that also wrote `saved`, which
+    # it reads, did not vectorise (22 us against 7.2 for the whole cell)
+    for j in range(hidden):
+        i, f = saved[U(srow + j)], saved[U(srow + hidden + j)]
+        g = saved[U(srow + 2 * hidden + j)]
+        hc[U(hrow + hidden + j)] = f * c[U(crow + j * cc)] + i * g
+    for j in range(hidden):
+        saved[U(srow + 4 * hidden + j)] = tanhf(hc[U(hrow + hidden + j)])
+    for j in range(hidden):
+        hc[U(hrow + j)] = saved[U(srow + 3 * hidden + j)] * saved[U(srow + 4 * hidden + j)]
+
+
+@_njit
+def forward_f32(hc, h0, saved, s0, gates, g0, gr, gc, c, c0, cr, cc, batch, hidden):
+    """The whole float32 forward in one pass (16 x 128 cells: 7.2 us, against 18.9 for
+    numpy's exp and tanh around `forward`): sigmoids as `forward` computes them, on
+    `expf`; tanh(g) and tanh(c') by `tanhf` (within 1.3 ulp, as numpy's tanh is within
+    1.4). Operands as in `forward`, less `e` and `one`."""
+    for b in range(batch):
+        rows = (h0 + b * 2 * hidden, s0 + b * 5 * hidden, g0 + b * gr, c0 + b * cr)
+        if gc == 1 and cc == 1:
+            _forward_row_f32(hc, rows[0], saved, rows[1], gates, rows[2], 1, c, rows[3], 1,
+                             hidden)  # fmt: skip
+        else:
+            _forward_row_f32(hc, rows[0], saved, rows[1], gates, rows[2], gc, c, rows[3], cc,
+                             hidden)  # fmt: skip
 
 
 @_inline

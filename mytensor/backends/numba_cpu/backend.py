@@ -139,6 +139,11 @@ def _softmax_float32_rows(log: bool, x: np.ndarray, out: np.ndarray, chunks: int
 @_quiet
 def _lstm_forward(hc: Strided, saved: Strided, gates: Strided, c: Strided) -> None:
     batch, hidden = c.shape
+    if c.dtype is float32:
+        _cells.forward_f32(hc.buffer, hc.offset, saved.buffer, saved.offset, gates.buffer,
+                           gates.offset, *gates.strides, c.buffer, c.offset, *c.strides,
+                           batch, hidden)  # fmt: skip
+        return
     g, s, out = numpy_view(gates), numpy_view(saved), numpy_view(hc)
     e = np.abs(g)
     np.negative(e, out=e)
@@ -466,7 +471,8 @@ class NumbaBackend:
         self._in_threads(lambda i: work(bounds[i], bounds[i + 1]), pieces)
 
     def lstm_cell(self, hc: Strided, saved: Strided, gates: Strided, c: Strided) -> None:
-        """numpy's SIMD exp and tanh (a numba kernel's libm call per element cost ~70 ns
+        """float32: one numba pass on the vectorisable exp and tanh of `_vmath`. float64:
+        numpy's SIMD exp and tanh (a numba kernel's libm call per element cost ~70 ns
         here) around one numba pass for the rest: the composite's values, in six calls."""
         if hc.size:
             _lstm_forward(hc, saved, gates, c)
