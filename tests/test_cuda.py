@@ -141,12 +141,12 @@ def test_fused_kernels_under_simulator():
         """
         import numpy as np, mytensor as mt
         from mytensor.backends.spec import AdamStep, SGDStep
-        from mytensor.core import fused_cells, fused_norm, fused_updates
+        from mytensor.core import fused_cells, fused_loss, fused_norm, fused_updates
         from mytensor.core.dispatch import Dispatch
         from mytensor.core.registry import get_backend
         d, ref = get_backend("cuda"), get_backend("numpy_ref")
         fused = ("softmax", "sgd_update", "adam_update", "lstm_cell", "lstm_cell_backward",
-                 "layer_norm", "layer_norm_backward")
+                 "layer_norm", "layer_norm_backward", "cross_entropy_backward")
         assert set(fused) <= set(d.native), d.native
         for name in fused:
             assert d.is_native(name, mt.float32) and d.is_native(name, mt.float64), name
@@ -202,6 +202,16 @@ def test_fused_kernels_under_simulator():
                                         saved._d, on(c).T._d]
             both(d.impl.lstm_cell_backward, lambda *a: fused_cells.lstm_cell_backward(d, *a),
                  make_cell_backward, f"lstm_cell_backward {dt}")
+            logp = (rng.standard_normal((4, 6)) - 2).astype(dt)
+            logp[0, :3], logp[1, 1] = (-np.inf, np.nan, -0.0), 0.0
+            per_row = np.array([0.5, -0.0, np.inf, -3.0], dt)
+            def make_cross_entropy():
+                out = mt.empty(4, 6, dtype=P.dtype.name, backend="cuda")
+                target = on(np.array([[7, 2], [1, 1], [3, 5], [9, 0]]))[:, 1]  # stride 2
+                return [out], [out._d, on(logp)._d, target._d, on(per_row[::-1]).flip(0)._d]
+            both(d.impl.cross_entropy_backward,
+                 lambda *a: fused_loss.cross_entropy_backward(d, *a), make_cross_entropy,
+                 f"cross_entropy_backward {dt}")
             A = rng.standard_normal((3, 11, 4)).astype(dt)
             A[0, 2, 1], A[1, :, 2], A[2, 3, 3], A[2, :, 0] = np.nan, -np.inf, np.inf, -np.inf
             for log in (False, True):

@@ -204,6 +204,7 @@ def _fused_signatures(t) -> dict[str, tuple]:
         "layer_norm_rows": (I64, I64, *a * 6, B, B, F64),
         "layer_norm_backward_rows": (I64, I64, *a * 6, B),
         "layer_norm_columns": (I64, I64, *a * 6, B, B),
+        "cross_entropy_rows": (I64, I64, *a, *a, arr(I64), I64, I64, *a, I64, t),
     }
 
 

@@ -223,3 +223,30 @@ def test_matmul_of_inf_and_zero_is_nan_without_a_numpy_warning(backend):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert np.isnan((a @ b).item())
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_backward_kernel_on_both_paths_equals_the_rule(monkeypatch, reduction):
+    # the float32 kernel in one pass and in blocks of rows on numba's threads, against the
+    # core's composite (exp map, scatter_add, multiply) on the same backend, bit for bit
+    from mytensor.core import fused_loss
+
+    impl = get_backend("numba_cpu").impl
+    rng = np.random.default_rng(6)
+    logits = rng.normal(0, 8, (37, 300)).astype(np.float32)
+    logits[3, :5] = [-np.inf, np.nan, 1e30, -1e30, 0.0]
+    target = mt.tensor(rng.integers(0, 300, 37), backend="numba_cpu")
+    x = mt.tensor(logits, backend="numba_cpu", requires_grad=True)
+    for threshold in (1, 1 << 30):
+        monkeypatch.setattr(impl, "parallel_threshold", threshold)
+        monkeypatch.setattr(impl, "threads", 2)
+        x.grad = None
+        loss = mt.nn.functional.cross_entropy(x, target, reduction=reduction)
+        loss.backward(mt.ones_like(loss))
+        logp = x.detach().log_softmax(1)
+        scale = mt.ones(37, backend="numba_cpu") / (37 if reduction == "mean" else 1)
+        expected = mt.empty(37, 300, backend="numba_cpu")
+        with np.errstate(all="ignore"):
+            fused_loss.cross_entropy_backward(get_backend("numba_cpu"), expected._d, logp._d,
+                                              target._d, scale._d)  # fmt: skip
+        assert x.grad.numpy().tobytes() == expected.numpy().tobytes(), threshold

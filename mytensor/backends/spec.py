@@ -103,6 +103,16 @@ Optional primitives (the core has a composite default for each)
     ``dx = rstd * (g - mean(g) - xhat * mean(g * xhat))`` (means along each row),
     ``dweight = sum over rows of dy * xhat``, ``dbias = sum over rows of dy``;
     ``dweight``/``dbias`` None when not wanted. Layouts as ``layer_norm``.
+``cross_entropy_backward(d_logits, logp, target, scale)``
+    The gradient of cross-entropy with respect to (N, C) logits, from the forward's
+    ``logp`` (their log_softmax along dim 1): ``d_logits = (exp(logp) - onehot(target)) *
+    scale``, where ``target`` (N,) int64 holds each row's class (in ``[0, C)``: the core
+    checks) and ``scale`` (N,) each row's factor (stride 0 when one serves every row). In
+    this order, each operation rounded to the dtype: ``p = exp(logp)`` as this backend's
+    ``map("exp")`` computes it, ``p - 1`` at the target, ``p * scale``; a native kernel
+    then matches the core's composite bit for bit. ``d_logits`` and ``logp`` are
+    C-contiguous (at any offset), one real float dtype; ``target`` and ``scale`` may have
+    any stride.
 ``max_pool(out, indices, x, kernel, stride, padding, dilation)``
     Max pooling of ``x`` (N, C, *spatial), 1 to 3 spatial dims, into ``out`` (N, C,
     *out_spatial): each output is the maximum over its window's in-bounds positions
@@ -329,7 +339,7 @@ OPTIONAL_PRIMITIVES = (
     "matmul", "gather", "scatter_add", "random", "synchronize", "softmax",
     "argsort", "searchsorted", "nonzero", "cumulative", "linalg", "fft",
     "sgd_update", "adam_update", "lstm_cell", "lstm_cell_backward", "layer_norm",
-    "layer_norm_backward", "max_pool",
+    "layer_norm_backward", "cross_entropy_backward", "max_pool",
 )  # fmt: skip
 # the optimizer updates: native only for C-contiguous operands of one shape (the core
 # routes other layouts to its composite)

@@ -1,6 +1,7 @@
 """linear, cross_entropy and lstm_cell (custom records of `core/ops/`): forward against the
 numpy reference on drawn layouts and sizes (0 included), gradients by central differences
-in float64 and against the numpy reference backend's."""
+in float64 and against the numpy reference backend's; the native backward primitives
+against the contract's rule (the core's composite) bit for bit."""
 
 from __future__ import annotations
 
@@ -152,6 +153,45 @@ def test_cross_entropy_gradients(dtype, backend, data):
     kwargs_shown = {**kwargs, "target": targets.tolist()}
     reduced = max(built.values.size, 1)
     _check_gradients("cross_entropy", func, [built], backend, dtype, kwargs_shown, reduced)
+
+
+@pytest.mark.parametrize("dtype", _cases("cross_entropy"))
+def test_cross_entropy_backward_follows_the_rule_bit_for_bit(dtype, backend):
+    """The backend's `cross_entropy_backward` equals the contract's rule (the core's
+    composite on the same backend, whose exp is the backend's exp map) exactly: -inf and
+    NaN log-probabilities, signed zeros, a sliced target, one scale for every row (stride
+    0) and a reversed per-row scale holding -0.0, inf and NaN."""
+    from mytensor.backends.spec import Strided
+    from mytensor.core import fused_loss
+    from mytensor.core.registry import get_backend
+
+    dispatch = get_backend(backend)
+    if "cross_entropy_backward" not in dispatch.native:
+        pytest.skip(f"{backend!r} runs the core's composite, which is the rule")
+    rng = np.random.default_rng(5)
+    rows, cols = 6, 9
+    logp = rng.normal(-2.0, 1.5, (rows, cols)).astype(dtype.numpy)
+    logp[0, :4] = (-np.inf, np.nan, 0.0, -0.0)
+    logp[1, 3], logp[2, 8] = -np.inf, 100.0
+    target_values = rng.integers(0, cols, rows)
+    target_values[:2] = (0, 3)  # a -inf and a -0.0 log-probability picked
+    target = mt.tensor(np.repeat(target_values, 2), backend=backend)[1::2]  # stride 2
+    per_row = np.array([0.5, -0.0, np.inf, np.nan, 3.0, -2.0], dtype.numpy)
+    logp_t = mt.tensor(logp, backend=backend)
+    one = mt.tensor(np.array(0.25, dtype.numpy), backend=backend)
+    scales = {"one scale": Strided(one._d.buffer, (rows,), (0,), one._d.offset, one.dtype),
+              "per-row scale, reversed": mt.tensor(per_row[::-1].copy(),
+                                                   backend=backend).flip(0)._d}  # fmt: skip
+    for label, scale in scales.items():
+        results = []
+        for run in (dispatch.cross_entropy_backward,
+                    lambda *a: fused_loss.cross_entropy_backward(dispatch, *a)):  # fmt: skip
+            d_logits = mt.empty(rows, cols, dtype=dtype, backend=backend)
+            with np.errstate(all="ignore"):
+                run(d_logits._d, logp_t._d, target._d, scale)
+            results.append(d_logits.numpy())
+        assert_close(*results, f"cross_entropy_backward on {backend!r}, {dtype.name}, {label}: "
+                     "native vs the rule", zero_signs=True)  # fmt: skip
 
 
 def _draw_lstm_cell(data, dtype, backend, grad=False):

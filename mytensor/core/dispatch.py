@@ -18,7 +18,7 @@ from mytensor.backends.spec import (
     ZIP_OPS,
     Strided,
 )
-from mytensor.core import fused_cells, fused_norm, fused_updates, host_fallbacks
+from mytensor.core import fused_cells, fused_loss, fused_norm, fused_updates, host_fallbacks
 from mytensor.core.descriptors import contiguous, host_descriptor
 from mytensor.core.dtypes import (
     _BY_NUMPY,
@@ -43,6 +43,7 @@ _OPERAND = {
     "adam_update": ("adam_update", 0), "lstm_cell": ("lstm_cell", 2),
     "lstm_cell_backward": ("lstm_cell_backward", 3), "layer_norm": ("layer_norm", 3),
     "layer_norm_backward": ("layer_norm_backward", 3), "max_pool": ("max_pool", 2),
+    "cross_entropy_backward": ("cross_entropy_backward", 1),
     **{name: (_CONV, 1) for name in CONV_PRIMITIVES},
 }  # fmt: skip
 
@@ -362,6 +363,11 @@ class Dispatch:
                             dy: Strided, x: Strided, mean: Strided, rstd: Strided,
                             weight: Strided | None) -> None:  # fmt: skip
         fused_norm.layer_norm_backward(self, dx, dweight, dbias, dy, x, mean, rstd, weight)
+
+    def cross_entropy_backward(self, d_logits: Strided, logp: Strided, target: Strided,
+                               scale: Strided) -> None:  # fmt: skip
+        """The rule written in map/scatter_add/zip calls (core/fused_loss.py)."""
+        fused_loss.cross_entropy_backward(self, d_logits, logp, target, scale)
 
     def max_pool(self, out: Strided, indices: Strided, x: Strided, kernel: tuple[int, ...],
                  stride: tuple[int, ...], padding: tuple[int, ...],

@@ -1,7 +1,8 @@
 """The fused optional primitives as native kernels (the contract: `mytensor.backends.spec`):
-the optimizer updates (`sgd_update`, `adam_update`) and the LSTM cell (`lstm_cell`,
-`lstm_cell_backward`) here, a thread per element; softmax and layer norm, a block per row,
-in `_fused_rows` (re-exported). Each replaces a dozen or more launches of the core's
+the optimizer updates (`sgd_update`, `adam_update`), the LSTM cell (`lstm_cell`,
+`lstm_cell_backward`) and cross-entropy's backward (`cross_entropy_backward`) here, a
+thread per element; softmax and layer norm, a block per row, in `_fused_rows`
+(re-exported). Each replaces a dozen or more launches of the core's
 composite with one or two.
 
 The elementwise kernels follow the contract's rule one rounding per operation, in its
@@ -31,14 +32,16 @@ from mytensor.backends.cuda._scalar import SCALAR
 from mytensor.backends.spec import AdamStep, SGDStep, Strided
 
 __all__ = [
-    "PRIMITIVES", "adam_update", "layer_norm", "layer_norm_backward", "lstm_cell",
-    "lstm_cell_backward", "sgd_update", "softmax",
+    "PRIMITIVES", "adam_update", "cross_entropy_backward", "layer_norm", "layer_norm_backward",
+    "lstm_cell", "lstm_cell_backward", "sgd_update", "softmax",
 ]  # fmt: skip
 
 # the primitives cuda runs natively, for float32 and float64 (`CudaBackend.supports`)
 PRIMITIVES = frozenset({"softmax", "sgd_update", "adam_update", "lstm_cell",
-                        "lstm_cell_backward", "layer_norm", "layer_norm_backward"})  # fmt: skip
+                        "lstm_cell_backward", "layer_norm", "layer_norm_backward",
+                        "cross_entropy_backward"})  # fmt: skip
 _sigmoid, _tanh, _sqrt = SCALAR["sigmoid"], SCALAR["tanh"], SCALAR["sqrt"]
+_exp = SCALAR["exp"]
 _div, _maximum = SCALAR["div"], SCALAR["maximum"]
 
 
@@ -126,6 +129,22 @@ def lstm_backward(n, hidden, d_gates, dg0, d_c, dc0, d_hc, h0, hr, hcol, saved, 
         k += cuda.gridsize(1)
 
 
+@cuda.jit
+def cross_entropy_rows(n, cols, d, d0, logp, p0, target, t0, ts, scale, s0, ss, one):
+    # n = rows * cols; d and logp C-contiguous from d0 and p0; `one` is 1 in the dtype
+    k = cuda.grid(1)
+    while k < n:
+        r = k // cols
+        # the exp map's device function (the composite's values), rounded to the dtype as
+        # storing it would round it (the specification's exp types as float64 for float32)
+        x = logp[p0 + k]
+        p = as_type(_exp(x), x)
+        if k - r * cols == target[t0 + r * ts]:
+            p = p - one
+        d[d0 + k] = mul_rn(p, scale[s0 + r * ss])
+        k += cuda.gridsize(1)
+
+
 # -- launches (the backend's methods call these with its stream) -----------------------------
 def sgd_update(stream: Any, param: Strided, grad: Strided, buf: Strided | None,
                step: SGDStep) -> None:  # fmt: skip
@@ -183,4 +202,18 @@ def lstm_cell_backward(stream: Any, d_gates: Strided, d_c: Strided, d_hc: Stride
         n, hidden, d_gates.buffer, d_gates.offset, d_c.buffer, d_c.offset, d_hc.buffer,
         d_hc.offset, *d_hc.strides, saved.buffer, saved.offset, c.buffer, c.offset, *c.strides,
         c.dtype.numpy.type(1),
+    )  # fmt: skip
+
+
+def cross_entropy_backward(stream: Any, d_logits: Strided, logp: Strided, target: Strided,
+                           scale: Strided) -> None:  # fmt: skip
+    """`spec` ``cross_entropy_backward``: a thread per element."""
+    rows, cols = logp.shape
+    n = rows * cols
+    if n == 0:
+        return
+    cross_entropy_rows[grid_for(n), BLOCK, stream](
+        n, cols, d_logits.buffer, d_logits.offset, logp.buffer, logp.offset, target.buffer,
+        target.offset, target.strides[0], scale.buffer, scale.offset, scale.strides[0],
+        logp.dtype.numpy.type(1),
     )  # fmt: skip

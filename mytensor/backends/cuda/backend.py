@@ -166,8 +166,9 @@ class CudaBackend:
     def supports(self, primitive: str, dtype: DType) -> bool:
         """float16 runs in map, zip, where, reduce, copy and matmul (through float32);
         the other primitives decline it to the core's composite or host fallback. The
-        fused kernels (`_fused`: softmax, the optimizer updates, LSTM cell, layer norm)
-        run float32 and float64 (float16 softmax: the core stages it in float32)."""
+        fused kernels (`_fused`: softmax, the optimizer updates, LSTM cell, layer norm,
+        cross-entropy's backward) run float32 and float64 (float16 softmax: the core
+        stages it in float32)."""
         if primitive in _fused.PRIMITIVES:
             return dtype.name in ("float32", "float64")
         return dtype is not float16 or primitive == "matmul" or primitive in self._elementwise
@@ -337,6 +338,10 @@ class CudaBackend:
     def lstm_cell_backward(self, d_gates: Strided, d_c: Strided, d_hc: Strided,
                            saved: Strided, c: Strided) -> None:  # fmt: skip
         _fused.lstm_cell_backward(self.stream, d_gates, d_c, d_hc, saved, c)
+
+    def cross_entropy_backward(self, d_logits: Strided, logp: Strided, target: Strided,
+                               scale: Strided) -> None:  # fmt: skip
+        _fused.cross_entropy_backward(self.stream, d_logits, logp, target, scale)
 
     def layer_norm(self, out: Strided, mean: Strided, rstd: Strided, x: Strided,
                    weight: Strided | None, bias: Strided | None, eps: float) -> None:  # fmt: skip

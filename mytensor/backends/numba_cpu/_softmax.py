@@ -1,5 +1,6 @@
 """float32 softmax / log_softmax along contiguous rows: the row maxima, the exponentials
-(`_vmath.expf`, vectorised), their sum and the scaling in one kernel.
+(`_vmath.expf`, vectorised), their sum and the scaling in one kernel; and cross-entropy's
+backward from the log-probabilities (`cross_entropy_backward`), one pass.
 
 numpy's five passes (max, subtract, exp, sum, divide) read and write the whole array
 five times; here the rows are read three times and written twice, and the maxima run in
@@ -23,7 +24,7 @@ import numpy as np
 from mytensor.backends.numba_cpu._jit import CACHE_DIR
 from mytensor.backends.numba_cpu._vmath import expf
 
-__all__ = ["row_max", "rows", "rows_parallel"]
+__all__ = ["cross_entropy_backward", "row_max", "rows", "rows_parallel"]
 
 U = np.uint64
 _CACHED = CACHE_DIR is not None
@@ -104,3 +105,36 @@ def rows_parallel(out, x, cols, log, chunks):
     for c in numba.prange(chunks):
         first, stop = c * count // chunks, (c + 1) * count // chunks
         rows(out[first * cols : stop * cols], x[first * cols : stop * cols], cols, log)
+
+
+@numba.njit(cache=_CACHED, error_model="numpy", nogil=True)
+def _cross_entropy_rows(d, d0, logp, p0, target, t0, ts, scale, s0, ss, cols, first, stop):
+    # target and scale are read once per row, with signed strides (either may be 0 or < 0)
+    for r in range(first, stop):
+        out, row = d0 + r * cols, p0 + r * cols
+        k = scale[s0 + r * ss]
+        for j in range(cols):
+            d[U(out + j)] = expf(logp[U(row + j)]) * k
+        t = target[t0 + r * ts]
+        d[U(out + t)] = (expf(logp[U(row + t)]) - np.float32(1.0)) * k
+
+
+@numba.njit(cache=_CACHED, error_model="numpy", nogil=True, parallel=True)
+def _cross_entropy_parallel(d, d0, logp, p0, target, t0, ts, scale, s0, ss, rows, cols,
+                            chunks):  # fmt: skip
+    for c in numba.prange(chunks):
+        _cross_entropy_rows(d, d0, logp, p0, target, t0, ts, scale, s0, ss, cols,
+                            c * rows // chunks, (c + 1) * rows // chunks)  # fmt: skip
+
+
+def cross_entropy_backward(d, d0, logp, p0, target, t0, ts, scale, s0, ss, rows, cols,
+                           chunks):  # fmt: skip
+    """float32 ``d = (exp(logp) - onehot(target)) * scale`` row by row (the contract's
+    rounding: expf as the backend's exp map, then the -1 at the target, then the scale),
+    on `chunks` blocks of rows in parallel when more than one: 256x1000 in 83-90 us, the
+    composite's exp, scatter and multiply passes in 149-179."""
+    if chunks > 1:
+        _cross_entropy_parallel(d, d0, logp, p0, target, t0, ts, scale, s0, ss, rows, cols,
+                                chunks)  # fmt: skip
+    else:
+        _cross_entropy_rows(d, d0, logp, p0, target, t0, ts, scale, s0, ss, cols, 0, rows)

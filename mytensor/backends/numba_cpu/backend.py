@@ -500,6 +500,18 @@ class NumbaBackend:
                        dy.buffer, dy.offset, x.buffer, x.offset, mean.buffer, mean.offset,
                        rstd.buffer, rstd.offset, *_optional(weight, x), rows, cols)  # fmt: skip
 
+    def cross_entropy_backward(self, d_logits: Strided, logp: Strided, target: Strided,
+                               scale: Strided) -> None:  # fmt: skip
+        """float32 only (see `supports`): one pass of `_softmax.cross_entropy_backward`."""
+        rows, cols = logp.shape
+        if not d_logits.size:
+            return
+        parallel = 2 * d_logits.size >= self.parallel_threshold and self.threads > 1
+        _softmax.cross_entropy_backward(
+            d_logits.buffer, d_logits.offset, logp.buffer, logp.offset, target.buffer,
+            target.offset, target.strides[0], scale.buffer, scale.offset, scale.strides[0],
+            rows, cols, min(rows, 4 * self.threads) if parallel else 1)  # fmt: skip
+
     def max_pool(self, out: Strided, indices: Strided, x: Strided, kernel: tuple[int, ...],
                  stride: tuple[int, ...], padding: tuple[int, ...],
                  dilation: tuple[int, ...]) -> None:  # fmt: skip
@@ -508,7 +520,11 @@ class NumbaBackend:
 
     def supports(self, primitive: str, dtype: DType) -> bool:
         """The single-pass optimizer, LSTM, layer-norm and max-pool kernels are compiled
-        for float32 and float64; other dtypes take the core's composite."""
+        for float32 and float64; other dtypes take the core's composite. The cross-entropy
+        backward is float32 only: its exp must be the exp map's (`_vmath.expf`), and
+        float64's exp map is numpy's."""
+        if primitive == "cross_entropy_backward":
+            return dtype is float32
         return primitive not in _FLOAT_KERNELS or dtype.name in ("float32", "float64")
 
     def gather(self, out: Strided, a: Strided, index: Strided, dim: int) -> None:

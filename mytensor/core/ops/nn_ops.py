@@ -270,8 +270,16 @@ def cross_entropy(
     c = input.shape[1]
 
     def backward(g: Tensor) -> tuple:
-        targets = safe.unsqueeze(1)
         recorded = autograd.is_grad_enabled()  # create_graph: p must stay in the graph
+        scale = g / count if reduction == "mean" else g  # 0-d, or (N,) for "none"
+        if mask is None and not recorded and not batching.ACTIVE[0]:
+            # (exp(logp) - onehot(target)) * scale in one primitive, into a fresh gradient
+            backend = logp._storage.backend
+            d_logits = Tensor._empty(backend, logp.shape, logp.dtype)
+            backend.cross_entropy_backward(d_logits._d, logp._d, safe._d,
+                                           expanded(scale, safe.shape))  # fmt: skip
+            return (d_logits,)
+        targets = safe.unsqueeze(1)
         if recorded:
             # under create_graph the softmax must stay differentiable in input: recompute it
             p = softmax(input, 1)
@@ -282,19 +290,12 @@ def cross_entropy(
             p = logp.exp()
             minus_one = scalar_tensor(-1.0, p.dtype, p._backend)
             p._backend.scatter_add(p._d, targets._d, expanded(minus_one, targets.shape), 1)
-        if reduction == "mean":
-            scale = g / count
-        elif reduction == "sum":
-            scale = g
-        else:
-            scale = g.unsqueeze(1)
-        if mask is None and not recorded and not batching.ACTIVE[0]:
-            p._backend.zip("mul", p._d, p._d, expanded(scale, p.shape))  # p is ours
-            return (p,)
+        row_scale = scale.unsqueeze(1) if reduction == "none" else scale
         # where, not a multiply by the mask: with every target ignored, "mean" divides by
         # zero, and the ignored rows must still get exactly 0 (to every order), as in the
         # composite form
-        row_scale = scale if mask is None else where(mask.unsqueeze(1), scale, 0.0)
+        if mask is not None:
+            row_scale = where(mask.unsqueeze(1), row_scale, 0.0)
         return (p * row_scale,)
 
     # the gradient is always a new tensor (p * row_scale): a leaf takes it without a copy
