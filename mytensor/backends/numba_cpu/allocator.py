@@ -8,7 +8,11 @@ size is rounded up to a bucket (four per power of two), and when the last array 
 block dies the block goes back to its bucket's free list instead of to the OS.
 
 Buffers smaller than `min_bytes` come straight from `np.empty` (malloc reuses those
-cheaply on its own). Cached blocks are capped at `max_cached_bytes`; beyond that a
+cheaply on its own). The bar is glibc's first mmap threshold, 128 KiB: from there malloc
+may map fresh pages, or give back the heap's top and grow it again, and every page
+then faults in on first write. A transformer block's step (buffers of 128-256 KiB among
+many live ones) took 259 page faults a step with the bar at 256 KiB, 3.3-3.9 against
+2.7 ms; none at 128. Cached blocks are capped at `max_cached_bytes`; beyond that a
 returned block is freed. Turn the cache off with ``MYTENSOR_NUMBA_CACHING=0`` or
 `CachingAllocator.set_enabled`; `stats` reports its counters.
 
@@ -24,7 +28,7 @@ import weakref
 
 import numpy as np
 
-MIN_BYTES = 1 << 18  # 256 KiB: below this malloc is as fast as a free list
+MIN_BYTES = 1 << 17  # 128 KiB: below this malloc is as fast as a free list
 MAX_CACHED_BYTES = 1 << 31  # 2 GiB of idle blocks at most
 
 
