@@ -42,6 +42,9 @@ def bucket_bytes(nbytes: int) -> int:
 class CachingAllocator:
     """Hands out 1-d numpy arrays; large ones reuse freed blocks of the same bucket."""
 
+    _COUNTERS = ("hits", "misses", "releases", "dropped", "cached_bytes", "in_use_bytes",
+                 "peak_in_use_bytes")  # fmt: skip
+
     def __init__(self, enabled: bool = True, min_bytes: int = MIN_BYTES,
                  max_cached_bytes: int = MAX_CACHED_BYTES) -> None:  # fmt: skip
         self.enabled = enabled
@@ -52,32 +55,39 @@ class CachingAllocator:
         # reference's callback returns the block when the array dies (a plain weakref
         # callback: weakref.finalize cost ~1.3 us more per allocation)
         self._out: dict[int, tuple[weakref.ref, np.ndarray]] = {}
-        self._counts = dict.fromkeys(
-            ("hits", "misses", "releases", "dropped", "cached_bytes", "in_use_bytes",
-             "peak_in_use_bytes"), 0)  # fmt: skip
+        self._died_callback = self._died  # bound once, not per allocation
+        self._buckets: dict[int, int] = {}  # nbytes -> bucket_bytes(nbytes)
+        # counters as attributes: an allocation and its release cost ~2.1 us with them in
+        # a dict, ~1.5 us as attributes with the bucket sizes remembered
+        for name in self._COUNTERS:
+            setattr(self, name, 0)
 
     def allocate(self, size: int, dtype: np.dtype) -> np.ndarray:
         nbytes = size * dtype.itemsize
-        if not self.enabled or nbytes < self.min_bytes:
+        if nbytes < self.min_bytes or not self.enabled:
             return np.empty(size, dtype)
-        bucket = bucket_bytes(nbytes)
-        counts = self._counts
+        bucket = self._buckets.get(nbytes)
+        if bucket is None:
+            if len(self._buckets) > 4096:
+                self._buckets.clear()
+            bucket = self._buckets[nbytes] = bucket_bytes(nbytes)
         free = self._free.get(bucket)
         try:
             block = free.pop()  # type: ignore[union-attr]
         except (AttributeError, IndexError):
             block = np.empty(bucket, np.uint8)
-            counts["misses"] += 1
+            self.misses += 1
         else:
-            counts["hits"] += 1
-            counts["cached_bytes"] -= bucket
+            self.hits += 1
+            self.cached_bytes -= bucket
         # through a memoryview, so views of the array keep *it* (not the block) alive:
         # the block returns to the pool only when nothing can reach it any more
         array = np.frombuffer(memoryview(block)[:nbytes], dtype)
-        ref = weakref.ref(array, self._died)
+        ref = weakref.ref(array, self._died_callback)
         self._out[id(ref)] = (ref, block)
-        counts["in_use_bytes"] += bucket
-        counts["peak_in_use_bytes"] = max(counts["peak_in_use_bytes"], counts["in_use_bytes"])
+        in_use = self.in_use_bytes = self.in_use_bytes + bucket
+        if in_use > self.peak_in_use_bytes:
+            self.peak_in_use_bytes = in_use
         return array
 
     def _died(self, ref: weakref.ref) -> None:
@@ -86,14 +96,14 @@ class CachingAllocator:
             self._release(entry[1])
 
     def _release(self, block: np.ndarray) -> None:
-        counts = self._counts
-        counts["in_use_bytes"] -= block.size
-        if not self.enabled or counts["cached_bytes"] + block.size > self.max_cached_bytes:
-            counts["dropped"] += 1
+        size = block.size
+        self.in_use_bytes -= size
+        if not self.enabled or self.cached_bytes + size > self.max_cached_bytes:
+            self.dropped += 1
             return
-        counts["releases"] += 1
-        counts["cached_bytes"] += block.size
-        self._free.setdefault(block.size, []).append(block)
+        self.releases += 1
+        self.cached_bytes += size
+        self._free.setdefault(size, []).append(block)
 
     def empty_cache(self) -> None:
         """Free every idle block."""
@@ -103,7 +113,7 @@ class CachingAllocator:
                     block = blocks.pop()
                 except IndexError:
                     break
-                self._counts["cached_bytes"] -= block.size
+                self.cached_bytes -= block.size
 
     def set_enabled(self, enabled: bool) -> None:
         self.enabled = bool(enabled)
@@ -114,7 +124,8 @@ class CachingAllocator:
         """Counters: hits/misses of the free lists, blocks returned (`releases`) or freed
         because caching was off or full (`dropped`), and bytes idle, in use and at peak."""
         cached_blocks = sum(len(blocks) for blocks in self._free.values())
-        return {"enabled": self.enabled, "cached_blocks": cached_blocks, **self._counts}
+        counters = {name: getattr(self, name) for name in self._COUNTERS}
+        return {"enabled": self.enabled, "cached_blocks": cached_blocks, **counters}
 
 
 def _enabled_from_env() -> bool:
