@@ -278,11 +278,11 @@ def test_the_builtin_cpu_backends_declare_every_op_name(name):
     assert set(impl.zip_ops) == set(spec.ZIP_OPS + spec.OPTIONAL_ZIP_OPS)
     assert set(impl.reduce_ops) == set(spec.REDUCE_OPS)
     # nothing declined but the dtypes beyond float32/float64 of numba_cpu's optimizer,
-    # LSTM, layer-norm and max-pool kernels, and beyond float32 of its cross-entropy
-    # backward (the core's composite or host fallback runs those)
+    # LSTM, layer-norm, max-pool and softmax-backward kernels, and beyond float32 of its
+    # cross-entropy backward (the core's composite or host fallback runs those)
     declined = mt.core.registry.get_backend(name).declined
     float_kernels = {*spec.FUSED_UPDATES, "lstm_cell", "lstm_cell_backward", "layer_norm",
-                     "layer_norm_backward", "max_pool"}  # fmt: skip
+                     "layer_norm_backward", "max_pool", "softmax_backward"}  # fmt: skip
     assert {primitive for primitive, _ in declined} <= float_kernels | {"cross_entropy_backward"}
     assert not {dtype.name for p, dtype in declined if p in float_kernels} & {"float32", "float64"}
     assert not {dtype.name for p, dtype in declined if p == "cross_entropy_backward"} & {"float32"}

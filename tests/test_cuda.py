@@ -146,7 +146,8 @@ def test_fused_kernels_under_simulator():
         from mytensor.core.registry import get_backend
         d, ref = get_backend("cuda"), get_backend("numpy_ref")
         fused = ("softmax", "sgd_update", "adam_update", "lstm_cell", "lstm_cell_backward",
-                 "layer_norm", "layer_norm_backward", "cross_entropy_backward")
+                 "layer_norm", "layer_norm_backward", "cross_entropy_backward",
+                 "softmax_backward")
         assert set(fused) <= set(d.native), d.native
         for name in fused:
             assert d.is_native(name, mt.float32) and d.is_native(name, mt.float64), name
@@ -222,6 +223,24 @@ def test_fused_kernels_under_simulator():
                         return [out], [out._d, a._d, dim, log]
                     both(d.impl.softmax, lambda *a: Dispatch.softmax(d, *a), make_softmax,
                          f"softmax {dt} log={log} dim={dim}")
+                    def make_softmax_backward():
+                        y = on(A).permute(2, 0, 1)
+                        y = y.log_softmax(dim) if log else y.softmax(dim)
+                        g = on(A[::-1].copy()).permute(2, 0, 1)
+                        out = mt.empty(*y.shape, dtype=y.dtype, backend="cuda")
+                        return [out], [out._d, y._d, g._d, dim, log]
+                    runs = []
+                    for run in (d.impl.softmax_backward,
+                                lambda *a: fused_loss.softmax_backward(d, *a)):
+                        tensors, args = make_softmax_backward()
+                        run(*args)
+                        runs.append(tensors[0].numpy())
+                    what = f"softmax_backward {dt} log={log} dim={dim}"
+                    if dt == np.float32:  # float64 sums of float32 terms: any order rounds alike
+                        same(*runs, what)
+                    else:  # float64 terms: the block's tree and the reduction may differ by 1 ulp
+                        assert np.allclose(*runs, rtol=1e-15, atol=1e-15, equal_nan=True), what
+                        assert np.array_equal(*(np.isnan(r) for r in runs)), what
             X, DY = rng.standard_normal((2, 5, 19)).astype(dt)
             W, Bias = rng.standard_normal((2, 19)).astype(dt)
             results = []

@@ -201,6 +201,8 @@ def _fused_signatures(t) -> dict[str, tuple]:
         "lstm_forward": (I64, I64, *a, *a, *a, I64, I64, *a, I64, I64),
         "lstm_backward": (I64, I64, *a, *a, *a, I64, I64, *a, *a, I64, I64, t),
         "softmax_rows": (I64, tup(2), tup(2), tup(2), I64, *a, I64, *a, I64, B),
+        "softmax_backward_rows": (I64, tup(2), tup(2), tup(2), tup(2), I64, *a, I64, *a, I64,
+                                  *a, I64, B),
         "layer_norm_rows": (I64, I64, *a * 6, B, B, F64),
         "layer_norm_backward_rows": (I64, I64, *a * 6, B),
         "layer_norm_columns": (I64, I64, *a * 6, B, B),

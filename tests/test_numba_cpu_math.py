@@ -250,3 +250,23 @@ def test_cross_entropy_backward_kernel_on_both_paths_equals_the_rule(monkeypatch
             fused_loss.cross_entropy_backward(get_backend("numba_cpu"), expected._d, logp._d,
                                               target._d, scale._d)  # fmt: skip
         assert x.grad.numpy().tobytes() == expected.numpy().tobytes(), threshold
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_softmax_backward_kernel_on_both_paths_matches_torch(monkeypatch, log):
+    # the float32 row kernel serially and in blocks of rows on numba's threads; PyTorch's
+    # gradient of the same softmax as the oracle
+    torch = pytest.importorskip("torch")
+    impl = get_backend("numba_cpu").impl
+    rng = np.random.default_rng(9)
+    x = rng.normal(0, 3, (40, 257)).astype(np.float32)
+    g = rng.normal(0, 1, (40, 257)).astype(np.float32)
+    xt = torch.tensor(x, requires_grad=True)
+    (torch.log_softmax(xt, 1) if log else torch.softmax(xt, 1)).backward(torch.tensor(g))
+    for threshold in (1, 1 << 30):
+        monkeypatch.setattr(impl, "parallel_threshold", threshold)
+        monkeypatch.setattr(impl, "threads", 2)
+        xm = mt.tensor(x, backend="numba_cpu", requires_grad=True)
+        (xm.log_softmax(1) if log else xm.softmax(1)).backward(mt.tensor(g, backend="numba_cpu"))
+        np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-6,
+                                   err_msg=f"threshold {threshold}")  # fmt: skip

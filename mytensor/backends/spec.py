@@ -103,6 +103,14 @@ Optional primitives (the core has a composite default for each)
     ``dx = rstd * (g - mean(g) - xhat * mean(g * xhat))`` (means along each row),
     ``dweight = sum over rows of dy * xhat``, ``dbias = sum over rows of dy``;
     ``dweight``/``dbias`` None when not wanted. Layouts as ``layer_norm``.
+``softmax_backward(dx, y, g, dim, log)``
+    The gradient of ``softmax`` (``log`` False) or ``log_softmax`` (True) along ``dim``
+    from the forward's output ``y`` and the output's gradient ``g``: ``dx = y * (g -
+    sum(g * y))`` or ``dx = g - exp(y) * sum(g)``, the sums along ``dim``. Each operation
+    rounds to the dtype in this order (the products ``g * y`` before they are summed);
+    the sums may accumulate in any order and wider than the dtype. ``y`` and ``g`` may
+    have any layouts (``g`` stride 0 where it was broadcast); ``dx`` is C-contiguous, one
+    real float dtype, not empty.
 ``cross_entropy_backward(d_logits, logp, target, scale)``
     The gradient of cross-entropy with respect to (N, C) logits, from the forward's
     ``logp`` (their log_softmax along dim 1): ``d_logits = (exp(logp) - onehot(target)) *
@@ -339,7 +347,7 @@ OPTIONAL_PRIMITIVES = (
     "matmul", "gather", "scatter_add", "random", "synchronize", "softmax",
     "argsort", "searchsorted", "nonzero", "cumulative", "linalg", "fft",
     "sgd_update", "adam_update", "lstm_cell", "lstm_cell_backward", "layer_norm",
-    "layer_norm_backward", "cross_entropy_backward", "max_pool",
+    "layer_norm_backward", "softmax_backward", "cross_entropy_backward", "max_pool",
 )  # fmt: skip
 # the optimizer updates: native only for C-contiguous operands of one shape (the core
 # routes other layouts to its composite)

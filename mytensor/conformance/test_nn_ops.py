@@ -194,6 +194,46 @@ def test_cross_entropy_backward_follows_the_rule_bit_for_bit(dtype, backend):
                      "native vs the rule", zero_signs=True)  # fmt: skip
 
 
+@pytest.mark.parametrize("dtype", _cases("softmax"))
+@pytest.mark.parametrize("log", [False, True], ids=["softmax", "log_softmax"])
+def test_softmax_backward_follows_the_rule(dtype, backend, log):
+    """The backend's `softmax_backward` against the contract's rule (the core's composite
+    on the same backend), within the rounding of sums taken in another order: rows along
+    the last dim (contiguous), along a middle dim of a permuted output, a gradient
+    broadcast with stride 0, and NaN, +-inf and signed zeros in both operands."""
+    from mytensor.core import fused_loss
+    from mytensor.core.registry import get_backend
+
+    dispatch = get_backend(backend)
+    if "softmax_backward" not in dispatch.native:
+        pytest.skip(f"{backend!r} runs the core's composite, which is the rule")
+    rng = np.random.default_rng(8)
+    x = rng.normal(0.0, 2.0, (3, 5, 37)).astype(dtype.numpy)
+    x[0, 1, :3] = (np.nan, np.inf, -np.inf)
+    x[1, 2] = -np.inf  # a row of only -inf: NaN everywhere in it
+    y = mt.tensor(x, backend=backend)
+    y = y.log_softmax(-1) if log else y.softmax(-1)
+    g_values = rng.normal(0.0, 1.0, (3, 5, 37)).astype(dtype.numpy)
+    g_values[2, 0, :4] = (-0.0, 0.0, np.nan, np.inf)
+    g = mt.tensor(g_values, backend=backend)
+    ones = mt.ones(1, dtype=dtype, backend=backend).expand(3, 5, 37)  # stride 0 everywhere
+    cases = {"last dim": (y, g, 2), "middle dim, permuted": (y.permute(2, 0, 1),
+                                                            g.permute(2, 0, 1), 0),
+             "broadcast gradient": (y, ones, 1)}  # fmt: skip
+    # sums of 37 terms of magnitude ~1 in another order: a few units of the last place
+    close = 1e-5 if dtype == mt.float32 else 1e-13
+    for label, (yy, gg, dim) in cases.items():
+        results = []
+        for run in (dispatch.softmax_backward,
+                    lambda *a: fused_loss.softmax_backward(dispatch, *a)):  # fmt: skip
+            dx = mt.empty(*yy.shape, dtype=dtype, backend=backend)
+            with np.errstate(all="ignore"):
+                run(dx._d, yy._d, gg._d, dim, log)
+            results.append(dx.numpy())
+        assert_close(*results, f"softmax_backward(log={log}) on {backend!r}, {dtype.name}, "
+                     f"{label}: native vs the rule", close, close)  # fmt: skip
+
+
 def _draw_lstm_cell(data, dtype, backend, grad=False):
     """(gates, c) as `Built`s on drawn layouts: batch 0..3 (1.. with gradients), hidden
     1..3, values wide enough to reach the sigmoid's and tanh's flat ends."""

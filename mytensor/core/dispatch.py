@@ -44,6 +44,7 @@ _OPERAND = {
     "lstm_cell_backward": ("lstm_cell_backward", 3), "layer_norm": ("layer_norm", 3),
     "layer_norm_backward": ("layer_norm_backward", 3), "max_pool": ("max_pool", 2),
     "cross_entropy_backward": ("cross_entropy_backward", 1),
+    "softmax_backward": ("softmax_backward", 1),
     **{name: (_CONV, 1) for name in CONV_PRIMITIVES},
 }  # fmt: skip
 
@@ -363,6 +364,11 @@ class Dispatch:
                             dy: Strided, x: Strided, mean: Strided, rstd: Strided,
                             weight: Strided | None) -> None:  # fmt: skip
         fused_norm.layer_norm_backward(self, dx, dweight, dbias, dy, x, mean, rstd, weight)
+
+    def softmax_backward(self, dx: Strided, y: Strided, g: Strided, dim: int,
+                         log: bool) -> None:  # fmt: skip
+        """The rule written in map/zip/reduce calls (core/fused_loss.py)."""
+        fused_loss.softmax_backward(self, dx, y, g, dim, log)
 
     def cross_entropy_backward(self, d_logits: Strided, logp: Strided, target: Strided,
                                scale: Strided) -> None:  # fmt: skip

@@ -1,6 +1,7 @@
-"""Cross-entropy's backward primitive (`cross_entropy_backward`) as the core's composite:
-`map`, `scatter_add` and `zip` calls on the (N, C) operands, each row's target and scale
-as (N, 1) columns."""
+"""The backward primitives of softmax / log_softmax (`softmax_backward`) and of
+cross-entropy (`cross_entropy_backward`) as the core's composites: `map`, `zip`, `reduce`
+and `scatter_add` calls, row statistics and each row's target and scale broadcast along
+the rows with stride 0."""
 
 from __future__ import annotations
 
@@ -9,9 +10,30 @@ from typing import Any
 import numpy as np
 
 from mytensor.backends.spec import Strided
-from mytensor.core.descriptors import host_descriptor
+from mytensor.core.descriptors import contiguous, host_descriptor
+from mytensor.core.layout import broadcast_strides
 
-__all__ = ["cross_entropy_backward"]
+__all__ = ["cross_entropy_backward", "softmax_backward"]
+
+
+def softmax_backward(backend: Any, dx: Strided, y: Strided, g: Strided, dim: int,
+                     log: bool) -> None:  # fmt: skip
+    """The contract's `softmax_backward` on `backend`'s required primitives: ``y * (g -
+    sum(g * y))`` (softmax) or ``g - exp(y) * sum(g)`` (log_softmax) along `dim`."""
+    kept = tuple(1 if d == dim else n for d, n in enumerate(y.shape))
+    sums = contiguous(backend, kept, y.dtype)
+    along = Strided(sums.buffer, y.shape, broadcast_strides(kept, sums.strides, y.shape),
+                    sums.offset, sums.dtype)  # fmt: skip
+    if log:
+        backend.reduce("sum", sums, g, (dim,))
+        backend.map("exp", dx, y)
+        backend.zip("mul", dx, dx, along)
+        backend.zip("sub", dx, g, dx)
+    else:
+        backend.zip("mul", dx, g, y)
+        backend.reduce("sum", sums, dx, (dim,))
+        backend.zip("sub", dx, g, along)
+        backend.zip("mul", dx, y, dx)
 
 
 def cross_entropy_backward(backend: Any, d_logits: Strided, logp: Strided, target: Strided,

@@ -1,8 +1,8 @@
 """The fused optional primitives as native kernels (the contract: `mytensor.backends.spec`):
 the optimizer updates (`sgd_update`, `adam_update`), the LSTM cell (`lstm_cell`,
 `lstm_cell_backward`) and cross-entropy's backward (`cross_entropy_backward`) here, a
-thread per element; softmax and layer norm, a block per row, in `_fused_rows`
-(re-exported). Each replaces a dozen or more launches of the core's
+thread per element; softmax (both ways) and layer norm, a block per row, in
+`_fused_rows` (re-exported). Each replaces a dozen or more launches of the core's
 composite with one or two.
 
 The elementwise kernels follow the contract's rule one rounding per operation, in its
@@ -25,6 +25,7 @@ from mytensor.backends.cuda._fused_rows import (
     layer_norm_backward,
     optional_operand,
     softmax,
+    softmax_backward,
 )
 from mytensor.backends.cuda._rounding import as_type, mul_rn
 from mytensor.backends.cuda._runtime import BLOCK, grid_for
@@ -33,13 +34,13 @@ from mytensor.backends.spec import AdamStep, SGDStep, Strided
 
 __all__ = [
     "PRIMITIVES", "adam_update", "cross_entropy_backward", "layer_norm", "layer_norm_backward",
-    "lstm_cell", "lstm_cell_backward", "sgd_update", "softmax",
+    "lstm_cell", "lstm_cell_backward", "sgd_update", "softmax", "softmax_backward",
 ]  # fmt: skip
 
 # the primitives cuda runs natively, for float32 and float64 (`CudaBackend.supports`)
 PRIMITIVES = frozenset({"softmax", "sgd_update", "adam_update", "lstm_cell",
                         "lstm_cell_backward", "layer_norm", "layer_norm_backward",
-                        "cross_entropy_backward"})  # fmt: skip
+                        "cross_entropy_backward", "softmax_backward"})  # fmt: skip
 _sigmoid, _tanh, _sqrt = SCALAR["sigmoid"], SCALAR["tanh"], SCALAR["sqrt"]
 _exp = SCALAR["exp"]
 _div, _maximum = SCALAR["div"], SCALAR["maximum"]

@@ -1,5 +1,6 @@
-"""The fused primitives that reduce along rows: softmax / log_softmax, layer_norm and
-layer_norm_backward (the contract: `mytensor.backends.spec`), a block per row.
+"""The fused primitives that reduce along rows: softmax / log_softmax and their backward,
+layer_norm and layer_norm_backward (the contract: `mytensor.backends.spec`), a block per
+row.
 
 A block of `REDUCE_BLOCK` threads owns a row (blocks stride over the rows); its threads
 stride along the row, accumulating privately, and a shared-memory tree (`_block_sum`,
@@ -25,12 +26,13 @@ from typing import Any
 import numba
 from numba import cuda
 
-from mytensor.backends.cuda._rounding import as_type
+from mytensor.backends.cuda._rounding import as_type, mul_rn
 from mytensor.backends.cuda._runtime import BLOCK, MAX_BLOCKS, REDUCE_BLOCK, grid_for
 from mytensor.backends.cuda._scalar import SCALAR, device
 from mytensor.backends.spec import Strided
 
-__all__ = ["layer_norm", "layer_norm_backward", "optional_operand", "softmax"]
+__all__ = ["layer_norm", "layer_norm_backward", "optional_operand", "softmax",
+           "softmax_backward"]
 
 RB = REDUCE_BLOCK  # threads per row block; a power of two (the trees halve it)
 _exp, _log, _div, _maximum = SCALAR["exp"], SCALAR["log"], SCALAR["div"], SCALAR["maximum"]
@@ -111,6 +113,32 @@ def softmax_rows(rows, kshape, kas, kos, n, a, pa, sa, o, po, so, log):
         while j < n:  # out may be a: each thread rewrites only what it alone reads now
             shifted = a[ia + j * sa] - m
             o[io + j * so] = shifted - s if log else _div(as_type(_exp(shifted), m), s)
+            j += RB
+        r += cuda.gridDim.x
+
+
+@cuda.jit
+def softmax_backward_rows(rows, kshape, kys, kgs, kds, n, y, py, sy, g, pg, sg, dx, pd, sd,
+                          log):  # fmt: skip
+    # the composite's operations: the products g * y rounded to the dtype before the
+    # float64 sum (log_softmax: g summed), the sum rounded as its reduction stores it
+    acc = cuda.shared.array(RB, numba.float64)
+    tx = cuda.threadIdx.x
+    r = cuda.blockIdx.x
+    while r < rows:
+        iy, ig = _row_start(r, kshape, kys, kgs, py, pg)
+        idx, _ = _row_start(r, kshape, kds, kds, pd, pd)
+        total = 0.0
+        j = tx
+        while j < n:
+            v = g[ig + j * sg]
+            total += float(v if log else mul_rn(v, y[iy + j * sy]))
+            j += RB
+        s = as_type(_block_sum(acc, total), y[iy])
+        j = tx
+        while j < n:
+            v, w = g[ig + j * sg], y[iy + j * sy]
+            dx[idx + j * sd] = v - mul_rn(as_type(_exp(w), w), s) if log else mul_rn(w, v - s)
             j += RB
         r += cuda.gridDim.x
 
@@ -221,6 +249,21 @@ def softmax(stream: Any, out: Strided, a: Strided, dim: int, log: bool) -> None:
     softmax_rows[_rows_grid(rows), RB, stream](
         rows, kshape, kas, kos, a.shape[dim], a.buffer, a.offset, a.strides[dim],
         out.buffer, out.offset, out.strides[dim], log,
+    )  # fmt: skip
+
+
+def softmax_backward(stream: Any, dx: Strided, y: Strided, g: Strided, dim: int,
+                     log: bool) -> None:  # fmt: skip
+    """`spec` ``softmax_backward``: a block per row along `dim`, any layouts."""
+    if dx.size == 0:
+        return
+    kept = [d for d in range(len(y.shape)) if d != dim]
+    kshape = tuple(y.shape[d] for d in kept) or (1,)
+    kys, kgs, kds = (tuple(t.strides[d] for d in kept) or (0,) for t in (y, g, dx))
+    rows = dx.size // y.shape[dim]
+    softmax_backward_rows[_rows_grid(rows), RB, stream](
+        rows, kshape, kys, kgs, kds, y.shape[dim], y.buffer, y.offset, y.strides[dim],
+        g.buffer, g.offset, g.strides[dim], dx.buffer, dx.offset, dx.strides[dim], log,
     )  # fmt: skip
 
 

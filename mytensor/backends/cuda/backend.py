@@ -166,8 +166,8 @@ class CudaBackend:
     def supports(self, primitive: str, dtype: DType) -> bool:
         """float16 runs in map, zip, where, reduce, copy and matmul (through float32);
         the other primitives decline it to the core's composite or host fallback. The
-        fused kernels (`_fused`: softmax, the optimizer updates, LSTM cell, layer norm,
-        cross-entropy's backward) run float32 and float64 (float16 softmax: the core
+        fused kernels (`_fused`: softmax both ways, the optimizer updates, LSTM cell,
+        layer norm, cross-entropy's backward) run float32 and float64 (float16 softmax: the core
         stages it in float32)."""
         if primitive in _fused.PRIMITIVES:
             return dtype.name in ("float32", "float64")
@@ -338,6 +338,10 @@ class CudaBackend:
     def lstm_cell_backward(self, d_gates: Strided, d_c: Strided, d_hc: Strided,
                            saved: Strided, c: Strided) -> None:  # fmt: skip
         _fused.lstm_cell_backward(self.stream, d_gates, d_c, d_hc, saved, c)
+
+    def softmax_backward(self, dx: Strided, y: Strided, g: Strided, dim: int,
+                         log: bool) -> None:  # fmt: skip
+        _fused.softmax_backward(self.stream, dx, y, g, dim, log)
 
     def cross_entropy_backward(self, d_logits: Strided, logp: Strided, target: Strided,
                                scale: Strided) -> None:  # fmt: skip

@@ -1,6 +1,7 @@
 """float32 softmax / log_softmax along contiguous rows: the row maxima, the exponentials
 (`_vmath.expf`, vectorised), their sum and the scaling in one kernel; and cross-entropy's
-backward from the log-probabilities (`cross_entropy_backward`), one pass.
+backward from the log-probabilities (`cross_entropy_backward`), and softmax's and
+log_softmax's (`backward_rows`), one pass each.
 
 numpy's five passes (max, subtract, exp, sum, divide) read and write the whole array
 five times; here the rows are read three times and written twice, and the maxima run in
@@ -24,7 +25,8 @@ import numpy as np
 from mytensor.backends.numba_cpu._jit import CACHE_DIR
 from mytensor.backends.numba_cpu._vmath import expf
 
-__all__ = ["cross_entropy_backward", "row_max", "rows", "rows_parallel"]
+__all__ = ["backward_rows", "backward_rows_parallel", "cross_entropy_backward", "row_max",
+           "rows", "rows_parallel"]
 
 U = np.uint64
 _CACHED = CACHE_DIR is not None
@@ -67,6 +69,15 @@ def row_max(x, base, n):
 
 
 @numba.njit(cache=_CACHED, error_model="numpy", nogil=True, fastmath={"reassoc"})
+def _dot(a, b, start, n):
+    # each product rounded to float32, the sum reassociated (vectorised), as `_sum`
+    total = np.float32(0.0)
+    for j in range(n):
+        total += a[U(start + j)] * b[U(start + j)]
+    return total
+
+
+@numba.njit(cache=_CACHED, error_model="numpy", nogil=True, fastmath={"reassoc"})
 def _sum(x, start, n):
     # reassociated, so it vectorises: blocked partial sums (numpy's pairwise sum also
     # reorders the additions)
@@ -105,6 +116,31 @@ def rows_parallel(out, x, cols, log, chunks):
     for c in numba.prange(chunks):
         first, stop = c * count // chunks, (c + 1) * count // chunks
         rows(out[first * cols : stop * cols], x[first * cols : stop * cols], cols, log)
+
+
+@numba.njit(cache=_CACHED, error_model="numpy", nogil=True)
+def backward_rows(dx, y, g, cols, log):
+    """softmax's gradient ``y * (g - sum(g * y))`` (or log_softmax's, ``g - exp(y) *
+    sum(g)``) along rows of `cols` elements of the flat C-contiguous float32 `y` and `g`."""
+    for r in range(y.size // cols):
+        base = r * cols
+        if log:
+            s = _sum(g, base, cols)
+            for j in range(cols):
+                dx[U(base + j)] = g[U(base + j)] - expf(y[U(base + j)]) * s
+        else:
+            s = _dot(g, y, base, cols)
+            for j in range(cols):
+                dx[U(base + j)] = y[U(base + j)] * (g[U(base + j)] - s)
+
+
+@numba.njit(cache=_CACHED, error_model="numpy", nogil=True, parallel=True)
+def backward_rows_parallel(dx, y, g, cols, log, chunks):
+    """`backward_rows` on `chunks` blocks of whole rows in parallel."""
+    count = y.size // cols
+    for c in numba.prange(chunks):
+        lo, hi = c * count // chunks * cols, (c + 1) * count // chunks * cols
+        backward_rows(dx[lo:hi], y[lo:hi], g[lo:hi], cols, log)
 
 
 @numba.njit(cache=_CACHED, error_model="numpy", nogil=True)

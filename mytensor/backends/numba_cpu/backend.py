@@ -170,7 +170,7 @@ def _cast(out: np.ndarray, src: np.ndarray) -> None:
 
 # the optional primitives whose kernels exist for float32 and float64 only
 _FLOAT_KERNELS = (*FUSED_UPDATES, "lstm_cell", "lstm_cell_backward", "layer_norm",
-                  "layer_norm_backward", "max_pool")  # fmt: skip
+                  "layer_norm_backward", "max_pool", "softmax_backward")  # fmt: skip
 
 
 def _optional(desc: Strided | None, like: Strided) -> tuple[np.ndarray, int]:
@@ -500,6 +500,33 @@ class NumbaBackend:
                        dy.buffer, dy.offset, x.buffer, x.offset, mean.buffer, mean.offset,
                        rstd.buffer, rstd.offset, *_optional(weight, x), rows, cols)  # fmt: skip
 
+    @_quiet
+    def softmax_backward(self, dx: Strided, y: Strided, g: Strided, dim: int,
+                         log: bool) -> None:  # fmt: skip
+        """float32 rows along a contiguous last dim: one pass (`_softmax.backward_rows`,
+        blocks of rows in parallel when large). Other layouts, and float64: numpy's
+        passes on views of the buffers."""
+        yv, gv, dv = numpy_view(y), numpy_view(g), numpy_view(dx)
+        if (dx.dtype is float32 and dim == len(y.shape) - 1 and yv.flags.c_contiguous
+                and gv.flags.c_contiguous):  # fmt: skip
+            cols = y.shape[-1]
+            flat = (dv.reshape(-1), yv.reshape(-1), gv.reshape(-1))
+            if 3 * dx.size >= self.parallel_threshold and self.threads > 1:
+                chunks = min(dx.size // cols, 4 * self.threads)
+                _softmax.backward_rows_parallel(*flat, cols, log, chunks)
+            else:
+                _softmax.backward_rows(*flat, cols, log)
+        elif log:
+            sums = gv.sum(axis=dim, keepdims=True)
+            np.exp(yv, out=dv)
+            np.multiply(dv, sums, out=dv)
+            np.subtract(gv, dv, out=dv)
+        else:
+            np.multiply(gv, yv, out=dv)
+            sums = dv.sum(axis=dim, keepdims=True)
+            np.subtract(gv, sums, out=dv)
+            np.multiply(yv, dv, out=dv)
+
     def cross_entropy_backward(self, d_logits: Strided, logp: Strided, target: Strided,
                                scale: Strided) -> None:  # fmt: skip
         """float32 only (see `supports`): one pass of `_softmax.cross_entropy_backward`."""
@@ -519,8 +546,9 @@ class NumbaBackend:
             _pool.max_pool(out, indices, x, kernel, stride, padding, dilation)
 
     def supports(self, primitive: str, dtype: DType) -> bool:
-        """The single-pass optimizer, LSTM, layer-norm and max-pool kernels are compiled
-        for float32 and float64; other dtypes take the core's composite. The cross-entropy
+        """The single-pass optimizer, LSTM, layer-norm, max-pool and softmax-backward
+        kernels are compiled for float32 and float64; other dtypes take the core's
+        composite. The cross-entropy
         backward is float32 only: its exp must be the exp map's (`_vmath.expf`), and
         float64's exp map is numpy's."""
         if primitive == "cross_entropy_backward":

@@ -4,7 +4,8 @@
 Written as the composite (max, subtract, exp, sum, divide or log), either would record
 four nodes and run five kernels forwards and more backwards; as one op the backward is
 its closed form: ``y * (g - sum(g * y))`` for softmax and ``g - exp(y) * sum(g)`` for
-log_softmax, both along `dim`.
+log_softmax, both along `dim`, one `softmax_backward` primitive (ops under create_graph or
+vmap, where the gradient must stay differentiable or batched).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import builtins
 
 import numpy as np
 
-from mytensor.core import _autocast, autograd
+from mytensor.core import _autocast, autograd, batching
 from mytensor.core.batching import batchable, dim_rule, register_rule
 from mytensor.core.dtypes import FLOAT_DTYPES
 from mytensor.core.layout import normalize_dim
@@ -40,6 +41,10 @@ def _softmax(name: str, x: Tensor, dim: int, log: bool) -> Tensor:
         saved_out = out.detach()
 
         def backward(g: Tensor) -> tuple:
+            if not autograd.is_grad_enabled() and not batching.ACTIVE[0]:
+                dx = Tensor._empty(backend, x.shape, x.dtype)
+                backend.softmax_backward(dx._d, saved_out._d, g._d, d, log)
+                return (dx,)
             # under create_graph the output must stay differentiable in x: recompute it
             y = _softmax(name, x, d, log) if autograd.is_grad_enabled() else saved_out
             if log:
