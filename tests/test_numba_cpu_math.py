@@ -21,16 +21,23 @@ from mytensor.core.registry import get_backend  # noqa: E402
 F32 = np.finfo(np.float32)
 
 
-@numba.njit
-def _expf_loop(x, out):
-    for i in range(x.size):
-        out[i] = _vmath.expf(x[i])
+def _elementwise(function):
+    """`function` (a numba-compiled scalar function) over a float32 array, in a loop."""
+
+    @numba.njit(error_model="numpy")
+    def loop(x, out):
+        for i in range(x.size):
+            out[i] = function(x[i])
+
+    def run(x: np.ndarray) -> np.ndarray:
+        out = np.empty_like(x)
+        loop(x, out)
+        return out
+
+    return run
 
 
-def _expf(x: np.ndarray) -> np.ndarray:
-    out = np.empty_like(x)
-    _expf_loop(x, out)
-    return out
+_expf, _tanhf = _elementwise(_vmath.expf), _elementwise(_vmath.tanhf)
 
 
 def test_expf_is_within_one_ulp_over_the_float32_range():
@@ -66,18 +73,6 @@ def test_expf_special_values_bit_for_bit():
     np.testing.assert_array_equal(got[5:7], expected[5:7])  # last finite, first infinite
     assert got[7] > 0 and got[8] == 0.0 and got[9] == 0.0 and got[10] == np.inf
     assert abs(float(got[11]) - np.e) <= np.spacing(np.float32(np.e))
-
-
-@numba.njit(error_model="numpy")
-def _tanhf_loop(x, out):
-    for i in range(x.size):
-        out[i] = _vmath.tanhf(x[i])
-
-
-def _tanhf(x: np.ndarray) -> np.ndarray:
-    out = np.empty_like(x)
-    _tanhf_loop(x, out)
-    return out
 
 
 def test_tanhf_is_within_1_3_ulp_where_tanh_is_not_yet_one():
