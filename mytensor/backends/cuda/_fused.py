@@ -147,48 +147,47 @@ def cross_entropy_rows(n, cols, d, d0, logp, p0, target, t0, ts, scale, s0, ss, 
 
 
 # -- launches (the backend's methods call these with its stream) -----------------------------
+def _per_element(kernel: Any, stream: Any, n: int, *args: Any) -> None:
+    """`kernel` over `n` elements (its first argument), a thread each; nothing when n is 0."""
+    if n:
+        kernel[grid_for(n), BLOCK, stream](n, *args)
+
+
 def sgd_update(stream: Any, param: Strided, grad: Strided, buf: Strided | None,
                step: SGDStep) -> None:  # fmt: skip
     """`spec` ``sgd_update`` on C-contiguous operands: one launch."""
-    n = param.size
-    if n == 0:
-        return
     t = param.dtype.numpy.type
     lr, decay, momentum, keep = (t(c) for c in (step.lr, step.weight_decay, step.momentum,
                                                 1 - step.dampening))  # fmt: skip
     b, b0, _ = optional_operand(buf, param)
-    sgd[grid_for(n), BLOCK, stream](
-        n, param.buffer, param.offset, grad.buffer, grad.offset, b, b0, lr, decay, momentum,
-        keep, step.maximize, step.weight_decay != 0, step.momentum != 0, step.first,
-        step.nesterov,
+    _per_element(
+        sgd, stream, param.size, param.buffer, param.offset, grad.buffer, grad.offset, b, b0,
+        lr, decay, momentum, keep, step.maximize, step.weight_decay != 0, step.momentum != 0,
+        step.first, step.nesterov,
     )  # fmt: skip
 
 
 def adam_update(stream: Any, param: Strided, grad: Strided, exp_avg: Strided,
                 exp_avg_sq: Strided, vmax: Strided | None, step: AdamStep) -> None:  # fmt: skip
     """`spec` ``adam_update`` on C-contiguous operands: one launch."""
-    n = param.size
-    if n == 0:
-        return
     t = param.dtype.numpy.type
     decay, keep1, beta2, keep2, step_size, correction2, eps, wd = map(t, step.constants())
     operands = [(d.buffer, d.offset) for d in (param, grad, exp_avg, exp_avg_sq)]
     operands.append(optional_operand(vmax, param)[:2])
-    adam[grid_for(n), BLOCK, stream](
-        n, *(x for pair in operands for x in pair), decay, wd, keep1, beta2, keep2, step_size,
-        correction2, eps, step.maximize, step.decoupled and step.weight_decay != 0, step.amsgrad,
+    _per_element(
+        adam, stream, param.size, *(x for pair in operands for x in pair), decay, wd, keep1,
+        beta2, keep2, step_size, correction2, eps, step.maximize,
+        step.decoupled and step.weight_decay != 0, step.amsgrad,
     )  # fmt: skip
 
 
 def lstm_cell(stream: Any, hc: Strided, saved: Strided, gates: Strided, c: Strided) -> None:
     """`spec` ``lstm_cell``: a thread per (batch, hidden) element."""
     batch, hidden = c.shape
-    n = batch * hidden
-    if n == 0:
-        return
-    lstm_forward[grid_for(n), BLOCK, stream](
-        n, hidden, hc.buffer, hc.offset, saved.buffer, saved.offset, gates.buffer,
-        gates.offset, *gates.strides, c.buffer, c.offset, *c.strides,
+    _per_element(
+        lstm_forward, stream, batch * hidden, hidden, hc.buffer, hc.offset, saved.buffer,
+        saved.offset, gates.buffer, gates.offset, *gates.strides, c.buffer, c.offset,
+        *c.strides,
     )  # fmt: skip
 
 
@@ -196,13 +195,10 @@ def lstm_cell_backward(stream: Any, d_gates: Strided, d_c: Strided, d_hc: Stride
                        saved: Strided, c: Strided) -> None:  # fmt: skip
     """`spec` ``lstm_cell_backward``: a thread per (batch, hidden) element."""
     batch, hidden = c.shape
-    n = batch * hidden
-    if n == 0:
-        return
-    lstm_backward[grid_for(n), BLOCK, stream](
-        n, hidden, d_gates.buffer, d_gates.offset, d_c.buffer, d_c.offset, d_hc.buffer,
-        d_hc.offset, *d_hc.strides, saved.buffer, saved.offset, c.buffer, c.offset, *c.strides,
-        c.dtype.numpy.type(1),
+    _per_element(
+        lstm_backward, stream, batch * hidden, hidden, d_gates.buffer, d_gates.offset,
+        d_c.buffer, d_c.offset, d_hc.buffer, d_hc.offset, *d_hc.strides, saved.buffer,
+        saved.offset, c.buffer, c.offset, *c.strides, c.dtype.numpy.type(1),
     )  # fmt: skip
 
 
@@ -210,11 +206,8 @@ def cross_entropy_backward(stream: Any, d_logits: Strided, logp: Strided, target
                            scale: Strided) -> None:  # fmt: skip
     """`spec` ``cross_entropy_backward``: a thread per element."""
     rows, cols = logp.shape
-    n = rows * cols
-    if n == 0:
-        return
-    cross_entropy_rows[grid_for(n), BLOCK, stream](
-        n, cols, d_logits.buffer, d_logits.offset, logp.buffer, logp.offset, target.buffer,
-        target.offset, target.strides[0], scale.buffer, scale.offset, scale.strides[0],
-        logp.dtype.numpy.type(1),
+    _per_element(
+        cross_entropy_rows, stream, rows * cols, cols, d_logits.buffer, d_logits.offset,
+        logp.buffer, logp.offset, target.buffer, target.offset, target.strides[0],
+        scale.buffer, scale.offset, scale.strides[0], logp.dtype.numpy.type(1),
     )  # fmt: skip
