@@ -272,33 +272,27 @@ def cross_entropy(
     def backward(g: Tensor) -> tuple:
         recorded = autograd.is_grad_enabled()  # create_graph: p must stay in the graph
         scale = g / count if reduction == "mean" else g  # 0-d, or (N,) for "none"
-        if mask is None and not recorded and not batching.ACTIVE[0]:
+        if not recorded and not batching.ACTIVE[0]:
             # (exp(logp) - onehot(target)) * scale in one primitive, into a fresh gradient
             backend = logp._storage.backend
             d_logits = Tensor._empty(backend, logp.shape, logp.dtype)
             backend.cross_entropy_backward(d_logits._d, logp._d, safe._d,
                                            expanded(scale, safe.shape))  # fmt: skip
-            return (d_logits,)
-        targets = safe.unsqueeze(1)
-        if recorded:
-            # under create_graph the softmax must stay differentiable in input: recompute it
-            p = softmax(input, 1)
-            p = p - (arange(c, backend=input.backend) == targets).astype(p.dtype)
-        else:
-            # p - onehot(target) with one write per row: -1 added at each target, into the
-            # fresh exp(logp), instead of building and subtracting an (N, C) one-hot
-            p = logp.exp()
-            minus_one = scalar_tensor(-1.0, p.dtype, p._backend)
-            p._backend.scatter_add(p._d, targets._d, expanded(minus_one, targets.shape), 1)
+            # ignored rows get exactly 0, whatever their logits or a "mean" over no
+            # counted target (a division by zero) made of them
+            return (d_logits if mask is None else where(mask.unsqueeze(1), d_logits, 0.0),)
+        # ops: differentiable again under create_graph (the softmax recomputed from input),
+        # batched under vmap
+        p = softmax(input, 1) if recorded else logp.exp()
+        p = p - (arange(c, backend=input.backend) == safe.unsqueeze(1)).astype(p.dtype)
         row_scale = scale.unsqueeze(1) if reduction == "none" else scale
         # where, not a multiply by the mask: with every target ignored, "mean" divides by
-        # zero, and the ignored rows must still get exactly 0 (to every order), as in the
-        # composite form
+        # zero, and the ignored rows must still get exactly 0 (to every order)
         if mask is not None:
             row_scale = where(mask.unsqueeze(1), row_scale, 0.0)
         return (p * row_scale,)
 
-    # the gradient is always a new tensor (p * row_scale): a leaf takes it without a copy
+    # the gradient is always a new tensor: a leaf takes it without a copy
     return autograd.record(out, "cross_entropy", (input,), backward, (input,),
                            fresh_grads=True)  # fmt: skip
 
