@@ -237,15 +237,21 @@ def _rows_grid(rows: int) -> int:
     return max(1, min(rows, MAX_BLOCKS))
 
 
+def _rows_along(dim: int, *descs: Strided) -> tuple[int, tuple, list[tuple]]:
+    """(rows, the kept dims' shape, each descriptor's kept strides) of rows along `dim`;
+    a 1-d operand has one row, of kept shape (1,) and strides (0,)."""
+    shape = descs[0].shape
+    kept = [d for d in range(len(shape)) if d != dim]
+    kshape = tuple(shape[d] for d in kept) or (1,)
+    strides = [tuple(t.strides[d] for d in kept) or (0,) for t in descs]
+    return descs[0].size // shape[dim], kshape, strides
+
+
 def softmax(stream: Any, out: Strided, a: Strided, dim: int, log: bool) -> None:
     """`spec` ``softmax(out, a, dim, log)``: a block per row along `dim`, any layouts."""
     if out.size == 0:
         return
-    kept = [d for d in range(len(a.shape)) if d != dim]
-    kshape = tuple(a.shape[d] for d in kept) or (1,)
-    kas = tuple(a.strides[d] for d in kept) or (0,)
-    kos = tuple(out.strides[d] for d in kept) or (0,)
-    rows = out.size // a.shape[dim]
+    rows, kshape, (kas, kos) = _rows_along(dim, a, out)
     softmax_rows[_rows_grid(rows), RB, stream](
         rows, kshape, kas, kos, a.shape[dim], a.buffer, a.offset, a.strides[dim],
         out.buffer, out.offset, out.strides[dim], log,
@@ -257,10 +263,7 @@ def softmax_backward(stream: Any, dx: Strided, y: Strided, g: Strided, dim: int,
     """`spec` ``softmax_backward``: a block per row along `dim`, any layouts."""
     if dx.size == 0:
         return
-    kept = [d for d in range(len(y.shape)) if d != dim]
-    kshape = tuple(y.shape[d] for d in kept) or (1,)
-    kys, kgs, kds = (tuple(t.strides[d] for d in kept) or (0,) for t in (y, g, dx))
-    rows = dx.size // y.shape[dim]
+    rows, kshape, (kys, kgs, kds) = _rows_along(dim, y, g, dx)
     softmax_backward_rows[_rows_grid(rows), RB, stream](
         rows, kshape, kys, kgs, kds, y.shape[dim], y.buffer, y.offset, y.strides[dim],
         g.buffer, g.offset, g.strides[dim], dx.buffer, dx.offset, dx.strides[dim], log,

@@ -548,9 +548,8 @@ class NumbaBackend:
     def supports(self, primitive: str, dtype: DType) -> bool:
         """The single-pass optimizer, LSTM, layer-norm, max-pool and softmax-backward
         kernels are compiled for float32 and float64; other dtypes take the core's
-        composite. The cross-entropy
-        backward is float32 only: its exp must be the exp map's (`_vmath.expf`), and
-        float64's exp map is numpy's."""
+        composite. The cross-entropy backward is float32 only: its exp must be the exp
+        map's (`_vmath.expf`), and float64's exp map is numpy's."""
         if primitive == "cross_entropy_backward":
             return dtype is float32
         return primitive not in _FLOAT_KERNELS or dtype.name in ("float32", "float64")
