@@ -21,6 +21,7 @@ from mytensor.core.dtypes import float32, float64, int64
 pytest.importorskip("numba", reason="the numba extra is not installed")
 
 from mytensor.backends import numba_cpu
+from mytensor.backends.numba_cpu import _blas_threads
 from mytensor.backends.numba_cpu.allocator import CachingAllocator, bucket_bytes
 from mytensor.core.registry import get_backend
 
@@ -471,3 +472,17 @@ def test_small_products_run_on_one_blas_thread_and_restore_the_count(monkeypatch
     assert after == 2  # the count is restored
     np.testing.assert_array_equal(out, a @ b)
     np.testing.assert_array_equal(big_out, big @ big)
+
+
+def test_batches_of_mid_sized_products_split_between_threads():
+    """The products the large tier's batched-matmul test draws take the split path (the
+    test checks its values); small batches and single products stay with numpy's."""
+    backend = get_backend("numba_cpu").impl
+    if backend.threads < 2 or not _blas_threads.scipy_blas_available():
+        pytest.skip("the split needs two numba threads and SciPy's BLAS")
+    a, b = np.ones((4, 4, 48, 64), np.float32), np.ones((4, 4, 64, 40), np.float32)
+    assert backend._split_batch(np.empty((4, 4, 48, 40), np.float32), a, b)
+    assert not backend._split_batch(np.empty((4, 48, 40), np.float32), a[0], b[0])  # 0.5 M
+    assert not backend._split_batch(np.empty((48, 40), np.float32), a[0, 0], b[0, 0])
+    big = np.ones((4, 128, 128), np.float32)  # OpenBLAS threads each product itself
+    assert not backend._split_batch(np.empty_like(big), big, big)

@@ -108,6 +108,40 @@ def test_large_matmul(layout, large):
     assert_close(got, av @ b_values, _where("matmul", large, layout), rtol, atol)
 
 
+def _stack(values: np.ndarray, layout: str, backend: str) -> mt.Tensor:
+    """A batch of matrices laid out as `layout` says, holding `values`."""
+    if layout == "transposed":  # each matrix stored transposed (a gradient's a.mT)
+        return mt.tensor(np.ascontiguousarray(values.swapaxes(-1, -2)), backend=backend).mT
+    if layout == "broadcast":  # one matrix along the first batch dim
+        return mt.tensor(values[:1], backend=backend).expand(*values.shape)
+    if layout == "sliced":  # every other column of wider matrices
+        wide = np.repeat(values, 2, axis=-1)
+        return mt.tensor(wide, backend=backend)[..., ::2]
+    return mt.tensor(values, backend=backend)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex64"])
+@pytest.mark.parametrize(("a_layout", "b_layout"), [
+    ("contiguous", "contiguous"), ("contiguous", "transposed"), ("transposed", "contiguous"),
+    ("transposed", "transposed"), ("broadcast", "sliced"), ("sliced", "broadcast"),
+])  # fmt: skip
+def test_large_batched_matmul(a_layout, b_layout, dtype, large):
+    """A batch of products with enough work for a backend to split it between threads
+    (4 x 4 products of 48 x 64 x 40, 2 M multiply-adds), its operands laid out as a
+    backward pass and broadcasting lay them out."""
+    rng = np.random.default_rng(8)
+    shapes = (4, 4, 48, 64), (4, 4, 64, 40)
+    av, bv = (rng.uniform(-1.0, 1.0, s).astype(dtype) for s in shapes)
+    if dtype.startswith("complex"):
+        av, bv = (v + 1j * rng.uniform(-1.0, 1.0, v.shape).astype(dtype) for v in (av, bv))
+    a, b = _stack(av, a_layout, large), _stack(bv, b_layout, large)
+    got = (a @ b).numpy()
+    expected = a.numpy() @ b.numpy()  # the logical values, broadcast ones included
+    rtol, atol = tolerance([np.dtype(dtype)], 64, 3.0)
+    where = f"large tier: batched matmul on backend {large!r}, {a_layout} @ {b_layout}, {dtype}"
+    assert_close(got, expected, where, rtol, atol)
+
+
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dim", [0, 1])
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])

@@ -24,6 +24,7 @@ import numba
 import numpy as np
 
 from mytensor.backends.numba_cpu import (
+    _batched_matmul,
     _blas_threads,
     _cells,
     _jit,
@@ -416,7 +417,26 @@ class NumbaBackend:
         elif out.size and a.shape[-1] == 1 and a.dtype is b.dtype is out.dtype:
             self._outer(out, a, b)
         elif out.size:
-            _blas_threads.matmul(numpy_view(a), numpy_view(b), numpy_view(out))
+            x, y, res = numpy_view(a), numpy_view(b), numpy_view(out)
+            if self._split_batch(res, x, y):
+                with _blas_threads.one_scipy_blas_thread():
+                    _batched_matmul.run(res, x, y)
+            else:
+                _blas_threads.matmul(x, y, res)
+
+    def _split_batch(self, res: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
+        """Whether a batch of products goes to `_batched_matmul` (whole products per
+        thread): two or more products of a BLAS dtype, small enough that numpy's would
+        run on one thread (`_blas_threads`), with enough work for a parallel launch
+        (~1 M multiply-adds in all)."""
+        count = res.size // (res.shape[-1] * res.shape[-2])
+        each = res.shape[-2] * res.shape[-1] * a.shape[-1]
+        return (
+            count > 1 and self.threads > 1 and count * each >= _batched_matmul.MIN_WORK
+            and each < _blas_threads.SMALL_PRODUCT
+            and res.dtype in _batched_matmul.DTYPES and res.flags.c_contiguous
+            and a.dtype == b.dtype == res.dtype and _blas_threads.scipy_blas_available()
+        )  # fmt: skip
 
     def _outer(self, out: Strided, a: Strided, b: Strided) -> None:
         """A matmul with inner dimension 1 (see `_outer`)."""
