@@ -21,7 +21,7 @@ from mytensor.core.dtypes import float32, float64, int64
 pytest.importorskip("numba", reason="the numba extra is not installed")
 
 from mytensor.backends import numba_cpu
-from mytensor.backends.numba_cpu import _blas_threads
+from mytensor.backends.numba_cpu import _blas_threads, _gemm
 from mytensor.backends.numba_cpu.allocator import CachingAllocator, bucket_bytes
 from mytensor.core.registry import get_backend
 
@@ -444,8 +444,6 @@ def test_middle_axis_reductions_on_both_paths(impl, op):
 
 
 def test_small_products_run_on_one_blas_thread_and_restore_the_count(monkeypatch):
-    from mytensor.backends.numba_cpu import _blas_threads
-
     api = _blas_threads._numpy_api()
     if api is None:
         pytest.skip("numpy's BLAS here is not OpenBLAS: products run as numpy runs them")
@@ -478,8 +476,8 @@ def test_batches_of_mid_sized_products_split_between_threads():
     """The products the large tier's batched-matmul test draws take the split path (the
     test checks its values); small batches and single products stay with numpy's."""
     backend = get_backend("numba_cpu").impl
-    if backend.threads < 2 or not _blas_threads.scipy_blas_available():
-        pytest.skip("the split needs two numba threads and SciPy's BLAS")
+    if backend.threads < 2 or not _gemm.available(np.dtype(np.float32)):
+        pytest.skip("the split needs two numba threads and numpy's OpenBLAS")
     a, b = np.ones((4, 4, 48, 64), np.float32), np.ones((4, 4, 64, 40), np.float32)
     assert backend._split_batch(np.empty((4, 4, 48, 40), np.float32), a, b)
     assert not backend._split_batch(np.empty((4, 48, 40), np.float32), a[0], b[0])  # 0.5 M

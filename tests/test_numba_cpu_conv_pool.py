@@ -16,7 +16,7 @@ from mytensor.core.registry import get_backend
 
 pytest.importorskip("numba", reason="the numba extra is not installed")
 
-from mytensor.backends.numba_cpu import _blas_threads, _conv, _pool
+from mytensor.backends.numba_cpu import _blas_threads, _conv, _gemm, _pool
 
 RNG = np.random.default_rng(11)
 REFERENCE = get_backend("numpy_ref").impl
@@ -59,7 +59,7 @@ def _output_shape(x_shape, w_shape, stride, padding, dilation):
 
 def _run_path(conv: _conv.Conv, path: str, method: str, *descs: Strided) -> None:
     if path == "parallel":
-        with _blas_threads.one_scipy_blas_thread():
+        with _blas_threads.one_numpy_blas_thread():
             getattr(conv, f"_parallel_{method}")(*descs)
     else:
         getattr(conv, f"_{path}_{method}")(*descs)
@@ -69,8 +69,8 @@ def _run_path(conv: _conv.Conv, path: str, method: str, *descs: Strided) -> None
 @pytest.mark.parametrize("path", ["batched", "parallel", "serial"])
 @pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: f"{len(c[0]) - 2}d-{c[0]}")
 def test_conv_paths_agree_with_numpy_ref(case, path, dtype):
-    if path == "parallel" and not _blas_threads.scipy_blas_available():
-        pytest.skip("the parallel conv path needs SciPy's OpenBLAS")
+    if path == "parallel" and not _gemm.available(np.dtype(dtype)):
+        pytest.skip("the parallel conv path needs numpy's OpenBLAS")
     x_shape, w_shape, stride, padding, dilation, groups = case
     out_shape = (x_shape[0], w_shape[0], *_output_shape(x_shape, w_shape, stride, padding,
                                                         dilation))  # fmt: skip
@@ -106,13 +106,14 @@ def test_small_planes_take_the_batched_path_where_launches_are_dear():
     not on TBB; large planes never."""
     digits = _conv.Conv((32, 16, 8, 8), (32, 16, 3, 3), (32, 32, 8, 8), (1, 1), (1, 1),
                         (1, 1), 1)  # fmt: skip
-    assert digits._batched() == (not digits._parallel() or _conv.THREADING_LAYER != "tbb")
+    f32 = np.dtype(np.float32)
+    assert digits._batched(f32) == (not digits._parallel(f32) or _conv.THREADING_LAYER != "tbb")
     large = _conv.Conv((64, 16, 28, 28), (32, 16, 3, 3), (64, 32, 28, 28), (1, 1), (1, 1),
                        (1, 1), 1)  # fmt: skip
-    assert not large._batched()
+    assert not large._batched(f32)
     one_sample = _conv.Conv((1, 16, 8, 8), (32, 16, 3, 3), (1, 32, 8, 8), (1, 1), (1, 1),
                             (1, 1), 1)  # fmt: skip
-    assert not one_sample._batched()
+    assert not one_sample._batched(f32)
 
 
 POOL_CASES = [

@@ -1,6 +1,6 @@
 """A batch of matrix products split between numba's threads, each product one
-single-threaded GEMM (numba's ``np.dot``: SciPy's BLAS, held to one thread by
-`_blas_threads`).
+single-threaded GEMM (numpy's BLAS called from the kernel, `_gemm`, held to one thread
+by `_blas_threads`).
 
 numpy's matmul runs a batch one product at a time, each on OpenBLAS's threads, which
 meet at a barrier after every product: 32 products of 128x128 took 1.08 ms there, and
@@ -9,9 +9,8 @@ meet at a barrier after every product: 32 products of 128x128 took 1.08 ms there
 Each operand arrives as a stack of distinct C-contiguous matrices plus, per output
 matrix, the index of its matrix in that stack (broadcast batch dims repeat an index
 rather than copying the matrix). A matrix stored transposed (``k.transpose(-2, -1)``,
-or a gradient's ``a.mT``) is passed as its C-contiguous transpose and read through
-``.T``, which numba's ``np.dot`` turns into a BLAS transpose flag, not a copy: one kernel
-per pair of orientations, since numba's types fix an array's layout at compile time.
+or a gradient's ``a.mT``) is passed as its C-contiguous transpose with BLAS's transpose flag,
+not copied.
 """
 
 from __future__ import annotations
@@ -21,45 +20,26 @@ import math
 
 import numpy as np
 
+from mytensor.backends.numba_cpu._gemm import NO_TRANS, TRANS, function, gemm
 from mytensor.backends.numba_cpu._jit import pjit, prange
 
-__all__ = ["DTYPES", "MIN_WORK", "operand", "run"]
+__all__ = ["MIN_WORK", "operand", "run"]
 
-# multiply-adds of the whole batch below which numpy's loop is ahead (a launch, and
-# numba's np.dot checks, cost ~5 us): 32 products of 32x32x32 (1 M) took 19 us here
+# multiply-adds of the whole batch below which numpy's loop is ahead (a launch and the
+# operands' preparation cost ~5 us): 32 products of 32x32x32 (1 M) took 19 us here
 # and 22 us there, 4 of 48x48x48 (0.4 M) 11.6 us against 10.2
 MIN_WORK = 1 << 20
 
-# the dtypes numba's np.dot takes to BLAS
-DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.complex64),
-          np.dtype(np.complex128))  # fmt: skip
-
 
 @pjit
-def _nn(res, a, ia, b, ib):
+def _products(gemm_fn, res, a, ia, trans_a, b, ib, trans_b):
+    """res[i] = op(a[ia[i]]) @ op(b[ib[i]]), ``op`` transposing a stack flagged so."""
+    m, n = res.shape[1], res.shape[2]
+    k = a.shape[1] if trans_a else a.shape[2]
+    flag_a, flag_b = (TRANS if trans_a else NO_TRANS), (TRANS if trans_b else NO_TRANS)
     for i in prange(res.shape[0]):
-        np.dot(a[ia[i]], b[ib[i]], res[i])
-
-
-@pjit
-def _nt(res, a, ia, b, ib):
-    for i in prange(res.shape[0]):
-        np.dot(a[ia[i]], b[ib[i]].T, res[i])
-
-
-@pjit
-def _tn(res, a, ia, b, ib):
-    for i in prange(res.shape[0]):
-        np.dot(a[ia[i]].T, b[ib[i]], res[i])
-
-
-@pjit
-def _tt(res, a, ia, b, ib):
-    for i in prange(res.shape[0]):
-        np.dot(a[ia[i]].T, b[ib[i]].T, res[i])
-
-
-_KERNELS = {(False, False): _nn, (False, True): _nt, (True, False): _tn, (True, True): _tt}
+        gemm(gemm_fn, flag_a, flag_b, m, n, k, a[ia[i]], a.shape[2], b[ib[i]], b.shape[2],
+             0.0, res[i], n)  # fmt: skip
 
 
 def operand(x: np.ndarray, batch: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -97,8 +77,9 @@ def _c_matrix(strides: tuple[int, int], rows: int, cols: int, item: int) -> bool
 
 def run(res: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
     """``res = a @ b`` for C-contiguous ``res`` of shape ``(..., M, N)``, the products
-    split between numba's threads. The caller holds numba's BLAS to one thread."""
+    split between numba's threads (float32 or float64, `_gemm.available`). The caller
+    holds numpy's BLAS to one thread."""
     batch = res.shape[:-2]
     sa, ia, ta = operand(a, batch)
     sb, ib, tb = operand(b, batch)
-    _KERNELS[ta, tb](res.reshape(-1, *res.shape[-2:]), sa, ia, sb, ib)
+    _products(function(res.dtype), res.reshape(-1, *res.shape[-2:]), sa, ia, ta, sb, ib, tb)

@@ -1,4 +1,4 @@
-"""Holding an OpenBLAS thread pool to one thread, for numpy's BLAS and for SciPy's.
+"""Holding numpy's OpenBLAS thread pool to one thread.
 
 An OpenBLAS call waits for every thread of its pool, so a split product costs a scheduler
 time slice whenever another process holds a core, and two threads calling the same pool
@@ -9,27 +9,26 @@ at once serialise. Two places avoid that:
   float32 product: 29 us on two threads, 35 us on one) and with a second job on a 2-core
   machine its median went from 37 us on one thread to 12 ms on two. The LSTM and
   attention steps are made of such products.
-- `one_scipy_blas_thread`: numba's ``np.dot`` calls SciPy's OpenBLAS, which the conv
-  kernels call from two numba threads at once: on one pool thread each, 64 (32, 144) x
+- `one_numpy_blas_thread`: the conv kernels and a batch of products call numpy's GEMM
+  from two numba threads at once (`_gemm`): on one pool thread each, 64 (32, 144) x
   (144, 196) products take 0.8 ms; sharing the pool, 8 ms.
 
-The thread-count functions are found through an extension module that links the BLAS
-(a ``dlopen`` handle's lookups also search the libraries it links). Where the BLAS is
-not OpenBLAS (MKL, Accelerate) or SciPy is missing, none is found: products then run as
-numpy runs them, and the conv takes its path without numba's ``np.dot``.
+The thread-count functions are found through numpy's extension module, which links the
+BLAS (a ``dlopen`` handle's lookups also search the libraries it links). Where the BLAS
+is not OpenBLAS (MKL, Accelerate), none is found: products then run as numpy runs them,
+and the conv and batched products take their paths without kernel-side GEMMs.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import functools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["SMALL_PRODUCT", "matmul", "one_scipy_blas_thread", "scipy_blas_available"]
+__all__ = ["SMALL_PRODUCT", "matmul", "numpy_blas_controllable", "one_numpy_blas_thread"]
 
 # multiply-adds (m * n * k) below which numpy's product runs on one thread
 SMALL_PRODUCT = int(os.environ.get("MYTENSOR_NUMBA_SMALL_MATMUL", 1 << 21))
@@ -57,14 +56,6 @@ def _thread_count_api(module_file: str) -> tuple[Callable, Callable] | None:
 @functools.cache
 def _numpy_api() -> tuple[Callable, Callable] | None:
     return _thread_count_api(np._core._multiarray_umath.__file__)
-
-
-def _scipy_api() -> tuple[Callable, Callable] | None:
-    try:
-        from scipy.linalg import cython_blas
-    except ImportError:
-        return None
-    return _thread_count_api(cython_blas.__file__)
 
 
 class _one_thread:
@@ -98,13 +89,11 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
         _product(a, b, out=out)
 
 
-def scipy_blas_available() -> bool:
-    """Whether `one_scipy_blas_thread` can hold numba's (SciPy's) BLAS to one thread."""
-    return _scipy_api() is not None
+def numpy_blas_controllable() -> bool:
+    """Whether `one_numpy_blas_thread` can hold numpy's BLAS to one thread."""
+    return _numpy_api() is not None
 
 
-@contextlib.contextmanager
-def one_scipy_blas_thread() -> Iterator[None]:
-    """numba's BLAS on one thread inside the block (needs `scipy_blas_available`)."""
-    with _one_thread(_scipy_api()):
-        yield
+def one_numpy_blas_thread() -> _one_thread:
+    """numpy's BLAS on one thread inside the block (needs `numpy_blas_controllable`)."""
+    return _one_thread(_numpy_api())

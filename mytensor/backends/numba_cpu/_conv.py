@@ -16,17 +16,18 @@ A conv whose width stride is 1 (1-d or 2-d) fills its columns from padded copies
 input rows (`_im2col_rows`).
 
 Why one numba kernel runs the whole pipeline, a block of samples per thread, with
-single-threaded GEMMs (numba's ``np.dot``, a direct BLAS call): a sample's columns are
+single-threaded GEMMs (numpy's BLAS called from the kernel, `_gemm`): a sample's columns are
 small (113 KB for 16x14x14 and a 3x3 kernel) and stay in cache from im2col to GEMM,
 and a GEMM that small never uses OpenBLAS's threads, so per-sample ``np.matmul`` calls
 left one core idle (64 of them: 1.8 ms; the same products two threads at a time: 0.8 ms).
 Folding the batch into one large threaded GEMM instead writes the columns out to memory
 and back, and a regrouping copy then costs what the threads saved. Each thread has its
-own scratch (columns, a contiguous copy of a grad_out sample, a grad_weight partial sum);
-nothing is allocated inside the parallel loop. That BLAS is SciPy's, held to one thread
-by `_blas_threads`. A single sample, a single numba thread, or no SciPy: the same products
-run a sample at a time through ``np.matmul`` (the `Conv._serial_*` methods), whose BLAS
-may then thread each product.
+own scratch (columns, a contiguous copy of a grad_out sample, a grad_weight sum the GEMM
+accumulates into); nothing is allocated inside the parallel loop. numpy's BLAS is held to
+one thread meanwhile (`_blas_threads`). A single sample, a single numba thread, or a BLAS
+the kernels can't call (`_gemm.available`): the same products run a sample at a time
+through ``np.matmul`` (the `Conv._serial_*` methods), whose BLAS may then thread each
+product.
 
 Small output planes are the exception (`Conv._batched`) on one thread, and on numba's
 workqueue threading layer: an 8x8 plane makes a GEMM 64 columns wide, too narrow for
@@ -42,7 +43,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from mytensor.backends.numba_cpu import _blas_threads
+from mytensor.backends.numba_cpu import _blas_threads, _gemm
+from mytensor.backends.numba_cpu._gemm import NO_TRANS, TRANS, gemm
 from mytensor.backends.numba_cpu._jit import THREADING_LAYER, jit, pjit, prange
 from mytensor.backends.numba_cpu._plan import numpy_view
 from mytensor.backends.spec import Strided
@@ -211,43 +213,48 @@ def _load_t(gbuf, go, s):
 
 
 @pjit
-def _forward(res, w, x, xs, xo, cols, flat, rowbuf, geometry):
+def _forward(gemm_fn, res, w, x, xs, xo, cols, flat, rowbuf, geometry):
     """res[s, g] = w[g] @ im2col(x[s])[g]; ``cols[t]`` (flat: ``flat[t]``) is thread t's."""
     threads = cols.shape[0]
+    og, k, ld = w.shape[1], w.shape[2], cols.shape[3]
     for t in prange(threads):
         first, stop = _block(t, threads, res.shape[0])
         for s in range(first, stop):
-            _im2col(flat[t], x, xs, xo + s * xs[0], rowbuf[t], cols.shape[3], *geometry)
+            _im2col(flat[t], x, xs, xo + s * xs[0], rowbuf[t], ld, *geometry)
             for g in range(w.shape[0]):
-                np.dot(w[g], cols[t, g], res[s, g])
+                gemm(gemm_fn, NO_TRANS, NO_TRANS, og, ld, k, w[g], k, cols[t, g], ld, 0.0,
+                     res[s, g], ld)  # fmt: skip
 
 
 @pjit
-def _grad_input(gx, gs, go_off, go, wt, cols, flat, gbuf, geometry):
-    """gx[s] = col2im(wt[g] @ go[s, g]), a block of samples per thread."""
+def _grad_input(gemm_fn, gx, gs, go_off, go, w, cols, flat, gbuf, geometry):
+    """gx[s] = col2im(w[g].T @ go[s, g]), a block of samples per thread."""
     threads = cols.shape[0]
+    og, k, ld = w.shape[1], w.shape[2], cols.shape[3]
     for t in prange(threads):
         first, stop = _block(t, threads, go.shape[0])
         for s in range(first, stop):
             _load(gbuf[t], go, s)
-            for g in range(wt.shape[0]):
-                np.dot(wt[g], gbuf[t, g], cols[t, g])
-            _col2im(gx, gs, go_off + s * gs[0], flat[t], cols.shape[3], *geometry)
+            for g in range(w.shape[0]):
+                gemm(gemm_fn, TRANS, NO_TRANS, k, ld, og, w[g], k, gbuf[t, g], ld, 0.0,
+                     cols[t, g], ld)  # fmt: skip
+            _col2im(gx, gs, go_off + s * gs[0], flat[t], ld, *geometry)
 
 
 @pjit
-def _grad_weight(acc, part, x, xs, xo, go, cols, flat, gbuf, rowbuf, geometry):
+def _grad_weight(gemm_fn, acc, x, xs, xo, go, cols, flat, gbuf, rowbuf, geometry):
     """acc[t, g] = the sum over thread t's samples of (go[s, g] @ im2col(x[s])[g].T).T,
-    as ``cols @ go.T``: with both operands C-contiguous the product is 2-3x faster."""
+    as ``cols @ go.T`` accumulated by the GEMM (``beta = 1``; `acc` starts at zero)."""
     threads = cols.shape[0]
+    k, og, ld = acc.shape[2], acc.shape[3], cols.shape[3]
     for t in prange(threads):
         first, stop = _block(t, threads, go.shape[0])
         for s in range(first, stop):
-            _im2col(flat[t], x, xs, xo + s * xs[0], rowbuf[t], cols.shape[3], *geometry)
+            _im2col(flat[t], x, xs, xo + s * xs[0], rowbuf[t], ld, *geometry)
             _load_t(gbuf[t], go, s)
             for g in range(acc.shape[1]):
-                np.dot(cols[t, g], gbuf[t, g], part[t, g])
-                acc[t, g] += part[t, g]
+                gemm(gemm_fn, NO_TRANS, NO_TRANS, k, og, ld, cols[t, g], ld, gbuf[t, g], og,
+                     1.0, acc[t, g], og)  # fmt: skip
 
 
 def _lift(values: tuple, fill: int) -> tuple:
@@ -296,18 +303,18 @@ class Conv:
         o = numpy_view(out)
         res = o if o.flags.c_contiguous else np.empty(o.shape, o.dtype)
         cols, flat, rowbuf = self._scratch(o.dtype)
-        _forward(self._by_group(res), self._weights(weight), x.buffer, self._strides(x),
-                 x.offset, cols, flat, rowbuf, self.geometry)  # fmt: skip
+        _forward(_gemm.function(o.dtype), self._by_group(res), self._weights(weight), x.buffer,
+                 self._strides(x), x.offset, cols, flat, rowbuf, self.geometry)  # fmt: skip
         if res is not o:
             np.copyto(o, res)
 
     def _parallel_grad_input(self, grad_x: Strided, grad_out: Strided, weight: Strided) -> None:
-        wt = np.ascontiguousarray(self._weights(weight).transpose(0, 2, 1))
         go = self._by_group(numpy_view(grad_out))
         cols, flat, _ = self._scratch(go.dtype)
         gbuf = np.empty((self.threads, *go.shape[1:]), go.dtype)
-        _grad_input(grad_x.buffer, self._strides(grad_x), grad_x.offset, go, wt, cols, flat,
-                    gbuf, self.geometry)  # fmt: skip
+        _grad_input(_gemm.function(go.dtype), grad_x.buffer, self._strides(grad_x),
+                    grad_x.offset, go, self._weights(weight), cols, flat, gbuf,
+                    self.geometry)  # fmt: skip
 
     def _parallel_grad_weight(self, grad_w: Strided, x: Strided, grad_out: Strided) -> None:
         go = self._by_group(numpy_view(grad_out))
@@ -315,51 +322,54 @@ class Conv:
         acc = np.zeros((self.threads, self.groups, self.ktaps, og), go.dtype)
         cols, flat, rowbuf = self._scratch(go.dtype)
         gbuf = np.empty((self.threads, self.groups, self.positions, og), go.dtype)
-        _grad_weight(acc, np.empty_like(acc), x.buffer, self._strides(x), x.offset, go, cols,
-                     flat, gbuf, rowbuf, self.geometry)  # fmt: skip
+        _grad_weight(_gemm.function(go.dtype), acc, x.buffer, self._strides(x), x.offset, go,
+                     cols, flat, gbuf, rowbuf, self.geometry)  # fmt: skip
         total = acc.sum(axis=0).transpose(0, 2, 1)  # (groups, O/groups, K)
         np.copyto(numpy_view(grad_w), total.reshape(grad_w.shape))
 
     # -- dispatch, and the per-sample NumPy path: one im2col, then one np.matmul per group,
     # a sample at a time, with NumPy's BLAS threads (if any) on each product
-    def _parallel(self) -> bool:
+    def _parallel(self, dtype: np.dtype) -> bool:
         """Samples in parallel: at least two of them and two numba threads (one sample
-        alone is better served by a threaded BLAS), and numba's BLAS held to one thread
-        (else two threads calling it at once stall; see `_blas_threads`)."""
-        return self.threads > 1 and _blas_threads.scipy_blas_available()
+        alone is better served by a threaded BLAS), and numpy's GEMM callable from the
+        kernels for `dtype` (`_gemm.available`)."""
+        return self.threads > 1 and _gemm.available(dtype)
 
-    def _batched(self) -> bool:
+    def _batched(self, dtype: np.dtype) -> bool:
         """All samples' columns side by side and one GEMM per group: for small output
         planes, whose per-sample GEMMs are too narrow for BLAS to run well (8x8 planes,
         32 samples: 26 us against 100 us a sample at a time), and on one thread for
         mid-sized ones (14x14 planes: 20% faster); within a bound on the columns' size."""
-        limit = BATCHED_POSITIONS if self._parallel() else BATCHED_POSITIONS_ONE_THREAD
+        limit = BATCHED_POSITIONS if self._parallel(dtype) else BATCHED_POSITIONS_ONE_THREAD
         columns = self.n * self.groups * self.ktaps * self.positions
         return self.n > 1 and self.positions <= limit and columns <= BATCHED_COLUMNS
 
     def forward(self, out: Strided, x: Strided, weight: Strided) -> None:
-        if self._batched():
+        dtype = out.dtype.numpy
+        if self._batched(dtype):
             self._batched_forward(out, x, weight)
-        elif self._parallel():
-            with _blas_threads.one_scipy_blas_thread():
+        elif self._parallel(dtype):
+            with _blas_threads.one_numpy_blas_thread():
                 self._parallel_forward(out, x, weight)
         else:
             self._serial_forward(out, x, weight)
 
     def grad_input(self, grad_x: Strided, grad_out: Strided, weight: Strided) -> None:
-        if self._batched():
+        dtype = grad_x.dtype.numpy
+        if self._batched(dtype):
             self._batched_grad_input(grad_x, grad_out, weight)
-        elif self._parallel():
-            with _blas_threads.one_scipy_blas_thread():
+        elif self._parallel(dtype):
+            with _blas_threads.one_numpy_blas_thread():
                 self._parallel_grad_input(grad_x, grad_out, weight)
         else:
             self._serial_grad_input(grad_x, grad_out, weight)
 
     def grad_weight(self, grad_w: Strided, x: Strided, grad_out: Strided) -> None:
-        if self._batched():
+        dtype = grad_w.dtype.numpy
+        if self._batched(dtype):
             self._batched_grad_weight(grad_w, x, grad_out)
-        elif self._parallel():
-            with _blas_threads.one_scipy_blas_thread():
+        elif self._parallel(dtype):
+            with _blas_threads.one_numpy_blas_thread():
                 self._parallel_grad_weight(grad_w, x, grad_out)
         else:
             self._serial_grad_weight(grad_w, x, grad_out)

@@ -27,6 +27,7 @@ from mytensor.backends.numba_cpu import (
     _batched_matmul,
     _blas_threads,
     _cells,
+    _gemm,
     _jit,
     _norm,
     _optim,
@@ -419,14 +420,14 @@ class NumbaBackend:
         elif out.size:
             x, y, res = numpy_view(a), numpy_view(b), numpy_view(out)
             if self._split_batch(res, x, y):
-                with _blas_threads.one_scipy_blas_thread():
+                with _blas_threads.one_numpy_blas_thread():
                     _batched_matmul.run(res, x, y)
             else:
                 _blas_threads.matmul(x, y, res)
 
     def _split_batch(self, res: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
         """Whether a batch of products goes to `_batched_matmul` (whole products per
-        thread): two or more products of a BLAS dtype, small enough that numpy's would
+        thread): two or more float32 or float64 products, small enough that numpy's would
         run on one thread (`_blas_threads`), with enough work for a parallel launch
         (~1 M multiply-adds in all)."""
         count = res.size // (res.shape[-1] * res.shape[-2])
@@ -434,8 +435,8 @@ class NumbaBackend:
         return (
             count > 1 and self.threads > 1 and count * each >= _batched_matmul.MIN_WORK
             and each < _blas_threads.SMALL_PRODUCT
-            and res.dtype in _batched_matmul.DTYPES and res.flags.c_contiguous
-            and a.dtype == b.dtype == res.dtype and _blas_threads.scipy_blas_available()
+            and res.flags.c_contiguous and a.dtype == b.dtype == res.dtype
+            and _gemm.available(res.dtype)
         )  # fmt: skip
 
     def _outer(self, out: Strided, a: Strided, b: Strided) -> None:
