@@ -484,3 +484,20 @@ def test_batches_of_mid_sized_products_split_between_threads():
     assert not backend._split_batch(np.empty((48, 40), np.float32), a[0, 0], b[0, 0])
     big = np.ones((4, 128, 128), np.float32)  # OpenBLAS threads each product itself
     assert not backend._split_batch(np.empty_like(big), big, big)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kernel_gemm_follows_blas_rules(dtype):
+    """numpy's GEMM as the kernels call it: transposes by flag, ``beta = 1`` adds to the
+    output, and an empty inner dimension writes zeros over whatever was there."""
+    fn = _gemm.function(np.dtype(dtype))
+    if fn is None:
+        pytest.skip("numpy's BLAS exports no cblas GEMM here")
+    a, b = RNG.standard_normal((5, 3)).astype(dtype), RNG.standard_normal((4, 5)).astype(dtype)
+    out = np.full((3, 4), 2.0, dtype)
+    _gemm.gemm(fn, _gemm.TRANS, _gemm.TRANS, 3, 4, 5, a, 3, b, 5, 1.0, out, 4)
+    np.testing.assert_allclose(out, a.T @ b.T + 2.0, rtol=1e-5)
+    empty = np.full((3, 4), np.nan, dtype)
+    _gemm.gemm(fn, _gemm.NO_TRANS, _gemm.NO_TRANS, 3, 4, 0, np.empty((3, 0), dtype), 0,
+               np.empty((0, 4), dtype), 4, 0.0, empty, 4)  # fmt: skip
+    assert (empty == 0).all() and not np.signbit(empty).any()
