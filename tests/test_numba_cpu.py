@@ -472,6 +472,32 @@ def test_small_products_run_on_one_blas_thread_and_restore_the_count(monkeypatch
     np.testing.assert_array_equal(big_out, big @ big)
 
 
+def test_short_products_above_the_small_kernel_run_as_two_halves(monkeypatch):
+    """A recurrent step's product (16 rows, just over 10^6 multiply-adds) runs as two
+    products of 8 rows, each under OpenBLAS's small-matrix size; a tall product of the
+    same work, a batched one and a product under 10^6 run whole."""
+    if _blas_threads._numpy_api() is None:
+        pytest.skip("numpy's BLAS here is not OpenBLAS: products run as numpy runs them")
+    shapes = []
+
+    def recording(x, y, out):
+        shapes.append(x.shape)
+        np.matmul(x, y, out=out)
+
+    monkeypatch.setattr(_blas_threads, "_product", recording)
+    rng = np.random.default_rng(1)
+    cases = [((16, 128), (128, 512)), ((128, 128), (128, 64)), ((16, 64), (64, 512)),
+             ((2, 16, 128), (2, 128, 256))]  # fmt: skip
+    for a_shape, b_shape in cases:
+        a = rng.standard_normal(a_shape).astype(np.float32)
+        b = rng.standard_normal(b_shape).astype(np.float32)
+        out = np.full((*a_shape[:-1], b_shape[-1]), np.nan, np.float32)
+        _blas_threads.matmul(a, b, out)
+        expected = a.astype(np.float64) @ b.astype(np.float64)
+        np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
+    assert shapes == [(8, 128), (8, 128), (128, 128), (16, 64), (2, 16, 128)]
+
+
 def test_batches_of_mid_sized_products_split_between_threads():
     """The products the large tier's batched-matmul test draws take the split path (the
     test checks its values); small batches and single products stay with numpy's."""

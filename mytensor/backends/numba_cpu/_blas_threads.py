@@ -8,7 +8,8 @@ at once serialise. Two places avoid that:
   split saves little on a small product on an idle machine (a (16, 512) x (512, 128)
   float32 product: 29 us on two threads, 35 us on one) and with a second job on a 2-core
   machine its median went from 37 us on one thread to 12 ms on two. The LSTM and
-  attention steps are made of such products.
+  attention steps are made of such products. A short one just above OpenBLAS's
+  small-matrix size runs as two halves (`SMALL_KERNEL_WORK`).
 - `one_numpy_blas_thread`: the conv kernels and a batch of products call numpy's GEMM
   from two numba threads at once (`_gemm`): on one pool thread each, 64 (32, 144) x
   (144, 196) products take 0.8 ms; sharing the pool, 8 ms.
@@ -32,6 +33,14 @@ __all__ = ["SMALL_PRODUCT", "matmul", "numpy_blas_controllable", "one_numpy_blas
 
 # multiply-adds (m * n * k) below which numpy's product runs on one thread
 SMALL_PRODUCT = int(os.environ.get("MYTENSOR_NUMBA_SMALL_MATMUL", 1 << 21))
+
+# A short product (at most SHORT_ROWS rows, a recurrent step's batch) just above
+# OpenBLAS's small-matrix size (10^6 multiply-adds, its SkylakeX kernels) runs as two
+# halves of rows that each take the small-matrix kernel: (16, 128) x (128, 512), an LSTM
+# step's product, 32.9 -> 21.0 us; (16, 512) x (512, 128) 29.3 -> 21.7. Taller products
+# gain nothing (128 x 128 x 64: 22.6 -> 20.8; 256 x 64 x 64: 22.9 -> 23.8)
+SMALL_KERNEL_WORK = 10**6
+SHORT_ROWS = 32
 
 _product = np.matmul
 _NAMES = ("scipy_openblas{}64_", "scipy_openblas{}", "openblas{}64_", "openblas{}")
@@ -82,11 +91,18 @@ class _one_thread:
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """``np.matmul(a, b, out=out)``; a small product on one BLAS thread."""
     api = _numpy_api()
-    if api is None or a.shape[-2] * a.shape[-1] * b.shape[-1] >= SMALL_PRODUCT:
+    rows = a.shape[-2]
+    work = rows * a.shape[-1] * b.shape[-1]
+    if api is None or work >= SMALL_PRODUCT:
         _product(a, b, out=out)
         return
     with _one_thread(api):
-        _product(a, b, out=out)
+        if work > SMALL_KERNEL_WORK and rows <= SHORT_ROWS and a.ndim == 2 and b.ndim == 2:
+            half = rows // 2
+            _product(a[:half], b, out=out[:half])
+            _product(a[half:], b, out=out[half:])
+        else:
+            _product(a, b, out=out)
 
 
 def numpy_blas_controllable() -> bool:
