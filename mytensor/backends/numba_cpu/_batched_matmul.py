@@ -9,8 +9,8 @@ meet at a barrier after every product: 32 products of 128x128 took 1.08 ms there
 Each operand arrives as a stack of distinct C-contiguous matrices plus, per output
 matrix, the index of its matrix in that stack (broadcast batch dims repeat an index
 rather than copying the matrix). A matrix stored transposed (``k.transpose(-2, -1)``,
-or a gradient's ``a.mT``) is passed as its C-contiguous transpose with BLAS's transpose flag,
-not copied.
+or a gradient's ``a.mT``) is passed as its C-contiguous transpose with BLAS's transpose
+flag, not copied.
 """
 
 from __future__ import annotations
