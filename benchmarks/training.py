@@ -1,5 +1,5 @@
 """One SGD step of the MLP 784-256-256-10, the LeNet-style CNN, a character LSTM and a
-transformer encoder block, peak memory of the first two, and the autograd graph's own
+transformer encoder block, the peak memory of each, and the autograd graph's own
 overhead (backward of a long chain of small ops)."""
 
 from ._suite import Suite
@@ -29,6 +29,16 @@ class CharLstmStep(Suite):
 
 class TransformerStep(Suite):
     workload = "transformer_step"
+
+
+class CharLstmStepMemory(Suite):
+    workload = "char_lstm_step"
+    kind = "peakmem"
+
+
+class TransformerStepMemory(Suite):
+    workload = "transformer_step"
+    kind = "peakmem"
 
 
 class ChainBackward(Suite):
