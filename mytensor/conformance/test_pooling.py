@@ -93,3 +93,38 @@ def test_max_pool_gradients(dtype, backend, data):
         grads.append(x.grad.numpy())
     # windows may overlap: a position's gradient adds up to prod(kernel) cotangents
     assert_close(grads[0], grads[1], f"{where}\n  vs numpy_ref", 1e-6, 1e-6)
+
+
+def _edge_planes(dtype) -> np.ndarray:
+    """(2, 3, 8, 8) values with a NaN at each tap position of a 2x2 window, -inf beside
+    +inf, all--inf windows and ties of signed zeros (the first one wins)."""
+    values = np.random.default_rng(11).uniform(-2.0, 2.0, (2, 3, 8, 8)).astype(dtype.numpy)
+    flat = values.reshape(-1)
+    flat[::7] = -np.inf
+    flat[2::11] = np.inf
+    flat[5::13] = np.nan
+    flat[3::17] = -0.0
+    flat[4::17] = 0.0
+    for tap, (i, j) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
+        values[0, tap % 3, 2 * tap + i, 2 + j] = np.nan  # one window per tap position
+    values[1, 0, :2, :2] = -np.inf
+    return values
+
+
+@pytest.mark.parametrize("dtype", _cases())
+@pytest.mark.parametrize("geometry", [((2, 2), (2, 2), (0, 0), (1, 1), False),
+                                      ((3, 3), (2, 2), (1, 1), (1, 1), False),
+                                      ((2, 2), (2, 2), (0, 0), (1, 1), True)],
+                         ids=["2x2", "3x3-stride2-pad1", "2x2-ceil"])  # fmt: skip
+def test_max_pool_common_windows_with_edge_values(dtype, geometry, backend):
+    """The windows CNNs use (LeNet's 2x2, ResNet's 3x3 stride 2), which a backend may run
+    on a path of their own, on every edge value, bit for bit with their indices."""
+    values = _edge_planes(dtype)
+    record = OPS["max_pool"]
+    got, got_indices = record.func(mt.tensor(values, backend=backend), *geometry)
+    expected, expected_indices = call_reference(record.ref, values, *geometry)
+    where = f"max_pool on backend {backend!r}, kernel, stride, padding, dilation, " \
+        f"ceil_mode = {geometry}, with NaN, +-inf and signed zeros"  # fmt: skip
+    got = got.numpy()  # the reference computes in float64: a selection, exact either way
+    assert got.tobytes() == expected.astype(got.dtype).tobytes(), f"{where}\n  values differ"
+    assert np.array_equal(got_indices.numpy(), expected_indices), f"{where}\n  indices differ"

@@ -72,32 +72,49 @@ def _pool_planes(out, o0, index, i0_, x, x0, first, stop, size, out_size, kernel
 
 @inline
 def _better(v, best):
-    # the first maximum; the first NaN beats everything after it. Selects, not branches:
-    # on real data `v > best` is a coin toss, and mispredictions made this 10x slower
-    return (v > best) | ((v != v) & (best == best))
+    # the first maximum; the first NaN beats everything after it: v > best, or v a NaN
+    # where best is not. Selects, not branches: on real data `v > best` is a coin toss,
+    # and mispredictions made this 10x slower. Spelled with one compare of v (a NaN
+    # fails `v <= best`): `(v > best) | ((v != v) & (best == best))` scanned 2x slower
+    return (not (v <= best)) & (best == best)
 
 
 @inline
 def _pair_row(out, o, index, i, x, base, r0, w_in, w_out, sw):
     """One output row of 2x2 windows whose top taps start at ``r0`` in the plane (from
-    `base` in `x`): the four taps in `_pool_planes`' order (row by row), unrolled."""
+    `base` in `x`): the four taps in `_pool_planes`' order (row by row), unrolled.
+
+    The scan compares with a plain ``v > best``, which is right unless a later tap is a
+    NaN; a window holding a NaN (its taps' sum is NaN; also, harmlessly, for +inf with
+    -inf) is scanned again with `_better`'s rule. 64x16x28x28: 1.6 ms -> 0.42 on one
+    thread, the same bits and indices."""
     r1 = r0 + w_in
     for ow in range(w_out):
         c = ow * sw
-        best = x[U(base + r0 + c)]
-        at = r0 + c
-        v = x[U(base + r0 + c + 1)]
-        take = _better(v, best)
-        best = v if take else best
-        at = r0 + c + 1 if take else at
-        v = x[U(base + r1 + c)]
-        take = _better(v, best)
-        best = v if take else best
-        at = r1 + c if take else at
-        v = x[U(base + r1 + c + 1)]
-        take = _better(v, best)
-        best = v if take else best
-        at = r1 + c + 1 if take else at
+        p0, p1, p2, p3 = r0 + c, r0 + c + 1, r1 + c, r1 + c + 1
+        v0, v1, v2, v3 = x[U(base + p0)], x[U(base + p1)], x[U(base + p2)], x[U(base + p3)]
+        best, at = v0, p0
+        take = v1 > best
+        best = v1 if take else best
+        at = p1 if take else at
+        take = v2 > best
+        best = v2 if take else best
+        at = p2 if take else at
+        take = v3 > best
+        best = v3 if take else best
+        at = p3 if take else at
+        total = (v0 + v1) + (v2 + v3)
+        if total != total:
+            best, at = v0, p0
+            take = _better(v1, best)
+            best = v1 if take else best
+            at = p1 if take else at
+            take = _better(v2, best)
+            best = v2 if take else best
+            at = p2 if take else at
+            take = _better(v3, best)
+            best = v3 if take else best
+            at = p3 if take else at
         out[U(o + ow)] = best
         index[U(i + ow)] = at
 
