@@ -14,6 +14,7 @@ from mytensor.backends import spec
 from mytensor.conformance import descriptors as D
 from mytensor.conformance import strategies as S
 from mytensor.conformance.checks import assert_close, tolerance
+from mytensor.core.descriptors import contiguous
 from mytensor.core.dtypes import (
     ALL_DTYPES,
     STANDARD_DTYPES,
@@ -222,6 +223,40 @@ def test_copy(source, target, backend, data):
     specials = target.kind not in ("int", "uint")  # NaN and inf have no integer value
     x = _input(data, source, shape, specials=specials)
     _check(*_run(backend, "copy", shape, target, [x], data=data))
+
+
+def _fill_values(dtype: DType) -> list:
+    """The values a fill must keep bit for bit: signed zeros, NaN and infinities, the
+    extremes of an integer type."""
+    if dtype.kind == "bool":
+        return [True, False]
+    if dtype.kind in ("int", "uint"):
+        info = np.iinfo(dtype.numpy)
+        return [info.min, info.max, 0, 1]
+    values = [-0.0, 0.0, np.nan, np.inf, -np.inf, 1.5]
+    return [*values, complex(-0.0, np.inf)] if dtype.kind == "complex" else values
+
+
+@pytest.mark.parametrize("dtype", STANDARD_DTYPES, ids=[f"fill-{d.name}" for d in STANDARD_DTYPES])
+@pytest.mark.parametrize("shape", [(), (1,), (5, 7), (3, 1, 4)], ids=str)
+def test_copy_of_one_value_everywhere(dtype, shape, backend):
+    """``copy`` from a one-element source broadcast with stride 0 on every dim into a
+    C-contiguous output (how ``zeros``, ``full`` and a broadcast scalar are filled), which
+    a backend may run as a memset: every value's bits everywhere."""
+    _require(backend, dtype)
+    impl = get_backend(backend)
+    for value in _fill_values(dtype):
+        with np.errstate(all="ignore"):
+            one = np.array([value]).astype(dtype.numpy)
+        src = spec.Strided(impl.from_host(one), shape, (0,) * len(shape), 0, dtype)
+        out = contiguous(impl, shape, dtype)
+        impl.copy(out, src)
+        got = impl.to_host(out)
+        expected = np.broadcast_to(one.reshape(()), shape)
+        assert got.tobytes() == np.ascontiguousarray(expected).tobytes(), (
+            f"copy of {value!r} ({dtype.name}) to every element of a {shape} output on "
+            f"backend {backend!r}: got {got.reshape(-1)[:4].tolist()}"
+        )
 
 
 @pytest.mark.parametrize("dtype", NUMERIC, ids=[f"matmul-{d.name}" for d in NUMERIC])
