@@ -101,6 +101,47 @@ def test_conv_paths_agree_with_numpy_ref(case, path, dtype):
         np.testing.assert_allclose(_read(got), _read(expected), **tol)
 
 
+TAP_CASES = [
+    # stride-1 convs with _conv_taps.MIN_CHANNELS input channels per group or more
+    ((2, 8, 5, 7), (4, 8, 3, 3), (1, 1), (1, 1), (1, 1), 1),
+    ((3, 16, 6, 5), (6, 8, 3, 2), (1, 1), (1, 0), (2, 1), 2),  # groups, dilation
+    ((2, 9, 7, 7), (4, 9, 5, 5), (1, 1), (2, 2), (1, 1), 1),  # a 5x5 kernel
+    ((2, 8, 4, 4), (3, 8, 1, 1), (1, 1), (0, 0), (1, 1), 1),  # 1x1
+    ((2, 8, 11), (5, 8, 3), (1,), (2,), (2,), 1),  # 1-d
+    ((3, 8, 3, 9), (2, 8, 3, 3), (1, 1), (0, 3), (1, 2), 1),  # wide padding, one row out
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", TAP_CASES, ids=lambda c: f"{len(c[0]) - 2}d-{c[0]}-{c[1]}")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_conv_forward_by_taps_agrees_with_numpy_ref(case, dtype, threads, monkeypatch):
+    """The tap-GEMM forward (`_conv_taps`) against numpy_ref, on contiguous and spread
+    inputs (rows with gaps, at an offset), NaN and infinities included (a dropped column
+    may compute garbage from them; a kept one must not)."""
+    if not _gemm.available(np.dtype(dtype)):
+        pytest.skip("the tap path needs numpy's OpenBLAS")
+    monkeypatch.setattr(_conv.numba, "get_num_threads", lambda: threads)
+    x_shape, w_shape, stride, padding, dilation, groups = case
+    out_shape = (x_shape[0], w_shape[0], *_output_shape(x_shape, w_shape, stride, padding,
+                                                        dilation))  # fmt: skip
+    x = RNG.standard_normal(x_shape).astype(dtype)
+    x.reshape(-1)[7::23] = np.inf
+    x.reshape(-1)[11::29] = np.nan
+    w = RNG.standard_normal(w_shape).astype(dtype)
+    params = (stride, padding, dilation, groups)
+    conv = _conv.Conv(x_shape, w_shape, out_shape, *params)
+    assert conv._taps(np.dtype(dtype))
+    tol = {"rtol": 1e-5, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
+    expected = _strided(np.empty(out_shape, dtype))
+    with np.errstate(invalid="ignore"):  # inf - inf in the reference's sums
+        REFERENCE.conv(expected, _strided(x), _strided(w), *params)
+    for spread in (False, True):
+        got = _strided(np.full(out_shape, -7.0, dtype), spread=spread)
+        conv.forward(got, _strided(x, spread=spread), _strided(w))
+        np.testing.assert_allclose(_read(got), _read(expected), **tol)
+
+
 def test_small_planes_take_the_batched_path_where_launches_are_dear():
     """Batched: on one thread, or on two where a parallel launch costs ~80 us (workqueue),
     not on TBB; large planes never."""

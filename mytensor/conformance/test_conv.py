@@ -141,6 +141,57 @@ def test_conv_gradients_match_numpy_ref(name, dtype, backend, data):
         assert_close(got, expected, f"{where}\n  gradient of input {i}", rtol, atol)
 
 
+WIDE_CASES = {
+    # (x shape, weight shape, kwargs): 8 and more input channels per group, the counts
+    # from which a backend may take another path (numba_cpu: a GEMM per kernel tap)
+    "3x3": ((2, 8, 6, 7), (4, 8, 3, 3), {"padding": 1}),
+    "groups-dilation": ((2, 16, 7, 5), (6, 8, 3, 2), {"padding": (1, 0), "dilation": (2, 1),
+                                                       "groups": 2}),
+    "1x1": ((3, 8, 4, 5), (5, 8, 1, 1), {}),
+    "1d": ((2, 12, 9), (4, 12, 3), {"padding": 2, "dilation": 2}),
+    "stride-2": ((2, 8, 7, 7), (4, 8, 3, 3), {"padding": 1, "stride": 2}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", [mt.float32, mt.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("case", list(WIDE_CASES))
+def test_conv_with_many_channels(case, dtype, backend):
+    """Forward (against the numpy reference, with NaN and infinities in the input) and
+    gradients (against numpy_ref's) of convolutions with many input channels, on a
+    contiguous input and on a channels-last one (a permuted view)."""
+    x_shape, w_shape, kwargs = WIDE_CASES[case]
+    name = f"conv{len(x_shape) - 2}d"
+    func, ref = _function_and_reference(name)
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-2.0, 2.0, x_shape).astype(dtype.numpy)
+    w = rng.uniform(-1.0, 1.0, w_shape).astype(dtype.numpy)
+    x.reshape(-1)[3::31] = np.inf
+    x.reshape(-1)[9::37] = np.nan
+    rtol, atol = tolerance([dtype.numpy], int(np.prod(w_shape[1:])), 2.0)
+    last = (*range(2, len(x_shape)), 1)
+    layouts = {"contiguous": mt.tensor(x, backend=backend),
+               "channels last": mt.tensor(np.ascontiguousarray(x.transpose(0, *last)),
+                                          backend=backend).permute(0, -1, *range(1, len(last)))}
+    for layout, xt in layouts.items():
+        where = f"{name} on backend {backend!r}, {layout} input {x_shape}, weight {w_shape}, " \
+            f"{kwargs}"  # fmt: skip
+        with np.errstate(invalid="ignore"):  # inf - inf in the sums (a host backend's too)
+            got = func(xt, mt.tensor(w, backend=backend), **kwargs).numpy()
+            expected = call_reference(ref, x, w, **kwargs)
+        assert_close(got, expected, where, rtol, atol)
+    smooth = np.nan_to_num(x, nan=0.5, posinf=1.5)
+    grads = {}
+    for on in (backend, "numpy_ref"):
+        ts = [mt.tensor(v, backend=on, requires_grad=True) for v in (smooth, w)]
+        out = func(*ts, **kwargs)
+        cotangent = np.linspace(-1.0, 1.0, out.numel()).reshape(out.shape)
+        loss = (out * mt.tensor(cotangent, dtype=dtype, backend=on)).sum()
+        grads[on] = [g.numpy() for g in mt.autograd.grad(loss, ts)]
+    for i, (got, expected) in enumerate(zip(grads[backend], grads["numpy_ref"], strict=True)):
+        assert_close(got, expected, f"gradient {i} of {name} on backend {backend!r}, "
+                     f"{x_shape} x {w_shape}, {kwargs}", rtol * 4, atol * 4)  # fmt: skip
+
+
 @pytest.mark.parametrize("name", NAMES)
 @S.suite_settings(3)
 @given(data=st.data())

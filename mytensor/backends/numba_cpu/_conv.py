@@ -43,7 +43,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from mytensor.backends.numba_cpu import _blas_threads, _gemm
+from mytensor.backends.numba_cpu import _blas_threads, _conv_taps, _gemm
 from mytensor.backends.numba_cpu._gemm import NO_TRANS, TRANS, gemm
 from mytensor.backends.numba_cpu._jit import THREADING_LAYER, jit, pjit, prange
 from mytensor.backends.numba_cpu._plan import numpy_view
@@ -335,6 +335,34 @@ class Conv:
         kernels for `dtype` (`_gemm.available`)."""
         return self.threads > 1 and _gemm.available(dtype)
 
+    def _taps(self, dtype: np.dtype) -> bool:
+        """The forward as a GEMM per tap (`_conv_taps`): a stride-1 conv of 1 or 2 spatial
+        dims with `_conv_taps.MIN_CHANNELS` input channels per group or more, numpy's GEMM
+        callable from the kernel, and no thread left idle (a single sample keeps the paths
+        whose BLAS threads each product)."""
+        _, d, _, _, kd, _, _, do, _, _, _, sh, sw = self.geometry[:13]
+        idle = self.threads == 1 and numba.get_num_threads() > 1
+        return (d == kd == do == 1 and sh == sw == 1 and self.cg >= _conv_taps.MIN_CHANNELS
+                and not idle and _gemm.available(dtype))  # fmt: skip
+
+    def _taps_forward(self, out: Strided, x: Strided, weight: Strided) -> None:
+        _, _, h, w, _, kh, kw, _, ho, wo, _, _, _, _, ph, pw, _, dh, dw = self.geometry
+        o = numpy_view(out)
+        res = o if o.flags.c_contiguous else np.empty(o.shape, o.dtype)
+        og = self.o // self.groups
+        taps = np.ascontiguousarray(numpy_view(weight)).reshape(self.groups, og, self.cg, -1)
+        wt = np.ascontiguousarray(taps.transpose(0, 3, 1, 2))  # (groups, taps, O/g, C/g)
+        wp = w + 2 * pw
+        # slack past the last plane: the dropped columns of the last taps read up to there
+        size = self.c * (h + 2 * ph) * wp + (kw - 1) * dw
+        pad = np.zeros((self.threads, size), o.dtype)
+        full = np.empty((self.threads, self.o, ho * wp), o.dtype)
+        _conv_taps.forward(_gemm.function(o.dtype), res.reshape(self.n, self.o, -1), wt,
+                           x.buffer, self._strides(x), x.offset, pad, full,
+                           (h, w, kh, kw, ho, wo, ph, pw, dh, dw))  # fmt: skip
+        if res is not o:
+            np.copyto(o, res)
+
     def _batched(self, dtype: np.dtype) -> bool:
         """All samples' columns side by side and one GEMM per group: for small output
         planes, whose per-sample GEMMs are too narrow for BLAS to run well (8x8 planes,
@@ -346,7 +374,10 @@ class Conv:
 
     def forward(self, out: Strided, x: Strided, weight: Strided) -> None:
         dtype = out.dtype.numpy
-        if self._batched(dtype):
+        if self._taps(dtype):
+            with _blas_threads.one_numpy_blas_thread():
+                self._taps_forward(out, x, weight)
+        elif self._batched(dtype):
             self._batched_forward(out, x, weight)
         elif self._parallel(dtype):
             with _blas_threads.one_numpy_blas_thread():

@@ -1,0 +1,81 @@
+"""A stride-1 convolution's forward as one GEMM per kernel tap on shifted views of the
+padded input, with no im2col columns (`Conv` takes this path where it applies).
+
+With stride 1, the input positions that tap ``(i, j)`` reads for consecutive output
+positions are consecutive positions of the padded input, provided the output is computed
+on rows as wide as the padded rows (``Wp = W + 2 * pw``; the last ``Wp - Wo`` columns of
+each row are computed and dropped). So ``out[o, y * Wp + x] = sum over taps and channels
+of w[o, c, i, j] * P[c, (y + i * dh) * Wp + x + j * dw]``: tap ``(i, j)`` adds
+``W_tap (O x C) @ P[:, off : off + Ho * Wp]`` with ``off = i * dh * Wp + j * dw``, a GEMM
+whose second operand is a view of the padded planes (leading dimension ``Hp * Wp``). A
+valid column reads only its own row (``x + j * dw <= Wp - 1``); a dropped one may read the
+next row, channel or the buffer's slack, and is never copied out.
+
+A 3x3 conv of 16 channels on 14x14 planes: 22 us a sample on one thread, against 43 for
+im2col (22) and its GEMM (21); on 28x28 planes, 88 against 111. The GEMMs' inner
+dimension is the channel count, so few channels (LeNet's first conv: one) keep im2col,
+whose inner dimension has the taps too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mytensor.backends.numba_cpu._gemm import NO_TRANS, gemm
+from mytensor.backends.numba_cpu._jit import jit, pjit, prange
+
+__all__ = ["MIN_CHANNELS", "forward"]
+
+U = np.uint64
+# input channels per group from which the tap GEMMs beat im2col's one GEMM
+MIN_CHANNELS = 8
+
+
+@jit
+def _block(t, threads, n):
+    """Thread t's samples: a contiguous block of the batch."""
+    per = (n + threads - 1) // threads
+    return t * per, min(n, (t + 1) * per)
+
+
+@jit
+def _pad_sample(pad, x, base, xs, channels, h, w, ph, pw, plane, wp):
+    """The sample's planes into the interior of `pad` (its borders stay zero)."""
+    for c in range(channels):
+        for y in range(h):
+            src = base + c * xs[1] + y * xs[3]
+            dst = c * plane + (y + ph) * wp + pw
+            for xx in range(w):
+                pad[U(dst + xx)] = x[U(src + xx * xs[4])]
+
+
+@pjit
+def forward(gemm_fn, res, wt, x, xs, xo, pad, full, geometry):
+    """res[s] (O, Ho * Wo) = the conv of sample s, a block of samples per thread; `wt` is
+    (groups, kh * kw, O / groups, C / groups), `pad` and `full` per-thread scratch:
+    (threads, C * Hp * Wp + slack) zeros and (threads, O, Ho * Wp)."""
+    h, w, kh, kw, ho, wo, ph, pw, dh, dw = geometry
+    threads, n = pad.shape[0], res.shape[0]
+    groups, og, cg = wt.shape[0], wt.shape[2], wt.shape[3]
+    wp = w + 2 * pw
+    plane = (h + 2 * ph) * wp
+    cols = ho * wp
+    for t in prange(threads):
+        first, stop = _block(t, threads, n)
+        padt, fullt = pad[t], full[t]
+        for s in range(first, stop):
+            _pad_sample(padt, x, xo + s * xs[0], xs, groups * cg, h, w, ph, pw, plane, wp)
+            for g in range(groups):
+                for i in range(kh):
+                    for j in range(kw):
+                        tap = i * kw + j
+                        off = g * cg * plane + i * dh * wp + j * dw
+                        gemm(gemm_fn, NO_TRANS, NO_TRANS, og, cols, cg, wt[g, tap], cg,
+                             padt[off:], plane, 0.0 if tap == 0 else 1.0, fullt[g * og :],
+                             cols)  # fmt: skip
+            out = res[s]
+            for o in range(groups * og):
+                for y in range(ho):
+                    src, dst = y * wp, y * wo
+                    for xx in range(wo):
+                        out[o, U(dst + xx)] = fullt[o, U(src + xx)]
