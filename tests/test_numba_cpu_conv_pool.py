@@ -16,7 +16,7 @@ from mytensor.core.registry import get_backend
 
 pytest.importorskip("numba", reason="the numba extra is not installed")
 
-from mytensor.backends.numba_cpu import _blas_threads, _conv, _gemm, _pool
+from mytensor.backends.numba_cpu import _blas_threads, _conv, _conv_taps, _gemm, _pool
 
 RNG = np.random.default_rng(11)
 REFERENCE = get_backend("numpy_ref").impl
@@ -102,12 +102,14 @@ def test_conv_paths_agree_with_numpy_ref(case, path, dtype):
 
 
 TAP_CASES = [
-    # stride-1 convs with _conv_taps.MIN_CHANNELS input channels per group or more
-    ((2, 8, 5, 7), (4, 8, 3, 3), (1, 1), (1, 1), (1, 1), 1),
-    ((3, 16, 6, 5), (6, 8, 3, 2), (1, 1), (1, 0), (2, 1), 2),  # groups, dilation
-    ((2, 9, 7, 7), (4, 9, 5, 5), (1, 1), (2, 2), (1, 1), 1),  # a 5x5 kernel
-    ((2, 8, 4, 4), (3, 8, 1, 1), (1, 1), (0, 0), (1, 1), 1),  # 1x1
-    ((2, 8, 11), (5, 8, 3), (1,), (2,), (2,), 1),  # 1-d
+    # stride-1 convs with _conv_taps.MIN_CHANNELS input channels per group or more; those
+    # with as many output channels per group, and padding at most dilation * (k - 1),
+    # run grad_input as taps too
+    ((2, 8, 5, 7), (8, 8, 3, 3), (1, 1), (1, 1), (1, 1), 1),
+    ((3, 16, 6, 5), (16, 8, 3, 2), (1, 1), (1, 0), (2, 1), 2),  # groups, dilation
+    ((2, 9, 7, 7), (9, 9, 5, 5), (1, 1), (2, 2), (1, 1), 1),  # a 5x5 kernel
+    ((2, 8, 4, 4), (8, 8, 1, 1), (1, 1), (0, 0), (1, 1), 1),  # 1x1
+    ((2, 8, 11), (10, 8, 3), (1,), (2,), (2,), 1),  # 1-d
     ((3, 8, 3, 9), (2, 8, 3, 3), (1, 1), (0, 3), (1, 2), 1),  # wide padding, one row out
 ]
 
@@ -139,6 +141,18 @@ def test_conv_forward_by_taps_agrees_with_numpy_ref(case, dtype, threads, monkey
     for spread in (False, True):
         got = _strided(np.full(out_shape, -7.0, dtype), spread=spread)
         conv.forward(got, _strided(x, spread=spread), _strided(w))
+        np.testing.assert_allclose(_read(got), _read(expected), **tol)
+    if not conv._taps_for_grad_input(np.dtype(dtype)):
+        assert w_shape[0] // groups < _conv_taps.MIN_CHANNELS or max(padding) > 2
+        return
+    go = RNG.standard_normal(out_shape).astype(dtype)
+    go.reshape(-1)[5::19] = -np.inf
+    expected = _strided(np.empty(x_shape, dtype))
+    with np.errstate(invalid="ignore"):
+        REFERENCE.conv_grad_input(expected, _strided(go), _strided(w), *params)
+    for spread in (False, True):
+        got = _strided(np.full(x_shape, -7.0, dtype), spread=spread)
+        conv.grad_input(got, _strided(go, spread=spread), _strided(w))
         np.testing.assert_allclose(_read(got), _read(expected), **tol)
 
 

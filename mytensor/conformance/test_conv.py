@@ -144,11 +144,11 @@ def test_conv_gradients_match_numpy_ref(name, dtype, backend, data):
 WIDE_CASES = {
     # (x shape, weight shape, kwargs): 8 and more input channels per group, the counts
     # from which a backend may take another path (numba_cpu: a GEMM per kernel tap)
-    "3x3": ((2, 8, 6, 7), (4, 8, 3, 3), {"padding": 1}),
-    "groups-dilation": ((2, 16, 7, 5), (6, 8, 3, 2), {"padding": (1, 0), "dilation": (2, 1),
-                                                       "groups": 2}),
+    "3x3": ((2, 8, 6, 7), (8, 8, 3, 3), {"padding": 1}),
+    "groups-dilation": ((2, 16, 7, 5), (16, 8, 3, 2), {"padding": (1, 0), "dilation": (2, 1),
+                                                        "groups": 2}),
     "1x1": ((3, 8, 4, 5), (5, 8, 1, 1), {}),
-    "1d": ((2, 12, 9), (4, 12, 3), {"padding": 2, "dilation": 2}),
+    "1d": ((2, 12, 9), (9, 12, 3), {"padding": 2, "dilation": 2}),
     "stride-2": ((2, 8, 7, 7), (4, 8, 3, 3), {"padding": 1, "stride": 2}),
 }  # fmt: skip
 

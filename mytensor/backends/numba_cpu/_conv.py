@@ -335,31 +335,60 @@ class Conv:
         kernels for `dtype` (`_gemm.available`)."""
         return self.threads > 1 and _gemm.available(dtype)
 
-    def _taps(self, dtype: np.dtype) -> bool:
+    def _taps(self, dtype: np.dtype, inner: int | None = None) -> bool:
         """The forward as a GEMM per tap (`_conv_taps`): a stride-1 conv of 1 or 2 spatial
-        dims with `_conv_taps.MIN_CHANNELS` input channels per group or more, numpy's GEMM
-        callable from the kernel, and no thread left idle (a single sample keeps the paths
-        whose BLAS threads each product)."""
+        dims with `_conv_taps.MIN_CHANNELS` input channels per group (`inner`, the GEMMs'
+        inner dimension) or more, numpy's GEMM callable from the kernel, and no thread
+        left idle (a single sample keeps the paths whose BLAS threads each product)."""
         _, d, _, _, kd, _, _, do, _, _, _, sh, sw = self.geometry[:13]
         idle = self.threads == 1 and numba.get_num_threads() > 1
-        return (d == kd == do == 1 and sh == sw == 1 and self.cg >= _conv_taps.MIN_CHANNELS
+        inner = self.cg if inner is None else inner
+        return (d == kd == do == 1 and sh == sw == 1 and inner >= _conv_taps.MIN_CHANNELS
                 and not idle and _gemm.available(dtype))  # fmt: skip
+
+    def _taps_for_grad_input(self, dtype: np.dtype) -> bool:
+        """grad_input as the forward conv of grad_out with the flipped, transposed kernel
+        (`_taps_grad_input`): where `_taps` would apply with grad_out's channels as the
+        input's, and the padding that conv needs (``dilation * (kernel - 1) - padding``)
+        is not negative."""
+        _, _, _, _, _, kh, kw, _, _, _, _, _, _, _, ph, pw, _, dh, dw = self.geometry
+        return (self._taps(dtype, self.o // self.groups) and ph <= dh * (kh - 1)
+                and pw <= dw * (kw - 1))  # fmt: skip
 
     def _taps_forward(self, out: Strided, x: Strided, weight: Strided) -> None:
         _, _, h, w, _, kh, kw, _, ho, wo, _, _, _, _, ph, pw, _, dh, dw = self.geometry
-        o = numpy_view(out)
-        res = o if o.flags.c_contiguous else np.empty(o.shape, o.dtype)
         og = self.o // self.groups
         taps = np.ascontiguousarray(numpy_view(weight)).reshape(self.groups, og, self.cg, -1)
         wt = np.ascontiguousarray(taps.transpose(0, 3, 1, 2))  # (groups, taps, O/g, C/g)
+        self._run_taps(out, x, wt, (h, w, kh, kw, ho, wo, ph, pw, dh, dw))
+
+    def _taps_grad_input(self, grad_x: Strided, grad_out: Strided, weight: Strided) -> None:
+        """grad_x[c, y, x] = sum over o, i, j of w[o, c, i, j] * grad_out[o, y + ph - i*dh,
+        x + pw - j*dw]: a stride-1 forward conv of grad_out, padded by ``dh * (kh - 1) -
+        ph`` (and so on), with w's taps flipped and its channel dims swapped."""
+        _, _, h, w, _, kh, kw, _, ho, wo, _, _, _, _, ph, pw, _, dh, dw = self.geometry
+        og = self.o // self.groups
+        taps = np.ascontiguousarray(numpy_view(weight)).reshape(self.groups, og, self.cg, -1)
+        # (groups, taps, C/g, O/g), the taps in reverse order (a flip of both dims)
+        wt = np.ascontiguousarray(taps[..., ::-1].transpose(0, 3, 2, 1))
+        geometry = (ho, wo, kh, kw, h, w, dh * (kh - 1) - ph, dw * (kw - 1) - pw, dh, dw)
+        self._run_taps(grad_x, grad_out, wt, geometry)
+
+    def _run_taps(self, out: Strided, x: Strided, wt: np.ndarray, geometry: tuple) -> None:
+        """`_conv_taps.forward` of `x` (N, channels, *in) with per-group tap matrices `wt`
+        into `out` (N, out channels, *out): `geometry` is (h, w, kh, kw, ho, wo, ph, pw,
+        dh, dw) of that stride-1 conv."""
+        h, w, _, kw, ho, _, ph, pw, _, dw = geometry
+        o = numpy_view(out)
+        res = o if o.flags.c_contiguous else np.empty(o.shape, o.dtype)
+        channels, out_channels = x.shape[1], out.shape[1]
         wp = w + 2 * pw
         # slack past the last plane: the dropped columns of the last taps read up to there
-        size = self.c * (h + 2 * ph) * wp + (kw - 1) * dw
+        size = channels * (h + 2 * ph) * wp + (kw - 1) * dw
         pad = np.zeros((self.threads, size), o.dtype)
-        full = np.empty((self.threads, self.o, ho * wp), o.dtype)
-        _conv_taps.forward(_gemm.function(o.dtype), res.reshape(self.n, self.o, -1), wt,
-                           x.buffer, self._strides(x), x.offset, pad, full,
-                           (h, w, kh, kw, ho, wo, ph, pw, dh, dw))  # fmt: skip
+        full = np.empty((self.threads, out_channels, ho * wp), o.dtype)
+        _conv_taps.forward(_gemm.function(o.dtype), res.reshape(self.n, out_channels, -1), wt,
+                           x.buffer, self._strides(x), x.offset, pad, full, geometry)  # fmt: skip
         if res is not o:
             np.copyto(o, res)
 
@@ -387,7 +416,10 @@ class Conv:
 
     def grad_input(self, grad_x: Strided, grad_out: Strided, weight: Strided) -> None:
         dtype = grad_x.dtype.numpy
-        if self._batched(dtype):
+        if self._taps_for_grad_input(dtype):
+            with _blas_threads.one_numpy_blas_thread():
+                self._taps_grad_input(grad_x, grad_out, weight)
+        elif self._batched(dtype):
             self._batched_grad_input(grad_x, grad_out, weight)
         elif self._parallel(dtype):
             with _blas_threads.one_numpy_blas_thread():
