@@ -117,10 +117,10 @@ TAP_CASES = [
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", TAP_CASES, ids=lambda c: f"{len(c[0]) - 2}d-{c[0]}-{c[1]}")
 @pytest.mark.parametrize("threads", [1, 2])
-def test_conv_forward_by_taps_agrees_with_numpy_ref(case, dtype, threads, monkeypatch):
-    """The tap-GEMM forward (`_conv_taps`) against numpy_ref, on contiguous and spread
-    inputs (rows with gaps, at an offset), NaN and infinities included (a dropped column
-    may compute garbage from them; a kept one must not)."""
+def test_conv_by_taps_agrees_with_numpy_ref(case, dtype, threads, monkeypatch):
+    """The tap-GEMM forward, grad_weight and grad_input (`_conv_taps`) against numpy_ref,
+    on contiguous and spread operands (rows with gaps, at an offset), NaN and infinities
+    included (a dropped column may compute garbage from them; a kept one must not)."""
     if not _gemm.available(np.dtype(dtype)):
         pytest.skip("the tap path needs numpy's OpenBLAS")
     monkeypatch.setattr(_conv.numba, "get_num_threads", lambda: threads)
@@ -142,10 +142,19 @@ def test_conv_forward_by_taps_agrees_with_numpy_ref(case, dtype, threads, monkey
         got = _strided(np.full(out_shape, -7.0, dtype), spread=spread)
         conv.forward(got, _strided(x, spread=spread), _strided(w))
         np.testing.assert_allclose(_read(got), _read(expected), **tol)
+    # grad_weight: a sample holding inf/NaN takes the per-row GEMMs, a finite one the taps'
+    go = RNG.standard_normal(out_shape).astype(dtype)
+    for values in (x, np.where(np.isfinite(x), x, 0.5).astype(dtype)):
+        expected = _strided(np.empty(w_shape, dtype))
+        with np.errstate(invalid="ignore"):
+            REFERENCE.conv_grad_weight(expected, _strided(values), _strided(go), *params)
+        for spread in (False, True):
+            got = _strided(np.full(w_shape, -7.0, dtype))
+            conv.grad_weight(got, _strided(values, spread=spread), _strided(go, spread=spread))
+            np.testing.assert_allclose(_read(got), _read(expected), **tol)
     if not conv._taps_for_grad_input(np.dtype(dtype)):
         assert w_shape[0] // groups < _conv_taps.MIN_CHANNELS or max(padding) > 2
         return
-    go = RNG.standard_normal(out_shape).astype(dtype)
     go.reshape(-1)[5::19] = -np.inf
     expected = _strided(np.empty(x_shape, dtype))
     with np.errstate(invalid="ignore"):

@@ -374,6 +374,22 @@ class Conv:
         geometry = (ho, wo, kh, kw, h, w, dh * (kh - 1) - ph, dw * (kw - 1) - pw, dh, dw)
         self._run_taps(grad_x, grad_out, wt, geometry)
 
+    def _taps_grad_weight(self, grad_w: Strided, x: Strided, grad_out: Strided) -> None:
+        _, _, h, w, _, kh, kw, _, ho, wo, _, _, _, _, ph, pw, _, dh, dw = self.geometry
+        og, taps = self.o // self.groups, kh * kw
+        go = numpy_view(grad_out).reshape(self.n, self.o, ho, wo)
+        acc = np.zeros((self.threads, self.groups, taps, og, self.cg), go.dtype)
+        wp = w + 2 * pw
+        size = self.c * (h + 2 * ph) * wp + (kw - 1) * dw
+        pad = np.zeros((self.threads, size), go.dtype)
+        gfull = np.zeros((self.threads, self.o, ho * wp), go.dtype)
+        _conv_taps.grad_weight(_gemm.function(go.dtype), acc, x.buffer, self._strides(x),
+                               x.offset, go, pad, gfull, (h, w, kh, kw, ho, wo, ph, pw, dh,
+                                                          dw))  # fmt: skip
+        with np.errstate(invalid="ignore"):  # inf - inf across threads' sums is NaN, quietly
+            total = acc.sum(axis=0).transpose(0, 2, 3, 1)  # (groups, O/g, C/g, taps)
+        np.copyto(numpy_view(grad_w), total.reshape(grad_w.shape))
+
     def _run_taps(self, out: Strided, x: Strided, wt: np.ndarray, geometry: tuple) -> None:
         """`_conv_taps.forward` of `x` (N, channels, *in) with per-group tap matrices `wt`
         into `out` (N, out channels, *out): `geometry` is (h, w, kh, kw, ho, wo, ph, pw,
@@ -429,7 +445,10 @@ class Conv:
 
     def grad_weight(self, grad_w: Strided, x: Strided, grad_out: Strided) -> None:
         dtype = grad_w.dtype.numpy
-        if self._batched(dtype):
+        if self._taps(dtype):
+            with _blas_threads.one_numpy_blas_thread():
+                self._taps_grad_weight(grad_w, x, grad_out)
+        elif self._batched(dtype):
             self._batched_grad_weight(grad_w, x, grad_out)
         elif self._parallel(dtype):
             with _blas_threads.one_numpy_blas_thread():

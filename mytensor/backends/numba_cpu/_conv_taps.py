@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from mytensor.backends.numba_cpu._gemm import NO_TRANS, gemm
+from mytensor.backends.numba_cpu._gemm import NO_TRANS, TRANS, gemm
 from mytensor.backends.numba_cpu._jit import jit, pjit, prange
 
-__all__ = ["MIN_CHANNELS", "forward"]
+__all__ = ["MIN_CHANNELS", "forward", "grad_weight"]
 
 U = np.uint64
 # input channels per group from which the tap GEMMs beat im2col's one GEMM
@@ -79,3 +79,56 @@ def forward(gemm_fn, res, wt, x, xs, xo, pad, full, geometry):
                     src, dst = y * wp, y * wo
                     for xx in range(wo):
                         out[o, U(dst + xx)] = fullt[o, U(src + xx)]
+
+
+@jit
+def _pad_sample_checked(pad, x, base, xs, channels, h, w, ph, pw, plane, wp):
+    """`_pad_sample`, and whether every value copied is finite."""
+    check = x.dtype.type(0)
+    for c in range(channels):
+        for y in range(h):
+            src = base + c * xs[1] + y * xs[3]
+            dst = c * plane + (y + ph) * wp + pw
+            for xx in range(w):
+                v = x[U(src + xx * xs[4])]
+                pad[U(dst + xx)] = v
+                check += v * 0  # NaN from here on if v is NaN or infinite
+    return check == 0
+
+
+@pjit
+def grad_weight(gemm_fn, acc, x, xs, xo, go, pad, gfull, geometry):
+    """acc[t, g, tap] (O/g, C/g) = the sum over thread t's samples of grad_out[s, g] (on
+    rows Wp wide, zeros in the dropped columns) @ the tap's view of the padded input,
+    transposed. The dropped columns' zeros meet input values there, so a sample holding
+    an infinity or NaN (0 * inf is NaN) takes one GEMM per output row over its kept
+    columns instead."""
+    h, w, kh, kw, ho, wo, ph, pw, dh, dw = geometry
+    threads, n = pad.shape[0], go.shape[0]
+    groups, og, cg = acc.shape[1], acc.shape[3], acc.shape[4]
+    wp = w + 2 * pw
+    plane = (h + 2 * ph) * wp
+    cols = ho * wp
+    for t in prange(threads):
+        first, stop = _block(t, threads, n)
+        padt, gt = pad[t], gfull[t]
+        for s in range(first, stop):
+            finite = _pad_sample_checked(padt, x, xo + s * xs[0], xs, groups * cg, h, w, ph,
+                                         pw, plane, wp)  # fmt: skip
+            for o in range(groups * og):
+                for y in range(ho):
+                    for xx in range(wo):
+                        gt[o, U(y * wp + xx)] = go[s, o, y, xx]
+            for g in range(groups):
+                for i in range(kh):
+                    for j in range(kw):
+                        tap = i * kw + j
+                        off = g * cg * plane + i * dh * wp + j * dw
+                        if finite:
+                            gemm(gemm_fn, NO_TRANS, TRANS, og, cg, cols, gt[g * og :], cols,
+                                 padt[off:], plane, 1.0, acc[t, g, tap], cg)  # fmt: skip
+                            continue
+                        for y in range(ho):
+                            gemm(gemm_fn, NO_TRANS, TRANS, og, cg, wo, gt[g * og :, y * wp :],
+                                 cols, padt[off + y * wp :], plane, 1.0, acc[t, g, tap],
+                                 cg)  # fmt: skip
