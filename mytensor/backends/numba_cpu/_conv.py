@@ -13,7 +13,9 @@ transpose:
 
 Padding is implicit: taps outside the input read (or, for the gradient, drop) zeros.
 A conv whose width stride is 1 (1-d or 2-d) fills its columns from padded copies of
-input rows (`_im2col_rows`).
+input rows (`_im2col_rows`). A stride-1 conv of 1 or 2 spatial dims with enough
+channels skips the columns altogether: one GEMM per kernel tap (`_conv_taps`, see
+`Conv._taps`).
 
 Why one numba kernel runs the whole pipeline, a block of samples per thread, with
 single-threaded GEMMs (numpy's BLAS called from the kernel, `_gemm`): a sample's columns are
