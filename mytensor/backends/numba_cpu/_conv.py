@@ -46,6 +46,7 @@ import numba
 import numpy as np
 
 from mytensor.backends.numba_cpu import _blas_threads, _conv_taps, _gemm
+from mytensor.backends.numba_cpu._conv_taps import block as _block
 from mytensor.backends.numba_cpu._gemm import NO_TRANS, TRANS, gemm
 from mytensor.backends.numba_cpu._jit import THREADING_LAYER, jit, pjit, prange
 from mytensor.backends.numba_cpu._plan import numpy_view
@@ -186,13 +187,6 @@ def _col2im_batch(gx, gs, go_off, cols, n, positions, geometry):
     """`_col2im` of every sample from `_im2col_batch`'s layout."""
     for s in range(n):
         _col2im(gx, gs, go_off + s * gs[0], cols[s * positions :], n * positions, *geometry)
-
-
-@jit
-def _block(t, threads, n):
-    """Thread t's samples: a contiguous block of the batch."""
-    per = (n + threads - 1) // threads
-    return t * per, min(n, (t + 1) * per)
 
 
 @jit

@@ -24,7 +24,7 @@ import numpy as np
 from mytensor.backends.numba_cpu._gemm import NO_TRANS, TRANS, gemm
 from mytensor.backends.numba_cpu._jit import jit, pjit, prange
 
-__all__ = ["MIN_CHANNELS", "forward", "grad_weight"]
+__all__ = ["MIN_CHANNELS", "block", "forward", "grad_weight"]
 
 U = np.uint64
 # input channels per group from which the tap GEMMs beat im2col's one GEMM
@@ -32,7 +32,7 @@ MIN_CHANNELS = 8
 
 
 @jit
-def _block(t, threads, n):
+def block(t, threads, n):
     """Thread t's samples: a contiguous block of the batch."""
     per = (n + threads - 1) // threads
     return t * per, min(n, (t + 1) * per)
@@ -49,6 +49,14 @@ def _pad_sample(pad, x, base, xs, channels, h, w, ph, pw, plane, wp):
                 pad[U(dst + xx)] = x[U(src + xx * xs[4])]
 
 
+@jit
+def _widths(geometry):
+    """(Wp, Hp * Wp, Ho * Wp): a padded row, a padded plane, the output on padded rows."""
+    h, w, _, _, ho, _, ph, pw, _, _ = geometry
+    wp = w + 2 * pw
+    return wp, (h + 2 * ph) * wp, ho * wp
+
+
 @pjit
 def forward(gemm_fn, res, wt, x, xs, xo, pad, full, geometry):
     """res[s] (O, Ho * Wo) = the conv of sample s, a block of samples per thread; `wt` is
@@ -57,11 +65,9 @@ def forward(gemm_fn, res, wt, x, xs, xo, pad, full, geometry):
     h, w, kh, kw, ho, wo, ph, pw, dh, dw = geometry
     threads, n = pad.shape[0], res.shape[0]
     groups, og, cg = wt.shape[0], wt.shape[2], wt.shape[3]
-    wp = w + 2 * pw
-    plane = (h + 2 * ph) * wp
-    cols = ho * wp
+    wp, plane, cols = _widths(geometry)
     for t in prange(threads):
-        first, stop = _block(t, threads, n)
+        first, stop = block(t, threads, n)
         padt, fullt = pad[t], full[t]
         for s in range(first, stop):
             _pad_sample(padt, x, xo + s * xs[0], xs, groups * cg, h, w, ph, pw, plane, wp)
@@ -106,11 +112,9 @@ def grad_weight(gemm_fn, acc, x, xs, xo, go, pad, gfull, geometry):
     h, w, kh, kw, ho, wo, ph, pw, dh, dw = geometry
     threads, n = pad.shape[0], go.shape[0]
     groups, og, cg = acc.shape[1], acc.shape[3], acc.shape[4]
-    wp = w + 2 * pw
-    plane = (h + 2 * ph) * wp
-    cols = ho * wp
+    wp, plane, cols = _widths(geometry)
     for t in prange(threads):
-        first, stop = _block(t, threads, n)
+        first, stop = block(t, threads, n)
         padt, gt = pad[t], gfull[t]
         for s in range(first, stop):
             finite = _pad_sample_checked(padt, x, xo + s * xs[0], xs, groups * cg, h, w, ph,
