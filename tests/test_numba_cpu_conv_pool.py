@@ -102,15 +102,18 @@ def test_conv_paths_agree_with_numpy_ref(case, path, dtype):
 
 
 TAP_CASES = [
-    # stride-1 convs with _conv_taps.MIN_CHANNELS input channels per group or more; those
-    # with as many output channels per group, and padding at most dilation * (k - 1),
-    # run grad_input as taps too
-    ((2, 8, 5, 7), (8, 8, 3, 3), (1, 1), (1, 1), (1, 1), 1),
-    ((3, 16, 6, 5), (16, 8, 3, 2), (1, 1), (1, 0), (2, 1), 2),  # groups, dilation
-    ((2, 9, 7, 7), (9, 9, 5, 5), (1, 1), (2, 2), (1, 1), 1),  # a 5x5 kernel
-    ((2, 8, 4, 4), (8, 8, 1, 1), (1, 1), (0, 0), (1, 1), 1),  # 1x1
-    ((2, 8, 11), (10, 8, 3), (1,), (2,), (2,), 1),  # 1-d
-    ((3, 8, 3, 9), (2, 8, 3, 3), (1, 1), (0, 3), (1, 2), 1),  # wide padding, one row out
+    # stride-1 convs: grad_weight runs as taps; the forward from _conv_taps.MIN_CHANNELS
+    # input channels per group; grad_input from as many output channels per group (and
+    # two input channels, padding at most dilation * (k - 1))
+    # (sizes such that a sample's output positions times input channels per group reach
+    # _conv_taps.MIN_WEIGHT_WORK)
+    ((2, 8, 9, 8), (8, 8, 3, 3), (1, 1), (1, 1), (1, 1), 1),
+    ((3, 16, 10, 9), (16, 8, 3, 2), (1, 1), (1, 0), (2, 1), 2),  # groups, dilation
+    ((2, 9, 8, 8), (9, 9, 5, 5), (1, 1), (2, 2), (1, 1), 1),  # a 5x5 kernel
+    ((2, 8, 8, 9), (8, 8, 1, 1), (1, 1), (0, 0), (1, 1), 1),  # 1x1
+    ((2, 8, 70), (10, 8, 3), (1,), (2,), (2,), 1),  # 1-d
+    ((3, 8, 3, 70), (2, 8, 3, 3), (1, 1), (0, 3), (1, 2), 1),  # wide padding, one row out
+    ((4, 1, 24, 24), (8, 1, 3, 3), (1, 1), (1, 1), (1, 1), 1),  # one channel: grad_weight only
 ]
 
 
@@ -133,7 +136,9 @@ def test_conv_by_taps_agrees_with_numpy_ref(case, dtype, threads, monkeypatch):
     w = RNG.standard_normal(w_shape).astype(dtype)
     params = (stride, padding, dilation, groups)
     conv = _conv.Conv(x_shape, w_shape, out_shape, *params)
-    assert conv._taps(np.dtype(dtype))
+    forward_by_taps = conv._taps_for("forward", np.dtype(dtype))
+    assert forward_by_taps == (w_shape[1] >= _conv_taps.MIN_CHANNELS)
+    assert conv._taps_for("grad_weight", np.dtype(dtype))
     tol = {"rtol": 1e-5, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
     expected = _strided(np.empty(out_shape, dtype))
     with np.errstate(invalid="ignore"):  # inf - inf in the reference's sums
@@ -152,8 +157,8 @@ def test_conv_by_taps_agrees_with_numpy_ref(case, dtype, threads, monkeypatch):
             got = _strided(np.full(w_shape, -7.0, dtype))
             conv.grad_weight(got, _strided(values, spread=spread), _strided(go, spread=spread))
             np.testing.assert_allclose(_read(got), _read(expected), **tol)
-    if not conv._taps_for_grad_input(np.dtype(dtype)):
-        assert w_shape[0] // groups < _conv_taps.MIN_CHANNELS or max(padding) > 2
+    if not conv._taps_for("grad_input", np.dtype(dtype)):
+        assert w_shape[0] // groups < _conv_taps.MIN_CHANNELS or w_shape[1] == 1
         return
     go.reshape(-1)[5::19] = -np.inf
     expected = _strided(np.empty(x_shape, dtype))

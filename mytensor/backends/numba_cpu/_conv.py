@@ -331,25 +331,39 @@ class Conv:
         kernels for `dtype` (`_gemm.available`)."""
         return self.threads > 1 and _gemm.available(dtype)
 
-    def _taps(self, dtype: np.dtype, inner: int | None = None) -> bool:
-        """The forward as a GEMM per tap (`_conv_taps`): a stride-1 conv of 1 or 2 spatial
-        dims with `_conv_taps.MIN_CHANNELS` input channels per group (`inner`, the GEMMs'
-        inner dimension) or more, numpy's GEMM callable from the kernel, and no thread
-        left idle (a single sample keeps the paths whose BLAS threads each product)."""
+    def _taps(self, dtype: np.dtype) -> bool:
+        """Whether the tap GEMMs (`_conv_taps`) can run: a stride-1 conv of 1 or 2 spatial
+        dims, numpy's GEMM callable from the kernel, and no thread left idle (a single
+        sample keeps the paths whose BLAS threads each product). Which products take them
+        depends on their GEMMs' inner dimension and rows (`_taps_for`)."""
         _, d, _, _, kd, _, _, do, _, _, _, sh, sw = self.geometry[:13]
         idle = self.threads == 1 and numba.get_num_threads() > 1
-        inner = self.cg if inner is None else inner
-        return (d == kd == do == 1 and sh == sw == 1 and inner >= _conv_taps.MIN_CHANNELS
-                and not idle and _gemm.available(dtype))  # fmt: skip
+        return d == kd == do == 1 and sh == sw == 1 and not idle and _gemm.available(dtype)
 
-    def _taps_for_grad_input(self, dtype: np.dtype) -> bool:
-        """grad_input as the forward conv of grad_out with the flipped, transposed kernel
-        (`_taps_grad_input`): where `_taps` would apply with grad_out's channels as the
-        input's, and the padding that conv needs (``dilation * (kernel - 1) - padding``)
-        is not negative."""
-        _, _, _, _, _, kh, kw, _, _, _, _, _, _, _, ph, pw, _, dh, dw = self.geometry
-        return (self._taps(dtype, self.o // self.groups) and ph <= dh * (kh - 1)
-                and pw <= dw * (kw - 1))  # fmt: skip
+    def _taps_for(self, product: str, dtype: np.dtype) -> bool:
+        """Whether `product` ("forward", "grad_input", "grad_weight") runs as tap GEMMs.
+        Measured against im2col on 3x3 convs, 14x14 to 32x32 planes:
+
+        - forward, inner dimension C/groups: ahead from 8 channels (16 -> 32 on 14x14: 22
+          against 43 us a sample); behind at 1 (64x1x28x28 -> 16: 494 against 177 us)
+          and 4 (28x28, 16 outputs: 866 against 694);
+        - grad_input, the forward of grad_out (inner dimension O/groups, C/groups rows):
+          ahead from 8 output channels unless it has a single input channel (64x1x28x28
+          <- 16: 375 against 279 us), and only where its padding, dilation * (k - 1) -
+          padding, is not negative;
+        - grad_weight, inner dimension the output positions: ahead at every channel count
+          (LeNet's first conv, one input channel: 267 against 455 us) once a sample's
+          positions times input channels per group reach `_conv_taps.MIN_WEIGHT_WORK`
+          (16 channels of 8x8: 185 against 238 us; one channel of 8x8: 39 against 31)."""
+        if not self._taps(dtype):
+            return False
+        if product == "forward":
+            return self.cg >= _conv_taps.MIN_CHANNELS
+        if product == "grad_input":
+            _, _, _, _, _, kh, kw, _, _, _, _, _, _, _, ph, pw, _, dh, dw = self.geometry
+            return (self.o // self.groups >= _conv_taps.MIN_CHANNELS and self.cg > 1
+                    and ph <= dh * (kh - 1) and pw <= dw * (kw - 1))  # fmt: skip
+        return self.positions * self.cg >= _conv_taps.MIN_WEIGHT_WORK
 
     def _taps_forward(self, out: Strided, x: Strided, weight: Strided) -> None:
         _, _, h, w, _, kh, kw, _, ho, wo, _, _, _, _, ph, pw, _, dh, dw = self.geometry
@@ -415,7 +429,7 @@ class Conv:
 
     def forward(self, out: Strided, x: Strided, weight: Strided) -> None:
         dtype = out.dtype.numpy
-        if self._taps(dtype):
+        if self._taps_for("forward", dtype):
             with _blas_threads.one_numpy_blas_thread():
                 self._taps_forward(out, x, weight)
         elif self._batched(dtype):
@@ -428,7 +442,7 @@ class Conv:
 
     def grad_input(self, grad_x: Strided, grad_out: Strided, weight: Strided) -> None:
         dtype = grad_x.dtype.numpy
-        if self._taps_for_grad_input(dtype):
+        if self._taps_for("grad_input", dtype):
             with _blas_threads.one_numpy_blas_thread():
                 self._taps_grad_input(grad_x, grad_out, weight)
         elif self._batched(dtype):
@@ -441,7 +455,7 @@ class Conv:
 
     def grad_weight(self, grad_w: Strided, x: Strided, grad_out: Strided) -> None:
         dtype = grad_w.dtype.numpy
-        if self._taps(dtype):
+        if self._taps_for("grad_weight", dtype):
             with _blas_threads.one_numpy_blas_thread():
                 self._taps_grad_weight(grad_w, x, grad_out)
         elif self._batched(dtype):

@@ -24,11 +24,13 @@ import numpy as np
 from mytensor.backends.numba_cpu._gemm import NO_TRANS, TRANS, gemm
 from mytensor.backends.numba_cpu._jit import jit, pjit, prange
 
-__all__ = ["MIN_CHANNELS", "block", "forward", "grad_weight"]
+__all__ = ["MIN_CHANNELS", "MIN_WEIGHT_WORK", "block", "forward", "grad_weight"]
 
 U = np.uint64
-# input channels per group from which the tap GEMMs beat im2col's one GEMM
+# input channels per group from which the forward's tap GEMMs beat im2col's one GEMM
 MIN_CHANNELS = 8
+# output positions times input channels per group from which grad_weight's do
+MIN_WEIGHT_WORK = 512
 
 
 @jit

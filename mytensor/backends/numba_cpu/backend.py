@@ -616,6 +616,7 @@ class NumbaBackend:
         self._launch(kernels("scatter_add"), (walk, index, src), out.strides[dim])
 
     # -- N-d convolution: im2col + one BLAS matmul per group (see _conv) -----------------
+    @_quiet  # inf * 0 in a product is NaN, without numpy's warning
     def conv(self, out, x, weight, stride, padding, dilation, groups) -> None:
         if out.dtype in HALF:
             _REFERENCE.conv(out, x, weight, stride, padding, dilation, groups)
@@ -623,6 +624,7 @@ class NumbaBackend:
             conv = Conv(x.shape, weight.shape, out.shape, stride, padding, dilation, groups)
             conv.forward(out, x, weight)
 
+    @_quiet  # inf * 0 in a product is NaN, without numpy's warning
     def conv_grad_input(self, grad_x, grad_out, weight, stride, padding, dilation, groups):
         if grad_x.dtype in HALF:
             _REFERENCE.conv_grad_input(grad_x, grad_out, weight, stride, padding, dilation,
@@ -632,6 +634,7 @@ class NumbaBackend:
                         dilation, groups)  # fmt: skip
             conv.grad_input(grad_x, grad_out, weight)
 
+    @_quiet  # inf * 0 in a product is NaN, without numpy's warning
     def conv_grad_weight(self, grad_weight, x, grad_out, stride, padding, dilation, groups):
         if grad_weight.dtype in HALF:
             _REFERENCE.conv_grad_weight(grad_weight, x, grad_out, stride, padding, dilation,
