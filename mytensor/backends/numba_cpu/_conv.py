@@ -389,16 +389,22 @@ class Conv:
         og, taps = self.o // self.groups, kh * kw
         go = numpy_view(grad_out).reshape(self.n, self.o, ho, wo)
         acc = np.zeros((self.threads, self.groups, taps, og, self.cg), go.dtype)
-        wp = w + 2 * pw
-        size = self.c * (h + 2 * ph) * wp + (kw - 1) * dw
-        pad = np.zeros((self.threads, size), go.dtype)
-        gfull = np.zeros((self.threads, self.o, ho * wp), go.dtype)
+        pad = self._padded_planes(self.c, (h, w, ph, pw, kw, dw), go.dtype)
+        gfull = np.zeros((self.threads, self.o, ho * (w + 2 * pw)), go.dtype)
         _conv_taps.grad_weight(_gemm.function(go.dtype), acc, x.buffer, self._strides(x),
                                x.offset, go, pad, gfull, (h, w, kh, kw, ho, wo, ph, pw, dh,
                                                           dw))  # fmt: skip
         with np.errstate(invalid="ignore"):  # inf - inf across threads' sums is NaN, quietly
             total = acc.sum(axis=0).transpose(0, 2, 3, 1)  # (groups, O/g, C/g, taps)
         np.copyto(numpy_view(grad_w), total.reshape(grad_w.shape))
+
+    def _padded_planes(self, channels: int, sizes: tuple, dtype: np.dtype) -> np.ndarray:
+        """Zeroed scratch per thread for `channels` padded planes (`sizes`: h, w, ph, pw,
+        kw, dw), with slack past the last plane: the dropped columns of the last taps read
+        up to ``(kw - 1) * dw`` elements beyond it."""
+        h, w, ph, pw, kw, dw = sizes
+        size = channels * (h + 2 * ph) * (w + 2 * pw) + (kw - 1) * dw
+        return np.zeros((self.threads, size), dtype)
 
     def _run_taps(self, out: Strided, x: Strided, wt: np.ndarray, geometry: tuple) -> None:
         """`_conv_taps.forward` of `x` (N, channels, *in) with per-group tap matrices `wt`
@@ -407,12 +413,9 @@ class Conv:
         h, w, _, kw, ho, _, ph, pw, _, dw = geometry
         o = numpy_view(out)
         res = o if o.flags.c_contiguous else np.empty(o.shape, o.dtype)
-        channels, out_channels = x.shape[1], out.shape[1]
-        wp = w + 2 * pw
-        # slack past the last plane: the dropped columns of the last taps read up to there
-        size = channels * (h + 2 * ph) * wp + (kw - 1) * dw
-        pad = np.zeros((self.threads, size), o.dtype)
-        full = np.empty((self.threads, out_channels, ho * wp), o.dtype)
+        out_channels = out.shape[1]
+        pad = self._padded_planes(x.shape[1], (h, w, ph, pw, kw, dw), o.dtype)
+        full = np.empty((self.threads, out_channels, ho * (w + 2 * pw)), o.dtype)
         _conv_taps.forward(_gemm.function(o.dtype), res.reshape(self.n, out_channels, -1), wt,
                            x.buffer, self._strides(x), x.offset, pad, full, geometry)  # fmt: skip
         if res is not o:
