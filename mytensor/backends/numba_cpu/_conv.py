@@ -368,7 +368,7 @@ class Conv:
     def _taps_forward(self, out: Strided, x: Strided, weight: Strided) -> None:
         _, _, h, w, _, kh, kw, _, ho, wo, _, _, _, _, ph, pw, _, dh, dw = self.geometry
         og = self.o // self.groups
-        taps = np.ascontiguousarray(numpy_view(weight)).reshape(self.groups, og, self.cg, -1)
+        taps = self._weights(weight).reshape(self.groups, og, self.cg, -1)
         wt = np.ascontiguousarray(taps.transpose(0, 3, 1, 2))  # (groups, taps, O/g, C/g)
         self._run_taps(out, x, wt, (h, w, kh, kw, ho, wo, ph, pw, dh, dw))
 
@@ -378,7 +378,7 @@ class Conv:
         ph`` (and so on), with w's taps flipped and its channel dims swapped."""
         _, _, h, w, _, kh, kw, _, ho, wo, _, _, _, _, ph, pw, _, dh, dw = self.geometry
         og = self.o // self.groups
-        taps = np.ascontiguousarray(numpy_view(weight)).reshape(self.groups, og, self.cg, -1)
+        taps = self._weights(weight).reshape(self.groups, og, self.cg, -1)
         # (groups, taps, C/g, O/g), the taps in reverse order (a flip of both dims)
         wt = np.ascontiguousarray(taps[..., ::-1].transpose(0, 3, 2, 1))
         geometry = (ho, wo, kh, kw, h, w, dh * (kh - 1) - ph, dw * (kw - 1) - pw, dh, dw)
