@@ -93,6 +93,27 @@ Optional primitives (the core has a composite default for each)
     d_o], and ``d_c = dc * f``. No transcendental function: a native kernel matches the
     composite bit for bit. ``d_gates``, ``d_c`` and ``saved`` are C-contiguous (at
     any offset); ``d_hc`` and ``c`` may have any layout.
+``lstm_sequence(states, saved, gi, w_t, reverse)``
+    One direction of an LSTM layer over T steps of batch B, hidden H: step t (taken in
+    the order 0..T-1, or T-1..0 when ``reverse``) computes ``gates = h @ w_t`` (the
+    product rounded to the dtype, summed in any order), then ``gates + gi[t*B:(t+1)*B]``
+    rounded, then `lstm_cell` of those gates and the previous c. ``states`` (T + 1, B,
+    2H) holds [h | c] per block: on entry the initial state in block 0 (block T when
+    ``reverse``); step t reads block t (t + 1) and writes block t + 1 (t). ``saved`` (T,
+    B, 5H) receives each step's `lstm_cell` saved values. ``states``, ``saved`` and
+    ``w_t`` (H, 4H: W_hh transposed) are C-contiguous (at any offset); ``gi`` (T * B,
+    4H) may have any layout; one real float dtype; T, B, H >= 1.
+``lstm_sequence_backward(d_gates, d_h0, d_c0, d_hc, states, saved, w_hh, reverse)``
+    The recurrence of `lstm_sequence` backwards, in the reverse of the forward's step
+    order, from ``d_hc`` (T, B, 2H), the gradient of the written blocks (step t's [h |
+    c]; any layout): the first step taken back uses ``d_hc[t]`` as it is, each later one
+    ``d_hc[t] + [dh | dc]`` (rounded) with the running ``dh``, ``dc`` of the step after
+    it; `lstm_cell_backward` of that, the step's ``saved`` and its previous c (in
+    ``states``) writes the step's rows of ``d_gates`` (T * B, 4H) and the new ``dc``;
+    then ``dh = d_gates[t*B:(t+1)*B] @ w_hh`` (rounded, summed in any order). At the end
+    ``d_h0``, ``d_c0`` (B, H) hold ``dh`` and ``dc``. ``d_gates``, ``d_h0``, ``d_c0``,
+    ``states`` and ``saved`` are C-contiguous (at any offset); ``w_hh`` (4H, H) may have
+    any layout. W_hh's own gradient is one product over all steps, left to the core.
 ``layer_norm(out, mean, rstd, x, weight, bias, eps)``
     Normalize each row of ``x`` (rows, cols): ``mean`` (rows,) its mean, ``rstd`` (rows,)
     ``1 / sqrt(var + eps)`` with the biased variance, ``out = (x - mean) * rstd``, times
@@ -346,8 +367,9 @@ REQUIRED_PRIMITIVES = (
 OPTIONAL_PRIMITIVES = (
     "matmul", "gather", "scatter_add", "random", "synchronize", "softmax",
     "argsort", "searchsorted", "nonzero", "cumulative", "linalg", "fft",
-    "sgd_update", "adam_update", "lstm_cell", "lstm_cell_backward", "layer_norm",
-    "layer_norm_backward", "softmax_backward", "cross_entropy_backward", "max_pool",
+    "sgd_update", "adam_update", "lstm_cell", "lstm_cell_backward", "lstm_sequence",
+    "lstm_sequence_backward", "layer_norm", "layer_norm_backward", "softmax_backward",
+    "cross_entropy_backward", "max_pool",
 )  # fmt: skip
 # the optimizer updates: native only for C-contiguous operands of one shape (the core
 # routes other layouts to its composite)

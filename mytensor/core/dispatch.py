@@ -41,7 +41,8 @@ _OPERAND = {
     "nonzero": ("nonzero", 1), "cumulative": ("cumulative", 2), "linalg": ("linalg", 2),
     "fft": ("fft", 2), "softmax": ("softmax", 1), "sgd_update": ("sgd_update", 0),
     "adam_update": ("adam_update", 0), "lstm_cell": ("lstm_cell", 2),
-    "lstm_cell_backward": ("lstm_cell_backward", 3), "layer_norm": ("layer_norm", 3),
+    "lstm_cell_backward": ("lstm_cell_backward", 3), "lstm_sequence": ("lstm_sequence", 0),
+    "lstm_sequence_backward": ("lstm_sequence_backward", 0), "layer_norm": ("layer_norm", 3),
     "layer_norm_backward": ("layer_norm_backward", 3), "max_pool": ("max_pool", 2),
     "cross_entropy_backward": ("cross_entropy_backward", 1),
     "softmax_backward": ("softmax_backward", 1),
@@ -354,6 +355,17 @@ class Dispatch:
     def lstm_cell_backward(self, d_gates: Strided, d_c: Strided, d_hc: Strided,
                            saved: Strided, c: Strided) -> None:  # fmt: skip
         fused_cells.lstm_cell_backward(self, d_gates, d_c, d_hc, saved, c)
+
+    def lstm_sequence(self, states: Strided, saved: Strided, gi: Strided, w_t: Strided,
+                      reverse: bool) -> None:  # fmt: skip
+        """The steps written in matmul/zip/lstm_cell calls (core/fused_cells.py)."""
+        fused_cells.lstm_sequence(self, states, saved, gi, w_t, reverse)
+
+    def lstm_sequence_backward(self, d_gates: Strided, d_h0: Strided, d_c0: Strided,
+                               d_hc: Strided, states: Strided, saved: Strided, w_hh: Strided,
+                               reverse: bool) -> None:  # fmt: skip
+        fused_cells.lstm_sequence_backward(self, d_gates, d_h0, d_c0, d_hc, states, saved,
+                                           w_hh, reverse)  # fmt: skip
 
     def layer_norm(self, out: Strided, mean: Strided, rstd: Strided, x: Strided,
                    weight: Strided | None, bias: Strided | None, eps: float) -> None:  # fmt: skip

@@ -1,8 +1,10 @@
-"""The LSTM cell primitives (`lstm_cell`, `lstm_cell_backward`) as the core's composite:
-the contract's rule (`mytensor.backends.spec`) in `map`/`zip` calls on column views of the
-(batch, k * hidden) operands, one rounding per operation in the rule's order, so a native
-kernel that follows the rule matches it (bit for bit in backward, which has no
-transcendental functions)."""
+"""The LSTM primitives as the core's composites: the cell (`lstm_cell`,
+`lstm_cell_backward`), the contract's rule (`mytensor.backends.spec`) in `map`/`zip` calls
+on column views of the (batch, k * hidden) operands, one rounding per operation in the
+rule's order, so a native kernel that follows the rule matches it (bit for bit in
+backward, which has no transcendental functions); and a layer direction's recurrence
+(`lstm_sequence`, `lstm_sequence_backward`), one matmul, one add and one cell call per
+step on descriptors of the step's blocks."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any
 from mytensor.backends.spec import Strided
 from mytensor.core.descriptors import constants, contiguous
 
-__all__ = ["lstm_cell", "lstm_cell_backward"]
+__all__ = ["lstm_cell", "lstm_cell_backward", "lstm_sequence", "lstm_sequence_backward"]
 
 
 def _columns(desc: Strided, start: int, width: int) -> Strided:
@@ -72,3 +74,54 @@ def lstm_cell_backward(backend: Any, d_gates: Strided, d_c: Strided, d_hc: Strid
     backend.zip("sub", d_g, one, d_g)
     backend.zip("mul", d_g, t, d_g)
     backend.zip("mul", d_c, dc, f)
+
+
+def lstm_sequence(backend: Any, states: Strided, saved: Strided, gi: Strided, w_t: Strided,
+                  reverse: bool) -> None:  # fmt: skip
+    """The contract's `lstm_sequence` on `backend`'s matmul, zip and lstm_cell."""
+    steps, batch, two_h = states.shape[0] - 1, states.shape[1], states.shape[2]
+    gates = contiguous(backend, (batch, 2 * two_h), states.dtype)
+    for t in range(steps - 1, -1, -1) if reverse else range(steps):
+        previous, written = (t + 1, t) if reverse else (t, t + 1)
+        backend.matmul(gates, half(block(states, previous), 0), w_t)
+        backend.zip("add", gates, gates, rows(gi, t * batch, batch))
+        backend.lstm_cell(block(states, written), block(saved, t), gates,
+                          half(block(states, previous), 1))  # fmt: skip
+
+
+def lstm_sequence_backward(backend: Any, d_gates: Strided, d_h0: Strided, d_c0: Strided,
+                           d_hc: Strided, states: Strided, saved: Strided, w_hh: Strided,
+                           reverse: bool) -> None:  # fmt: skip
+    """The contract's `lstm_sequence_backward` on `backend`'s copy, zip, matmul and
+    lstm_cell_backward; `d_h0` and `d_c0` hold the running dh and dc."""
+    steps, batch, two_h = d_hc.shape
+    carry = contiguous(backend, (batch, two_h), d_hc.dtype)
+    backward_order = range(steps) if reverse else range(steps - 1, -1, -1)
+    for k, t in enumerate(backward_order):
+        if k:  # plus the state's gradient from the step after this one
+            backend.zip("add", half(carry, 0), half(block(d_hc, t), 0), d_h0)
+            backend.zip("add", half(carry, 1), half(block(d_hc, t), 1), d_c0)
+        else:
+            backend.copy(carry, block(d_hc, t))
+        previous = t + 1 if reverse else t
+        g_t = rows(d_gates, t * batch, batch)
+        backend.lstm_cell_backward(g_t, d_c0, carry, block(saved, t),
+                                   half(block(states, previous), 1))  # fmt: skip
+        backend.matmul(d_h0, g_t, w_hh)
+
+
+# descriptors of parts of operands (no Tensor, no graph node)
+def rows(d: Strided, start: int, count: int) -> Strided:
+    """Rows ``start .. start + count`` of a 2-d descriptor."""
+    return Strided(d.buffer, (count, d.shape[1]), d.strides, d.offset + start * d.strides[0],
+                   d.dtype)  # fmt: skip
+
+
+def block(d: Strided, t: int) -> Strided:
+    """Block `t` of a (T, B, K) descriptor: (B, K)."""
+    return Strided(d.buffer, d.shape[1:], d.strides[1:], d.offset + t * d.strides[0], d.dtype)
+
+
+def half(d: Strided, which: int) -> Strided:
+    """The h (0) or c (1) columns of a (B, 2H) descriptor."""
+    return _columns(d, which * (d.shape[1] // 2), d.shape[1] // 2)

@@ -18,6 +18,8 @@ import numpy as np
 
 from mytensor.backends.spec import Strided
 from mytensor.core import autograd, batching
+from mytensor.core.descriptors import constants
+from mytensor.core.fused_cells import block, half
 from mytensor.core.ops._base import OpRecord, check_tensor, register, same_backend, transposed
 from mytensor.core.tensor import Tensor
 
@@ -128,11 +130,11 @@ def lstm_sequence(gi: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
     the initial state, `w_hh` (4H, H). Returns ``hc`` (T, B, 2H): ``hc[t] = [h_t, c_t]``,
     steps taken in reverse time order when `reverse`.
 
-    Each step is one matmul, one add and the `lstm_cell` primitive on descriptors, with no
-    graph node of its own. Backward runs the recurrence backwards on `lstm_cell_backward`
-    and computes W_hh's gradient with ONE matmul over all steps (as fused RNN libraries
-    do). A backward under create_graph recomputes the steps as ops; under vmap the steps
-    are ops from the start.
+    The steps are the backend's `lstm_sequence` primitive (its composite: one matmul, one
+    add and one `lstm_cell` per step on descriptors, with no graph node of their own).
+    Backward runs the recurrence backwards (`lstm_sequence_backward`) and computes W_hh's
+    gradient with ONE matmul over all steps (as fused RNN libraries do). A backward under
+    create_graph recomputes the steps as ops; under vmap the steps are ops from the start.
 
     >>> import mytensor as mt
     >>> from mytensor.core.ops.recurrent import lstm_sequence
@@ -151,42 +153,40 @@ def lstm_sequence(gi: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
             f"lstm_sequence(): expected gi (T * B, 4H), h0 and c0 (B, H), w_hh (4H, H); got "
             f"gi {gi.shape}, h0 {h0.shape}, c0 {c0.shape}, w_hh {w_hh.shape}"
         )
+    dtypes = {t.dtype for t in (gi, h0, c0, w_hh)}
+    if len(dtypes) > 1 or gi.dtype.kind != "float":
+        operands = {"gi": gi, "h0": h0, "c0": c0, "w_hh": w_hh}
+        names = ", ".join(f"{n} {t.dtype.name}" for n, t in operands.items())
+        raise TypeError(
+            f"lstm_sequence(): gi, h0, c0 and w_hh must share one real float dtype, got "
+            f"{names}; convert with .to(dtype)"
+        )
     if batching.ACTIVE[0]:
         return _sequence_ops(gi, h0, c0, w_hh, reverse)
     steps = gi.shape[0] // batch
     dtype = c0.dtype
-    # hc has one block more than it shows, holding [h0 | c0] before the first step taken
-    # (the end, in reverse): every step's previous h is then one strided view for the
-    # backward's W_hh product, without a copy per step
+    # the initial [h0 | c0] is one block more than hc shows (the first, or the last in
+    # reverse): every step's previous h is then one strided view for the backward's W_hh
+    # product, without a copy per step
     states = Tensor._empty(backend, (steps + 1, batch, 2 * hidden), dtype)
     first, initial = (0, steps) if reverse else (1, 0)
     hc = states._view((steps, batch, 2 * hidden), states._strides, first * batch * 2 * hidden)
-    backend.copy(_half(_block(states._d, initial), 0), h0._d)
-    backend.copy(_half(_block(states._d, initial), 1), c0._d)
+    backend.copy(half(block(states._d, initial), 0), h0._d)
+    backend.copy(half(block(states._d, initial), 1), c0._d)
     saved = Tensor._empty(backend, (steps, batch, 5 * hidden), dtype)
-    gates = Tensor._empty(backend, (batch, 4 * hidden), dtype)._d
-    # W_hh^T copied contiguous once: every step's matmul then reads it without a transpose
-    # (OpenBLAS, 16x128 @ 128x512: 47 -> 30 us)
-    w_t = Tensor._empty(backend, (hidden, 4 * hidden), dtype)._d
-    backend.copy(w_t, transposed(w_hh._d))
-    order = range(steps - 1, -1, -1) if reverse else range(steps)
-    h_prev, c_prev = h0._d, c0._d
-    for t in order:
-        backend.matmul(gates, h_prev, w_t)
-        backend.zip("add", gates, gates, _rows(gi._d, t * batch, batch))
-        hc_t = _block(hc._d, t)
-        backend.lstm_cell(hc_t, _block(saved._d, t), gates, c_prev)
-        h_prev, c_prev = _half(hc_t, 0), _half(hc_t, 1)
+    if steps and hidden:
+        # W_hh^T copied contiguous once: every step's matmul then reads it without a
+        # transpose (OpenBLAS, 16x128 @ 128x512: 47 -> 30 us)
+        w_t = Tensor._empty(backend, (hidden, 4 * hidden), dtype)._d
+        backend.copy(w_t, transposed(w_hh._d))
+        backend.lstm_sequence(states._d, saved._d, gi._d, w_t, reverse)
     if autograd.needs_grad(gi, h0, c0, w_hh):
 
         def backward(d_hc: Tensor) -> tuple:
             if autograd.is_grad_enabled() or batching.ACTIVE[0]:
                 return _recomputed_grads(d_hc, (gi, h0, c0, w_hh), reverse)
-            start = (1 - first) * batch * 2 * hidden
-            h_before = Strided(states._storage.buffer, (steps * batch, hidden), (2 * hidden, 1),
-                               start, dtype)  # fmt: skip
-            return _sequence_backward(backend, d_hc, hc, saved, (gi, h0, c0, w_hh), order,
-                                      h_before)  # fmt: skip
+            return _sequence_backward(backend, d_hc, states, saved, (gi, h0, c0, w_hh),
+                                      reverse)  # fmt: skip
 
         autograd.record(hc, "lstm_sequence", (gi, h0, c0, w_hh), backward, (gi, h0, c0, w_hh),
                         fresh_grads=True)  # fmt: skip
@@ -208,33 +208,27 @@ register(OpRecord("lstm_sequence", lstm_sequence, _np_lstm_sequence, arity=4,
                   shapes="custom"))  # fmt: skip
 
 
-def _sequence_backward(backend, d_hc: Tensor, hc: Tensor, saved: Tensor, inputs: tuple,
-                       order: range, h_before: Strided) -> tuple:  # fmt: skip
-    """The recurrence backwards; `h_before` is (T * B, H): row block t holds the h that
-    step t read."""
+def _sequence_backward(backend, d_hc: Tensor, states: Tensor, saved: Tensor, inputs: tuple,
+                       reverse: bool) -> tuple:  # fmt: skip
+    """The recurrence backwards (`lstm_sequence_backward`), then W_hh's gradient as one
+    product over every step: dW = sum_t dG_t^T h_{t-1}, the h each step read being one
+    strided (T * B, H) view of `states`."""
     gi, h0, c0, w_hh = inputs
-    steps, batch, two_h = hc.shape
-    hidden, dtype = two_h // 2, hc.dtype
+    steps, batch, two_h = d_hc.shape
+    hidden, dtype = two_h // 2, states.dtype
     d_gates = Tensor._empty(backend, (steps * batch, 4 * hidden), dtype)
     d_h0, d_c0 = (Tensor._empty(backend, (batch, hidden), dtype) for _ in range(2))
-    dh, dc = d_h0._d, d_c0._d
-    carry = Tensor._empty(backend, (batch, 2 * hidden), dtype)._d
-    d_hc = d_hc._d
-    previous = {t: p for p, t in zip(order, list(order)[1:], strict=False)}  # step -> earlier
-    for k, t in enumerate(reversed(order)):
-        d_hc_t = _block(d_hc, t)
-        if k:  # plus the state's gradient from the step after this one
-            backend.zip("add", _half(carry, 0), _half(d_hc_t, 0), dh)
-            backend.zip("add", _half(carry, 1), _half(d_hc_t, 1), dc)
-        else:
-            backend.copy(carry, d_hc_t)
-        before = previous.get(t)
-        c_prev = c0._d if before is None else _half(_block(hc._d, before), 1)
-        g_t = _rows(d_gates._d, t * batch, batch)
-        backend.lstm_cell_backward(g_t, dc, carry, _block(saved._d, t), c_prev)
-        backend.matmul(dh, g_t, w_hh._d)
+    if steps and hidden:
+        backend.lstm_sequence_backward(d_gates._d, d_h0._d, d_c0._d, d_hc._d, states._d,
+                                       saved._d, w_hh._d, reverse)  # fmt: skip
+    else:  # nothing flows back through no step
+        for d in (d_h0, d_c0):
+            backend.copy(d._d, constants(backend, (0.0,), d._d)[0])
     d_w = None
-    if w_hh.requires_grad:  # dW = sum_t dG_t^T h_{t-1}: one matmul over every step
+    if w_hh.requires_grad:
+        start = batch * two_h if reverse else 0
+        h_before = Strided(states._storage.buffer, (steps * batch, hidden), (two_h, 1),
+                           states._offset + start, dtype)  # fmt: skip
         d_w = Tensor._empty(backend, w_hh.shape, dtype)
         backend.matmul(d_w._d, transposed(d_gates._d), h_before)
     return (d_gates if gi.requires_grad else None, d_h0 if h0.requires_grad else None,
@@ -262,21 +256,3 @@ def _recomputed_grads(d_hc: Tensor, inputs: tuple, reverse: bool) -> tuple:
         hc = _sequence_ops(*inputs, reverse)
         grads = iter(autograd.grad(hc, needed, d_hc, create_graph=True, allow_unused=True))
     return tuple(next(grads) if t.requires_grad else None for t in inputs)
-
-
-# descriptors of parts of contiguous operands (no Tensor, no graph node)
-def _rows(d: Strided, start: int, count: int) -> Strided:
-    return Strided(d.buffer, (count, d.shape[1]), d.strides, d.offset + start * d.strides[0],
-                   d.dtype)  # fmt: skip
-
-
-def _block(d: Strided, t: int) -> Strided:
-    """Step `t` of a (T, B, K) descriptor: (B, K)."""
-    return Strided(d.buffer, d.shape[1:], d.strides[1:], d.offset + t * d.strides[0], d.dtype)
-
-
-def _half(d: Strided, which: int) -> Strided:
-    """The h (0) or c (1) columns of a (B, 2H) descriptor."""
-    width = d.shape[1] // 2
-    return Strided(d.buffer, (d.shape[0], width), d.strides,
-                   d.offset + which * width * d.strides[1], d.dtype)  # fmt: skip
