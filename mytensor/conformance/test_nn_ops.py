@@ -1,7 +1,8 @@
-"""linear, cross_entropy and lstm_cell (custom records of `core/ops/`): forward against the
-numpy reference on drawn layouts and sizes (0 included), gradients by central differences
-in float64 and against the numpy reference backend's; the native backward primitives
-against the contract's rule (the core's composite) bit for bit."""
+"""linear, cross_entropy, lstm_cell and lstm_sequence (custom records of `core/ops/`):
+forward against the numpy reference on drawn layouts and sizes (0 included), gradients by
+central differences in float64 and against the numpy reference backend's; the native
+backward primitives against the contract's rule (the core's composite) bit for bit, the
+recurrence's within its products' rounding."""
 
 from __future__ import annotations
 
@@ -340,6 +341,71 @@ def test_lstm_sequence_gradients(dtype, backend, data):
 
     reduced = 4 * built[0].values.shape[0] + 8
     _check_gradients("lstm_sequence", func, built, backend, dtype, {"reverse": reverse}, reduced)
+
+
+@pytest.mark.parametrize("dtype", _cases("lstm_sequence"))
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+def test_lstm_sequence_primitives_follow_the_rule(dtype, backend, reverse):
+    """The backend's `lstm_sequence` and `lstm_sequence_backward` against the contract's
+    rule (the core's composite on the same backend) at a size whose products are BLAS's
+    (batch 16, hidden 128, 3 steps): gi with a column stride, NaN and infinities in it,
+    a permuted d_hc, and W_hh row-major, transposed and with no unit stride."""
+    from mytensor.core import fused_cells
+    from mytensor.core.registry import get_backend
+
+    dispatch = get_backend(backend)
+    native = [p for p in ("lstm_sequence", "lstm_sequence_backward")
+              if dispatch.is_native(p, dtype)]  # fmt: skip
+    if not native:
+        pytest.skip(f"{backend!r} runs the core's composites, which are the rule")
+    steps, batch, hidden = 3, 16, 128
+    rng = np.random.default_rng(5)
+
+    def tensor(values, transform=lambda t: t):
+        return transform(mt.tensor(values.astype(dtype.numpy), backend=backend))
+
+    gi_values = rng.standard_normal((steps * batch, 8 * hidden))
+    gi_values[1, 6], gi_values[batch + 2, 10], gi_values[-1, -2] = np.nan, np.inf, -np.inf
+    gi = tensor(gi_values, lambda t: t[:, ::2])
+    w = rng.standard_normal((4 * hidden, 2 * hidden)) * 0.1
+    w_t = tensor(np.ascontiguousarray(w[:, :hidden].T))
+    initial = rng.standard_normal((batch, 2 * hidden))
+    d_hc = tensor(rng.standard_normal((2 * hidden, batch, steps)), lambda t: t.permute(2, 1, 0))
+    layouts = {"row-major": tensor(w[:, :hidden]), "transposed": tensor(w_t.numpy(), lambda t: t.T),
+               "no unit stride": tensor(w, lambda t: t[:, ::2])}  # fmt: skip
+    rtol, atol = tolerance([dtype.numpy], steps * (4 * hidden + 8), 2.0)
+
+    def forward(run, gi):
+        states = mt.empty(steps + 1, batch, 2 * hidden, dtype=dtype, backend=backend)
+        states[steps if reverse else 0] = tensor(initial)
+        saved = mt.empty(steps, batch, 5 * hidden, dtype=dtype, backend=backend)
+        run(states._d, saved._d, gi._d, w_t._d, reverse)
+        return states, saved
+
+    rule = {"lstm_sequence": lambda *a: fused_cells.lstm_sequence(dispatch, *a),
+            "lstm_sequence_backward": lambda *a: fused_cells.lstm_sequence_backward(dispatch, *a)}
+    where = f"on {backend!r}, {dtype.name}, {'reverse' if reverse else 'forward'}"
+    if "lstm_sequence" in native:
+        with np.errstate(all="ignore"):
+            results = [forward(run, gi) for run in (dispatch.lstm_sequence, rule["lstm_sequence"])]
+        for name, got, expected in zip(("states", "saved"), *results, strict=True):
+            assert_close(got.numpy(), expected.numpy(), f"lstm_sequence {where}: {name}",
+                         rtol, atol)  # fmt: skip
+    if "lstm_sequence_backward" in native:
+        finite = tensor(np.nan_to_num(gi.numpy(), posinf=3.0, neginf=-3.0))
+        states, saved = forward(dispatch.lstm_sequence, finite)
+        for layout, w_hh in layouts.items():
+            results = []
+            for run in (dispatch.lstm_sequence_backward, rule["lstm_sequence_backward"]):
+                d_gates = mt.empty(steps * batch, 4 * hidden, dtype=dtype, backend=backend)
+                d_h0, d_c0 = (mt.empty(batch, hidden, dtype=dtype, backend=backend)
+                              for _ in range(2))  # fmt: skip
+                run(d_gates._d, d_h0._d, d_c0._d, d_hc._d, states._d, saved._d, w_hh._d,
+                    reverse)  # fmt: skip
+                results.append((d_gates.numpy(), d_h0.numpy(), d_c0.numpy()))
+            for name, got, expected in zip(("d_gates", "d_h0", "d_c0"), *results, strict=True):
+                assert_close(got, expected, f"lstm_sequence_backward {where}, W_hh {layout}: "
+                             f"{name}", rtol, atol)  # fmt: skip
 
 
 def _draw_layer_norm(data, dtype, backend, grad=False):

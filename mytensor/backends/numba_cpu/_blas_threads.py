@@ -29,7 +29,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["SMALL_PRODUCT", "matmul", "numpy_blas_controllable", "one_numpy_blas_thread"]
+__all__ = ["SMALL_PRODUCT", "matmul", "numpy_blas_controllable", "one_numpy_blas_thread",
+           "product_plan"]
 
 # multiply-adds (m * n * k) below which numpy's product runs on one thread
 SMALL_PRODUCT = int(os.environ.get("MYTENSOR_NUMBA_SMALL_MATMUL", 1 << 21))
@@ -88,16 +89,22 @@ class _one_thread:
             self.api[1](self.before)
 
 
+def product_plan(rows: int, work: int) -> tuple[bool, bool]:
+    """``(one_thread, halves)`` for a product of `rows` rows and `work` multiply-adds:
+    whether it runs on one BLAS thread, and (a 2-d one) as two halves of rows."""
+    one_thread = work < SMALL_PRODUCT and _numpy_api() is not None
+    return one_thread, one_thread and work > SMALL_KERNEL_WORK and rows <= SHORT_ROWS
+
+
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """``np.matmul(a, b, out=out)``; a small product on one BLAS thread."""
-    api = _numpy_api()
     rows = a.shape[-2]
-    work = rows * a.shape[-1] * b.shape[-1]
-    if api is None or work >= SMALL_PRODUCT:
+    one_thread, halves = product_plan(rows, rows * a.shape[-1] * b.shape[-1])
+    if not one_thread:
         _product(a, b, out=out)
         return
-    with _one_thread(api):
-        if work > SMALL_KERNEL_WORK and rows <= SHORT_ROWS and a.ndim == 2 and b.ndim == 2:
+    with _one_thread(_numpy_api()):
+        if halves and a.ndim == 2 and b.ndim == 2:
             half = rows // 2
             _product(a[:half], b, out=out[:half])
             _product(a[half:], b, out=out[half:])

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 import numba
 import numpy as np
@@ -33,6 +34,7 @@ from mytensor.backends.numba_cpu import (
     _optim,
     _outer,
     _pool,
+    _recurrence,
     _softmax,
 )
 from mytensor.backends.numba_cpu import _reduce as R
@@ -59,6 +61,7 @@ from mytensor.core.dtypes import (
     complex64,
     complex128,
     float32,
+    float64,
     int8,
     int16,
     uint8,
@@ -143,6 +146,13 @@ def _softmax_float32_rows(log: bool, x: np.ndarray, out: np.ndarray, chunks: int
 
 
 @_quiet
+def _recurrent_products(batch: int, hidden: int) -> tuple[bool, object]:
+    """(halves, BLAS-thread context) of an LSTM step's products (batch x 4H x H
+    multiply-adds), as `_blas_threads.matmul` runs them."""
+    one_thread, halves = _blas_threads.product_plan(batch, batch * 4 * hidden * hidden)
+    return halves, _blas_threads.one_numpy_blas_thread() if one_thread else nullcontext()
+
+
 def _lstm_forward(hc: Strided, saved: Strided, gates: Strided, c: Strided) -> None:
     batch, hidden = c.shape
     if c.dtype is float32:
@@ -528,6 +538,42 @@ class NumbaBackend:
                             d_hc.offset, *d_hc.strides, saved.buffer, saved.offset, c.buffer,
                             c.offset, *c.strides, batch, hidden, c.dtype.numpy.type(1))  # fmt: skip
 
+    def lstm_sequence(self, states: Strided, saved: Strided, gi: Strided, w_t: Strided,
+                      reverse: bool) -> None:  # fmt: skip
+        """float32 (`supports`): the whole recurrence in one kernel (`_recurrence`)."""
+        steps, batch, hidden = states.shape[0] - 1, states.shape[1], states.shape[2] // 2
+        split, blas_threads = _recurrent_products(batch, hidden)
+        gates = np.empty(batch * 4 * hidden, np.float32)
+        c_prev = np.empty(batch * hidden, np.float32)
+        with blas_threads:
+            _recurrence.forward_f32(_gemm.function(np.float32), split, states.buffer,
+                                    states.offset, saved.buffer, saved.offset, gi.buffer,
+                                    gi.offset, *gi.strides, w_t.buffer, w_t.offset, gates,
+                                    c_prev, steps, batch, hidden, reverse)  # fmt: skip
+
+    def lstm_sequence_backward(self, d_gates: Strided, d_h0: Strided, d_c0: Strided,
+                               d_hc: Strided, states: Strided, saved: Strided, w_hh: Strided,
+                               reverse: bool) -> None:  # fmt: skip
+        """float32 and float64: the whole recurrence backwards in one kernel."""
+        steps, batch, two_h = d_hc.shape
+        hidden, dtype = two_h // 2, states.dtype.numpy
+        split, blas_threads = _recurrent_products(batch, hidden)
+        w, w0, (rows, cols) = w_hh.buffer, w_hh.offset, w_hh.strides
+        if cols == 1 and rows >= hidden:  # row-major
+            trans, ld = _gemm.NO_TRANS, rows
+        elif rows == 1 and cols >= 4 * hidden:  # its transpose row-major
+            trans, ld = _gemm.TRANS, cols
+        else:
+            w, w0 = np.ascontiguousarray(numpy_view(w_hh)).reshape(-1), 0
+            trans, ld = _gemm.NO_TRANS, hidden
+        carry = np.empty(batch * two_h, dtype)
+        with blas_threads:
+            _recurrence.backward(_gemm.function(dtype), split, d_gates.buffer, d_gates.offset,
+                                 d_h0.buffer, d_h0.offset, d_c0.buffer, d_c0.offset,
+                                 d_hc.buffer, d_hc.offset, *d_hc.strides, states.buffer,
+                                 states.offset, saved.buffer, saved.offset, w, w0, trans, ld,
+                                 carry, steps, batch, hidden, reverse, dtype.type(1))  # fmt: skip
+
     def layer_norm(self, out: Strided, mean: Strided, rstd: Strided, x: Strided,
                    weight: Strided | None, bias: Strided | None, eps: float) -> None:  # fmt: skip
         rows, cols = x.shape
@@ -595,6 +641,9 @@ class NumbaBackend:
         map's (`_vmath.expf`), and float64's exp map is numpy's."""
         if primitive == "cross_entropy_backward":
             return dtype is float32
+        if primitive in ("lstm_sequence", "lstm_sequence_backward"):  # numpy's GEMM, found
+            wanted = (float32,) if primitive == "lstm_sequence" else (float32, float64)
+            return dtype in wanted and _gemm.function(dtype.numpy) is not None
         return primitive not in _FLOAT_KERNELS or dtype.name in ("float32", "float64")
 
     def gather(self, out: Strided, a: Strided, index: Strided, dim: int) -> None:
