@@ -279,13 +279,16 @@ def test_the_builtin_cpu_backends_declare_every_op_name(name):
     assert set(impl.reduce_ops) == set(spec.REDUCE_OPS)
     # nothing declined but the dtypes beyond float32/float64 of numba_cpu's optimizer,
     # LSTM, layer-norm, max-pool and softmax-backward kernels, and beyond float32 of its
-    # cross-entropy backward (the core's composite or host fallback runs those)
+    # cross-entropy backward and LSTM recurrence forward (the core's composite or host
+    # fallback runs those)
     declined = mt.core.registry.get_backend(name).declined
-    float_kernels = {*spec.FUSED_UPDATES, "lstm_cell", "lstm_cell_backward", "layer_norm",
-                     "layer_norm_backward", "max_pool", "softmax_backward"}  # fmt: skip
-    assert {primitive for primitive, _ in declined} <= float_kernels | {"cross_entropy_backward"}
+    float_kernels = {*spec.FUSED_UPDATES, "lstm_cell", "lstm_cell_backward",
+                     "lstm_sequence_backward", "layer_norm", "layer_norm_backward", "max_pool",
+                     "softmax_backward"}  # fmt: skip
+    float32_kernels = {"cross_entropy_backward", "lstm_sequence"}
+    assert {primitive for primitive, _ in declined} <= float_kernels | float32_kernels
     assert not {dtype.name for p, dtype in declined if p in float_kernels} & {"float32", "float64"}
-    assert not {dtype.name for p, dtype in declined if p == "cross_entropy_backward"} & {"float32"}
+    assert not {dtype.name for p, dtype in declined if p in float32_kernels} & {"float32"}
 
 
 # -- broken plugins, discovered for real through entry points ------------------------------------

@@ -146,13 +146,6 @@ def _softmax_float32_rows(log: bool, x: np.ndarray, out: np.ndarray, chunks: int
 
 
 @_quiet
-def _recurrent_products(batch: int, hidden: int) -> tuple[bool, object]:
-    """(halves, BLAS-thread context) of an LSTM step's products (batch x 4H x H
-    multiply-adds), as `_blas_threads.matmul` runs them."""
-    one_thread, halves = _blas_threads.product_plan(batch, batch * 4 * hidden * hidden)
-    return halves, _blas_threads.one_numpy_blas_thread() if one_thread else nullcontext()
-
-
 def _lstm_forward(hc: Strided, saved: Strided, gates: Strided, c: Strided) -> None:
     batch, hidden = c.shape
     if c.dtype is float32:
@@ -540,24 +533,26 @@ class NumbaBackend:
 
     def lstm_sequence(self, states: Strided, saved: Strided, gi: Strided, w_t: Strided,
                       reverse: bool) -> None:  # fmt: skip
-        """float32 (`supports`): the whole recurrence in one kernel (`_recurrence`)."""
+        """float32 (`supports`): the whole recurrence in one kernel (`_recurrence`), the
+        batch's two halves on two threads where the products run as halves."""
         steps, batch, hidden = states.shape[0] - 1, states.shape[1], states.shape[2] // 2
-        split, blas_threads = _recurrent_products(batch, hidden)
+        parts, parallel, blas_threads = self._recurrent_parts(batch, hidden)
+        kernel = _recurrence.forward_f32_parallel if parallel else _recurrence.forward_f32
         gates = np.empty(batch * 4 * hidden, np.float32)
         c_prev = np.empty(batch * hidden, np.float32)
         with blas_threads:
-            _recurrence.forward_f32(_gemm.function(np.float32), split, states.buffer,
-                                    states.offset, saved.buffer, saved.offset, gi.buffer,
-                                    gi.offset, *gi.strides, w_t.buffer, w_t.offset, gates,
-                                    c_prev, steps, batch, hidden, reverse)  # fmt: skip
+            kernel(_gemm.function(np.float32), parts, states.buffer, states.offset, saved.buffer,
+                   saved.offset, gi.buffer, gi.offset, *gi.strides, w_t.buffer, w_t.offset,
+                   gates, c_prev, steps, batch, hidden, reverse)  # fmt: skip
 
     def lstm_sequence_backward(self, d_gates: Strided, d_h0: Strided, d_c0: Strided,
                                d_hc: Strided, states: Strided, saved: Strided, w_hh: Strided,
                                reverse: bool) -> None:  # fmt: skip
-        """float32 and float64: the whole recurrence backwards in one kernel."""
+        """float32 and float64: the whole recurrence backwards in one kernel, as forward."""
         steps, batch, two_h = d_hc.shape
         hidden, dtype = two_h // 2, states.dtype.numpy
-        split, blas_threads = _recurrent_products(batch, hidden)
+        parts, parallel, blas_threads = self._recurrent_parts(batch, hidden)
+        kernel = _recurrence.backward_parallel if parallel else _recurrence.backward
         w, w0, (rows, cols) = w_hh.buffer, w_hh.offset, w_hh.strides
         if cols == 1 and rows >= hidden:  # row-major
             trans, ld = _gemm.NO_TRANS, rows
@@ -568,11 +563,18 @@ class NumbaBackend:
             trans, ld = _gemm.NO_TRANS, hidden
         carry = np.empty(batch * two_h, dtype)
         with blas_threads:
-            _recurrence.backward(_gemm.function(dtype), split, d_gates.buffer, d_gates.offset,
-                                 d_h0.buffer, d_h0.offset, d_c0.buffer, d_c0.offset,
-                                 d_hc.buffer, d_hc.offset, *d_hc.strides, states.buffer,
-                                 states.offset, saved.buffer, saved.offset, w, w0, trans, ld,
-                                 carry, steps, batch, hidden, reverse, dtype.type(1))  # fmt: skip
+            kernel(_gemm.function(dtype), parts, d_gates.buffer, d_gates.offset, d_h0.buffer,
+                   d_h0.offset, d_c0.buffer, d_c0.offset, d_hc.buffer, d_hc.offset,
+                   *d_hc.strides, states.buffer, states.offset, saved.buffer, saved.offset, w,
+                   w0, trans, ld, carry, steps, batch, hidden, reverse, dtype.type(1))  # fmt: skip
+
+    def _recurrent_parts(self, batch: int, hidden: int) -> tuple[int, bool, object]:
+        """(parts, parallel, BLAS-thread context) of an LSTM recurrence: its products
+        (batch x 4H x H multiply-adds) as `_blas_threads.matmul` runs them, and where that
+        is as two halves of rows, the halves on two threads (when there are two)."""
+        one_thread, halves = _blas_threads.product_plan(batch, batch * 4 * hidden * hidden)
+        blas_threads = _blas_threads.one_numpy_blas_thread() if one_thread else nullcontext()
+        return (2 if halves else 1), halves and self.threads > 1, blas_threads
 
     def layer_norm(self, out: Strided, mean: Strided, rstd: Strided, x: Strided,
                    weight: Strided | None, bias: Strided | None, eps: float) -> None:  # fmt: skip
