@@ -527,3 +527,51 @@ def test_kernel_gemm_follows_blas_rules(dtype):
     _gemm.gemm(fn, _gemm.NO_TRANS, _gemm.NO_TRANS, 3, 4, 0, np.empty((3, 0), dtype), 0,
                np.empty((0, 4), dtype), 4, 0.0, empty, 4)  # fmt: skip
     assert (empty == 0).all() and not np.signbit(empty).any()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("batch, hidden", [(16, 128), (3, 5), (40, 24)])
+def test_lstm_recurrence_kernels_equal_the_composite(threads, batch, hidden):
+    """The one-kernel recurrence, forward and backward, in both directions: bit for bit the
+    core's step loop on the same backend, whether the batch runs whole, as two halves one
+    after the other (one thread) or as two halves on two threads (16 x 128: products of
+    1 M multiply-adds, which run as halves)."""
+    from mytensor.core import fused_cells
+    from mytensor.core.ops.recurrent import lstm_sequence
+
+    dispatch = get_backend("numba_cpu")
+    backend = dispatch.impl
+    if not _gemm.available(np.dtype(np.float32)):
+        pytest.skip("the kernels call numpy's OpenBLAS GEMM")
+    steps = 4
+    values = [RNG.standard_normal(shape).astype(np.float32) * scale for shape, scale in
+              (((steps * batch, 4 * hidden), 1.0), ((batch, hidden), 1.0), ((batch, hidden), 1.0),
+               ((4 * hidden, hidden), 0.2))]  # fmt: skip
+    grad = RNG.standard_normal((steps, batch, 2 * hidden)).astype(np.float32)
+    native = {"lstm_sequence": dispatch.lstm_sequence,
+              "lstm_sequence_backward": dispatch.lstm_sequence_backward}
+    composite = {"lstm_sequence": lambda *a: fused_cells.lstm_sequence(dispatch, *a),
+                 "lstm_sequence_backward":
+                     lambda *a: fused_cells.lstm_sequence_backward(dispatch, *a)}  # fmt: skip
+    before = backend.threads
+    try:
+        backend.threads = threads
+        parts, parallel, _ = backend._recurrent_parts(batch, hidden)
+        split = (batch, hidden) == (16, 128)
+        assert (parts, parallel) == ((2, threads > 1) if split else (1, False))
+        for reverse in (False, True):
+            results = []
+            for primitives in (native, composite):
+                for name, run in primitives.items():
+                    setattr(dispatch, name, run)
+                inputs = [mt.tensor(v, backend="numba_cpu", requires_grad=True) for v in values]
+                hc = lstm_sequence(*inputs, reverse=reverse)
+                hc.backward(mt.tensor(grad, backend="numba_cpu"))
+                results.append([hc.numpy()] + [t.grad.numpy() for t in inputs])
+            for name, got, expected in zip(("hc", "d_gi", "d_h0", "d_c0", "d_w_hh"), *results,
+                                           strict=True):  # fmt: skip
+                assert np.array_equal(got, expected), f"{name}, reverse={reverse}"
+    finally:
+        backend.threads = before
+        for name, run in native.items():
+            setattr(dispatch, name, run)
