@@ -498,18 +498,25 @@ def test_short_products_above_the_small_kernel_run_as_two_halves(monkeypatch):
     assert shapes == [(8, 128), (8, 128), (128, 128), (16, 64), (2, 16, 128)]
 
 
-def test_batches_of_mid_sized_products_split_between_threads():
-    """The products the large tier's batched-matmul test draws take the split path (the
-    test checks its values); small batches and single products stay with numpy's."""
+def test_products_split_between_threads():
+    """The products the large tier's batched-matmul test draws take the batch path (the
+    test checks its values); small batches and single products stay with numpy's on one
+    BLAS thread; products too large for one thread split in blocks, unless there are
+    enough of them to share out whole."""
     backend = get_backend("numba_cpu").impl
-    if backend.threads < 2 or not _gemm.available(np.dtype(np.float32)):
+    if backend.threads != 2 or not _gemm.available(np.dtype(np.float32)):
         pytest.skip("the split needs two numba threads and numpy's OpenBLAS")
     a, b = np.ones((4, 4, 48, 64), np.float32), np.ones((4, 4, 64, 40), np.float32)
     assert backend._split_batch(np.empty((4, 4, 48, 40), np.float32), a, b)
     assert not backend._split_batch(np.empty((4, 48, 40), np.float32), a[0], b[0])  # 0.5 M
     assert not backend._split_batch(np.empty((48, 40), np.float32), a[0, 0], b[0, 0])
-    big = np.ones((4, 128, 128), np.float32)  # OpenBLAS threads each product itself
-    assert not backend._split_batch(np.empty_like(big), big, big)
+    assert not backend._split_blocks(np.empty((48, 40), np.float32), a[0, 0], b[0, 0])
+    big = np.ones((4, 128, 128), np.float32)  # 2 M each: four of them go whole
+    assert backend._split_batch(np.empty_like(big), big, big)
+    assert not backend._split_batch(np.empty_like(big[:3]), big[:3], big[:3])  # 3: in blocks
+    assert backend._split_blocks(np.empty_like(big[:3]), big[:3], big[:3])
+    assert backend._split_blocks(np.empty_like(big[0]), big[0], big[0])
+    assert not backend._split_blocks(np.empty((128, 128), np.complex64), big[0], big[0])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -142,6 +142,31 @@ def test_large_batched_matmul(a_layout, b_layout, dtype, large):
     assert_close(got, expected, where, rtol, atol)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(("a_layout", "b_layout"), [
+    ("contiguous", "contiguous"), ("contiguous", "transposed"), ("transposed", "contiguous"),
+    ("transposed", "transposed"), ("broadcast", "sliced"), ("sliced", "broadcast"),
+])  # fmt: skip
+@pytest.mark.parametrize("shapes", [((300, 129), (129, 70)), ((16, 700), (700, 400)),
+                                    ((3, 120, 150), (3, 150, 130))],
+                         ids=["tall", "wide", "batch"])  # fmt: skip
+def test_large_matmul_beyond_one_thread(shapes, a_layout, b_layout, dtype, large):
+    """Products large enough for a backend to split each one between threads (2-4 M
+    multiply-adds each: tall ones by rows, wide ones by columns, a short batch of them),
+    with a NaN and infinities that must reach exactly their row and column."""
+    rng = np.random.default_rng(9)
+    av, bv = (rng.uniform(-1.0, 1.0, s).astype(dtype) for s in shapes)
+    av[..., 5, 7], av[..., -2, 3], bv[..., 11, -1] = np.nan, np.inf, -np.inf
+    a, b = _stack(av, a_layout, large), _stack(bv, b_layout, large)
+    got = (a @ b).numpy()
+    with np.errstate(invalid="ignore"):
+        expected = a.numpy() @ b.numpy()  # the logical values, broadcast ones included
+    rtol, atol = tolerance([np.dtype(dtype)], shapes[0][-1], 3.0)
+    where = (f"large tier: matmul {shapes} on backend {large!r}, {a_layout} @ {b_layout}, "
+             f"{dtype}")  # fmt: skip
+    assert_close(got, expected, where, rtol, atol)
+
+
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dim", [0, 1])
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])

@@ -9,7 +9,10 @@ at once serialise. Two places avoid that:
   float32 product: 29 us on two threads, 35 us on one) and with a second job on a 2-core
   machine its median went from 37 us on one thread to 12 ms on two. The LSTM and
   attention steps are made of such products. A short one just above OpenBLAS's
-  small-matrix size runs as two halves (`SMALL_KERNEL_WORK`).
+  small-matrix size runs as two halves (`SMALL_KERNEL_WORK`). Larger float products
+  do not come here: the backend splits them between numba's threads
+  (`_batched_matmul.run_blocks`), since OpenBLAS's idle threads spin for ~0.1 s after
+  a threaded product and hold the second core against numba's.
 - `one_numpy_blas_thread`: the conv kernels and a batch of products call numpy's GEMM
   from two numba threads at once (`_gemm`): on one pool thread each, 64 (32, 144) x
   (144, 196) products take 0.8 ms; sharing the pool, 8 ms.

@@ -433,19 +433,34 @@ class NumbaBackend:
             if self._split_batch(res, x, y):
                 with _blas_threads.one_numpy_blas_thread():
                     _batched_matmul.run(res, x, y)
+            elif self._split_blocks(res, x, y):
+                with _blas_threads.one_numpy_blas_thread():
+                    _batched_matmul.run_blocks(res, x, y, self.threads)
             else:
                 _blas_threads.matmul(x, y, res)
 
     def _split_batch(self, res: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
         """Whether a batch of products goes to `_batched_matmul` (whole products per
-        thread): two or more float32 or float64 products, small enough that numpy's would
-        run on one thread (`_blas_threads`), with enough work for a parallel launch
-        (~1 M multiply-adds in all)."""
+        thread): two or more float32 or float64 products with enough work for a parallel
+        launch (~1 M multiply-adds in all), each small enough for one BLAS thread
+        (`_blas_threads`) or enough of them to share out evenly (else each product is
+        split in blocks, `_split_blocks`)."""
         count = res.size // (res.shape[-1] * res.shape[-2])
         each = res.shape[-2] * res.shape[-1] * a.shape[-1]
         return (
             count > 1 and self.threads > 1 and count * each >= _batched_matmul.MIN_WORK
-            and each < _blas_threads.SMALL_PRODUCT
+            and (each < _blas_threads.SMALL_PRODUCT or count >= 2 * self.threads)
+            and res.flags.c_contiguous and a.dtype == b.dtype == res.dtype
+            and _gemm.available(res.dtype)
+        )  # fmt: skip
+
+    def _split_blocks(self, res: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
+        """Whether products too large for one BLAS thread (`_blas_threads.SMALL_PRODUCT`)
+        run as blocks on numba's threads (`_batched_matmul.run_blocks`) rather than on
+        OpenBLAS's: float32 or float64 with numpy's GEMM found."""
+        work = res.shape[-2] * res.shape[-1] * a.shape[-1]
+        return (
+            self.threads > 1 and work >= _blas_threads.SMALL_PRODUCT
             and res.flags.c_contiguous and a.dtype == b.dtype == res.dtype
             and _gemm.available(res.dtype)
         )  # fmt: skip
