@@ -435,7 +435,7 @@ class NumbaBackend:
                     _batched_matmul.run(res, x, y)
             elif self._split_blocks(res, x, y):
                 with _blas_threads.one_numpy_blas_thread():
-                    _batched_matmul.run_blocks(res, x, y, self.threads)
+                    _batched_matmul.run_blocks(res, x, y, 2 * self.threads)
             else:
                 _blas_threads.matmul(x, y, res)
 
