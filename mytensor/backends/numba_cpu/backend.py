@@ -84,6 +84,9 @@ PARALLEL_MIN = int(os.environ.get("MYTENSOR_NUMBA_PARALLEL_MIN", _CROSSOVER))
 # 30-40%. TBB: even at 2^19 (sums over each dim of 1024x512: 54/36/32 us serial, 70/39/34
 # parallel), parallel ahead at 2^20 (100/67/61 against 83/51/45)
 REDUCE_PARALLEL_FACTOR = 16 if _jit.THREADING_LAYER == "tbb" else 8
+# multiply-adds of a product split in blocks (`NumbaBackend._split_blocks`) from which it
+# takes one block per thread rather than two
+BLOCKS_PER_THREAD_WORK = 1 << 23
 # elements from which a fill (see `NumbaBackend._fill`) is split between threads: below
 # it a second thread's hand-off costs more than it saves (800K float32: 55 us on one
 # thread, 82 on two)
@@ -434,8 +437,14 @@ class NumbaBackend:
                 with _blas_threads.one_numpy_blas_thread():
                     _batched_matmul.run(res, x, y)
             elif self._split_blocks(res, x, y):
+                # two blocks a thread while they are small, so a second thread that wakes
+                # late still takes its share (192^3: 162 -> 105 us); from 2^23
+                # multiply-adds one a thread, as each block then repacks its operand for
+                # little gain (the MLP's 128x784x256: 327-350 us, four blocks 366-618)
+                work = res.shape[-2] * res.shape[-1] * x.shape[-1]
+                parts = self.threads * (2 if work < BLOCKS_PER_THREAD_WORK else 1)
                 with _blas_threads.one_numpy_blas_thread():
-                    _batched_matmul.run_blocks(res, x, y, 2 * self.threads)
+                    _batched_matmul.run_blocks(res, x, y, parts)
             else:
                 _blas_threads.matmul(x, y, res)
 
