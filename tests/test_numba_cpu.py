@@ -510,13 +510,15 @@ def test_products_split_between_threads():
     assert backend._split_batch(np.empty((4, 4, 48, 40), np.float32), a, b)
     assert not backend._split_batch(np.empty((4, 48, 40), np.float32), a[0], b[0])  # 0.5 M
     assert not backend._split_batch(np.empty((48, 40), np.float32), a[0, 0], b[0, 0])
-    assert not backend._split_blocks(np.empty((48, 40), np.float32), a[0, 0], b[0, 0])
+    assert backend._block_parts(np.empty((48, 40), np.float32), a[0, 0], b[0, 0]) == 0
     big = np.ones((4, 128, 128), np.float32)  # 2 M each: four of them go whole
     assert backend._split_batch(np.empty_like(big), big, big)
     assert not backend._split_batch(np.empty_like(big[:3]), big[:3], big[:3])  # 3: in blocks
-    assert backend._split_blocks(np.empty_like(big[:3]), big[:3], big[:3])
-    assert backend._split_blocks(np.empty_like(big[0]), big[0], big[0])
-    assert not backend._split_blocks(np.empty((128, 128), np.complex64), big[0], big[0])
+    assert backend._block_parts(np.empty_like(big[:3]), big[:3], big[:3]) == 4
+    assert backend._block_parts(np.empty_like(big[0]), big[0], big[0]) == 4
+    wide = np.ones((256, 256), np.float32)  # 2^24: one block a thread
+    assert backend._block_parts(np.empty_like(wide), wide, wide) == 2
+    assert backend._block_parts(np.empty((128, 128), np.complex64), big[0], big[0]) == 0
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -84,7 +84,7 @@ PARALLEL_MIN = int(os.environ.get("MYTENSOR_NUMBA_PARALLEL_MIN", _CROSSOVER))
 # 30-40%. TBB: even at 2^19 (sums over each dim of 1024x512: 54/36/32 us serial, 70/39/34
 # parallel), parallel ahead at 2^20 (100/67/61 against 83/51/45)
 REDUCE_PARALLEL_FACTOR = 16 if _jit.THREADING_LAYER == "tbb" else 8
-# multiply-adds of a product split in blocks (`NumbaBackend._split_blocks`) from which it
+# multiply-adds of a product split in blocks (`NumbaBackend._block_parts`) from which it
 # takes one block per thread rather than two
 BLOCKS_PER_THREAD_WORK = 1 << 23
 # elements from which a fill (see `NumbaBackend._fill`) is split between threads: below
@@ -436,13 +436,7 @@ class NumbaBackend:
             if self._split_batch(res, x, y):
                 with _blas_threads.one_numpy_blas_thread():
                     _batched_matmul.run(res, x, y)
-            elif self._split_blocks(res, x, y):
-                # two blocks a thread while they are small, so a second thread that wakes
-                # late still takes its share (192^3: 162 -> 105 us); from 2^23
-                # multiply-adds one a thread, as each block then repacks its operand for
-                # little gain (the MLP's 128x784x256: 327-350 us, four blocks 366-618)
-                work = res.shape[-2] * res.shape[-1] * x.shape[-1]
-                parts = self.threads * (2 if work < BLOCKS_PER_THREAD_WORK else 1)
+            elif parts := self._block_parts(res, x, y):
                 with _blas_threads.one_numpy_blas_thread():
                     _batched_matmul.run_blocks(res, x, y, parts)
             else:
@@ -453,7 +447,7 @@ class NumbaBackend:
         thread): two or more float32 or float64 products with enough work for a parallel
         launch (~1 M multiply-adds in all), each small enough for one BLAS thread
         (`_blas_threads`) or enough of them to share out evenly (else each product is
-        split in blocks, `_split_blocks`)."""
+        split in blocks, `_block_parts`)."""
         count = res.size // (res.shape[-1] * res.shape[-2])
         each = res.shape[-2] * res.shape[-1] * a.shape[-1]
         return (
@@ -463,16 +457,22 @@ class NumbaBackend:
             and _gemm.available(res.dtype)
         )  # fmt: skip
 
-    def _split_blocks(self, res: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
-        """Whether products too large for one BLAS thread (`_blas_threads.SMALL_PRODUCT`)
-        run as blocks on numba's threads (`_batched_matmul.run_blocks`) rather than on
-        OpenBLAS's: float32 or float64 with numpy's GEMM found."""
+    def _block_parts(self, res: np.ndarray, a: np.ndarray, b: np.ndarray) -> int:
+        """Into how many blocks each product too large for one BLAS thread
+        (`_blas_threads.SMALL_PRODUCT`) is split on numba's threads
+        (`_batched_matmul.run_blocks`) rather than threaded by OpenBLAS; 0 for no split
+        (one thread, or not float32/float64 with numpy's GEMM found). Two blocks a thread
+        while they are small, so a second thread that wakes late still takes its share
+        (192^3: 162 -> 105 us); from `BLOCKS_PER_THREAD_WORK` one, as each block repacks
+        its operand for little gain (the MLP's 128x784x256: 327-350 us, four 366-618)."""
         work = res.shape[-2] * res.shape[-1] * a.shape[-1]
-        return (
+        if not (
             self.threads > 1 and work >= _blas_threads.SMALL_PRODUCT
             and res.flags.c_contiguous and a.dtype == b.dtype == res.dtype
             and _gemm.available(res.dtype)
-        )  # fmt: skip
+        ):  # fmt: skip
+            return 0
+        return self.threads * (2 if work < BLOCKS_PER_THREAD_WORK else 1)
 
     def _outer(self, out: Strided, a: Strided, b: Strided) -> None:
         """A matmul with inner dimension 1 (see `_outer`)."""
@@ -577,20 +577,16 @@ class NumbaBackend:
         hidden, dtype = two_h // 2, states.dtype.numpy
         parts, parallel, blas_threads = self._recurrent_parts(batch, hidden)
         kernel = _recurrence.backward_parallel if parallel else _recurrence.backward
-        w, w0, (rows, cols) = w_hh.buffer, w_hh.offset, w_hh.strides
-        if cols == 1 and rows >= hidden:  # row-major
-            trans, ld = _gemm.NO_TRANS, rows
-        elif rows == 1 and cols >= 4 * hidden:  # its transpose row-major
-            trans, ld = _gemm.TRANS, cols
-        else:
-            w, w0 = np.ascontiguousarray(numpy_view(w_hh)).reshape(-1), 0
-            trans, ld = _gemm.NO_TRANS, hidden
+        # W_hh C-contiguous, or its transpose so with BLAS's flag (a copy only otherwise)
+        w, _, transposed = _batched_matmul.operand(numpy_view(w_hh), ())
+        trans = _gemm.TRANS if transposed else _gemm.NO_TRANS
         carry = np.empty(batch * two_h, dtype)
         with blas_threads:
             kernel(_gemm.function(dtype), parts, d_gates.buffer, d_gates.offset, d_h0.buffer,
                    d_h0.offset, d_c0.buffer, d_c0.offset, d_hc.buffer, d_hc.offset,
-                   *d_hc.strides, states.buffer, states.offset, saved.buffer, saved.offset, w,
-                   w0, trans, ld, carry, steps, batch, hidden, reverse, dtype.type(1))  # fmt: skip
+                   *d_hc.strides, states.buffer, states.offset, saved.buffer, saved.offset,
+                   w.reshape(-1), 0, trans, w.shape[-1], carry, steps, batch, hidden, reverse,
+                   dtype.type(1))  # fmt: skip
 
     def _recurrent_parts(self, batch: int, hidden: int) -> tuple[int, bool, object]:
         """(parts, parallel, BLAS-thread context) of an LSTM recurrence: its products
